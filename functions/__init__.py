@@ -1,0 +1,1 @@
+"""classops functions: one handler per job. Import `shared`, never an SDK."""

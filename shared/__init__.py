@@ -1,0 +1,1 @@
+"""classops common code: runtime, ports, timetable. Never imports `functions`."""
