@@ -1,0 +1,157 @@
+"""The `classops` command: one small function per subcommand, wired by argparse.
+
+Global options (`--kubeconfig`, `--namespace`, `-o/--output`) are accepted before or after the
+subcommand. A later issue adds a subcommand by writing `cmd_<name>(args) -> int` and one
+`_add_<name>` line in `build_parser`. Exit codes: 0 done, 1 the schedule is invalid (every
+problem printed, one per line), 2 any other error (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+
+from shared.timetable import Timetable, TimetableError, expand, load, sessions
+from shared.timetable.rendering import as_ics, as_json, as_table
+
+DEFAULT_SCHEDULE = "schedules.yaml"
+
+
+class UsageError(Exception):
+    """A mistake in how classops was called: one line for the operator, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="classops", description=__doc__.splitlines()[0])
+    _add_globals(parser, None)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_validate(commands)
+    _add_plan(commands)
+    return parser
+
+
+def _add_globals(parser: argparse.ArgumentParser, default: object,
+                 outputs: Sequence[str] = ("table", "json")) -> None:
+    # On a subcommand the defaults are SUPPRESSed, so `classops -o json plan` is not undone by
+    # the subparser's own default (argparse applies subparser defaults last).
+    parser.add_argument("--kubeconfig", default=default, help="kubeconfig file (default: none)")
+    parser.add_argument("--namespace", default=default, help="the course's namespace")
+    parser.add_argument("-o", "--output", choices=outputs,
+                        default="table" if default is None else default, help="output format")
+
+
+def _subcommand(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+                help: str, outputs: Sequence[str] = ("table", "json")
+                ) -> argparse.ArgumentParser:
+    sub = commands.add_parser(name, help=help, description=help)
+    _add_globals(sub, argparse.SUPPRESS, outputs)
+    return sub
+
+
+def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = _subcommand(commands, "validate", "check a schedule file and report every problem")
+    sub.add_argument("--schedule", default=DEFAULT_SCHEDULE, metavar="FILE")
+    sub.set_defaults(func=cmd_validate)
+
+
+def _add_plan(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = _subcommand(commands, "plan", "list every firing of a window of the term, in order",
+                      outputs=("table", "json", "ics"))
+    sub.add_argument("--schedule", default=DEFAULT_SCHEDULE, metavar="FILE")
+    sub.add_argument("--from", dest="start", metavar="DATE",
+                     help="first day, YYYY-MM-DD in the term's timezone (default: term start)")
+    sub.add_argument("--to", dest="end", metavar="DATE",
+                     help="last day, inclusive (default: the day after the term's end, "
+                          "when term.end fires)")
+    sub.set_defaults(func=cmd_plan)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check the file: a one-line summary and 0, or every problem (one per line) and 1."""
+    try:
+        timetable = load(args.schedule)
+    except TimetableError as err:
+        for problem in err.problems:
+            print(problem)
+        return 1
+    t, term = timetable, timetable.term
+    print(f"OK {args.schedule}: {t.course} {term.name} ({term.timezone.key}, {term.start} .. "
+          f"{term.end}): {t.enrolment.size} students in {len(t.enrolment.sections)} sections, "
+          f"{len(sessions(t))} meetings this term, {len(t.deadlines)} deadline series, "
+          f"backup {t.backup.cron if t.backup else 'off'}")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """The window's firings in time order, as a table, JSON or iCalendar.
+
+    With no cluster the plan assumes one: the class's full size, nobody running and the
+    default lead time. Each entry's `actions` stays empty until the dry-run executor lands.
+    """
+    try:
+        timetable = load(args.schedule)
+    except TimetableError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    term = timetable.term
+    first = _day(args.start, "--from") if args.start else term.start
+    last = _day(args.end, "--to") if args.end else term.end + timedelta(days=1)
+    if last < first:
+        raise UsageError(f"--to {last} is before --from {first}")
+    start = datetime.combine(first, time(0), term.timezone)
+    end = datetime.combine(last + timedelta(days=1), time(0), term.timezone)
+    occurrences = expand(timetable, start, end)
+    note = _assumption(timetable)
+    if args.output == "json":
+        print(f"note: {note}", file=sys.stderr)
+        print(as_json(occurrences))
+    elif args.output == "ics":
+        stamp = datetime.now(UTC).replace(microsecond=0)  # the CLI may read the clock
+        sys.stdout.buffer.write(as_ics(occurrences, stamp, f"classops {timetable.course}"))
+    else:
+        header = [f"{timetable.course} {term.name} ({term.timezone.key}), {first} .. {last}: "
+                  f"{len(occurrences)} firings", note]
+        print(as_table(occurrences, header))
+    return 0
+
+
+def _assumption(timetable: Timetable) -> str:
+    minutes = int(timetable.knobs.lead_time.total_seconds() // 60)
+    return (f"no cluster: assuming {timetable.enrolment.size} students, nobody running, "
+            f"default lead time {minutes}m; actions are listed once the executor lands")
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not a date, expected YYYY-MM-DD") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse has printed usage or help already
+        return stop.code if isinstance(stop.code, int) else 2
+    try:
+        return int(args.func(args))
+    except UsageError as err:
+        print(f"classops: error: {err}", file=sys.stderr)
+    except OSError as err:
+        print(f"classops: error: {err.strerror}: {err.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # the promise is one line, never a traceback
+        print(f"classops: error: {type(err).__name__}: {err}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
