@@ -1,0 +1,289 @@
+"""What a write means for each resource: the rules of the apiserver's generic registry.
+
+`create`, `update`, `delete` and `read` apply, on top of the store, what kube-apiserver's
+`genericregistry.Store` and the per-kind strategies do for the kinds classops touches:
+uid/creationTimestamp/generation, `generateName`, optimistic concurrency on resourceVersion, the
+status and scale subresources, no-op writes that keep the resourceVersion, and namespace
+deletion (https://kubernetes.io/docs/reference/using-api/api-concepts/).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from .clock import Clock, timestamp
+from .resources import Catalogue, Resource
+from .store import ApiError, Key, Obj, Store
+
+# DELETE answers with the deleted object for these (ReturnDeletedObject); with a Status otherwise.
+RETURNS_DELETED_OBJECT = frozenset({
+    "pods", "services", "persistentvolumeclaims", "persistentvolumes", "serviceaccounts",
+    "storageclasses", "namespaces",
+})
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's utilrand alphabet
+_OUTSIDE_SPEC = ("metadata", "status", "kind", "apiVersion")
+
+
+def _details(res: Resource, name: str) -> dict[str, Any]:
+    details = {"name": name, "group": res.group, "kind": res.plural}
+    if not res.group:
+        del details["group"]  # the core group is omitted, as metav1.StatusDetails omitempty
+    return details
+
+
+def not_found(res: Resource, name: str) -> ApiError:
+    return ApiError(404, "NotFound", f'{res.key} "{name}" not found', _details(res, name))
+
+
+def _spec_of(obj: Obj) -> Obj:
+    return {k: v for k, v in obj.items() if k not in _OUTSIDE_SPEC}
+
+
+def _without_rv(obj: Obj) -> Obj:
+    meta = {k: v for k, v in obj["metadata"].items() if k != "resourceVersion"}
+    return {**obj, "metadata": meta}
+
+
+def _qos_class(pod: Obj) -> str:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    resources = [c.get("resources") or {} for c in containers]
+    if not any(r.get("requests") or r.get("limits") for r in resources):
+        return "BestEffort"
+    guaranteed = all(
+        (r.get("limits") or {}).get(x) and
+        (r.get("requests") or {}).get(x, (r.get("limits") or {}).get(x)) == (r.get("limits") or {}).get(x)
+        for r in resources for x in ("cpu", "memory"))
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+class Registry:
+    def __init__(self, store: Store, clock: Clock, catalogue: Catalogue) -> None:
+        self.store, self.clock, self.catalogue = store, clock, catalogue
+        # Hooks for later test beds (validation, admission, controllers): each may change or
+        # refuse an object about to be stored: fn(res, old, new) -> new.
+        self.admission: list[Callable[[Resource, Obj | None, Obj], Obj]] = []
+
+    # -- reads ----------------------------------------------------------------------------------
+    def read(self, res: Resource, namespace: str, name: str) -> Obj:
+        obj = self.store.get(res.key, (namespace if res.namespaced else "", name))
+        if obj is None:
+            raise not_found(res, name)
+        return obj
+
+    def _check_namespace(self, res: Resource, namespace: str, creating: bool) -> None:
+        if not res.namespaced:
+            return
+        ns = self.store.get("namespaces", ("", namespace))
+        if ns is None:
+            raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
+                           {"name": namespace, "kind": "namespaces"})
+        if creating and ns["status"].get("phase") == "Terminating":
+            raise ApiError(403, "Forbidden",
+                           f'{res.key} "" is forbidden: unable to create new content in namespace '
+                           f"{namespace} because it is being terminated",
+                           {"kind": res.plural, "group": res.group})
+
+    # -- create ---------------------------------------------------------------------------------
+    def create(self, res: Resource, namespace: str, body: Obj, dry_run: bool = False) -> Obj:
+        obj = copy.deepcopy(body)
+        self._check_kind(res, obj)
+        meta = obj.setdefault("metadata", {}) or {}
+        obj["metadata"] = meta
+        if res.namespaced:
+            if meta.get("namespace") and meta["namespace"] != namespace:
+                raise ApiError(400, "BadRequest", "the namespace of the provided object does not "
+                               "match the namespace sent on the request")
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        if not meta.get("name"):
+            if not meta.get("generateName"):
+                raise ApiError(422, "Invalid", f"{res.kind} \"\" is invalid: metadata.name: "
+                               "Required value: name or generateName is required",
+                               {"kind": res.kind, "group": res.group, "causes": [{
+                                   "reason": "FieldValueRequired", "field": "metadata.name",
+                                   "message": "Required value: name or generateName is required"}]})
+            meta["name"] = meta["generateName"] + "".join(random.choices(_NAME_CHARS, k=5))
+        name = meta["name"]
+        for field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
+            meta.pop(field, None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = timestamp(self.clock.now())
+        if res.has_generation:
+            meta["generation"] = 1
+        else:
+            meta.pop("generation", None)
+        if "status" in res.subresources:
+            obj.pop("status", None)
+        self._defaults_on_create(res, obj)
+        with self.store.lock:
+            self._check_namespace(res, namespace, creating=True)
+            key = (namespace if res.namespaced else "", name)
+            if self.store.get(res.key, key) is not None:
+                raise ApiError(409, "AlreadyExists", f'{res.key} "{name}" already exists',
+                               _details(res, name))
+            for hook in self.admission:
+                obj = hook(res, None, obj)
+            if dry_run:
+                return obj
+            return self.store.commit(res.key, key, obj)
+
+    def _check_kind(self, res: Resource, obj: Obj) -> None:
+        kind, api_version = obj.get("kind"), obj.get("apiVersion")
+        if kind and kind != res.kind:
+            raise ApiError(400, "BadRequest", f"the kind in the body ({kind}) does not match the "
+                           f"kind of the resource ({res.kind})")
+        if api_version and api_version != res.api_version:
+            raise ApiError(400, "BadRequest", f"the API version in the data ({api_version}) does "
+                           f"not match the expected API version ({res.api_version})")
+        obj["kind"], obj["apiVersion"] = res.kind, res.api_version
+
+    def _defaults_on_create(self, res: Resource, obj: Obj) -> None:
+        if res.plural == "namespaces":
+            labels = obj["metadata"].setdefault("labels", {})
+            labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+            obj.setdefault("spec", {})["finalizers"] = ["kubernetes"]
+            obj["status"] = {"phase": "Active"}
+        elif res.key == "pods":
+            obj["status"] = {"phase": "Pending", "qosClass": _qos_class(obj)}
+        elif res.key == "secrets":
+            obj.setdefault("type", "Opaque")
+
+    # -- update ---------------------------------------------------------------------------------
+    def update(self, res: Resource, namespace: str, name: str, body: Obj,
+               subresource: str = "", dry_run: bool = False) -> Obj:
+        obj = copy.deepcopy(body)
+        self._check_kind(res, obj)
+        meta = obj.get("metadata") or {}
+        obj["metadata"] = meta
+        if meta.get("name") and meta["name"] != name:
+            raise ApiError(400, "BadRequest", f"the name of the object ({meta['name']}) does not "
+                           f"match the name on the URL ({name})")
+        if res.namespaced and meta.get("namespace") and meta["namespace"] != namespace:
+            raise ApiError(400, "BadRequest", "the namespace of the provided object does not "
+                           "match the namespace sent on the request")
+        with self.store.lock:
+            old = self.read(res, namespace, name)
+            wanted_rv = meta.get("resourceVersion")
+            if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
+                raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {res.key} '
+                               f'"{name}": the object has been modified; please apply your '
+                               "changes to the latest version and try again", _details(res, name))
+            new = self._merge_update(res, old, obj, subresource)
+            return self._store_update(res, old, new, dry_run)
+
+    def _merge_update(self, res: Resource, old: Obj, obj: Obj, subresource: str) -> Obj:
+        if subresource == "status":
+            # The status strategy keeps everything but status from the stored object.
+            return {**old, "status": obj.get("status", {})}
+        meta = {**obj["metadata"]}
+        for field in ("uid", "creationTimestamp", "namespace", "name", "generation",
+                      "deletionTimestamp", "deletionGracePeriodSeconds"):
+            if field in old["metadata"]:
+                meta[field] = old["metadata"][field]
+            else:
+                meta.pop(field, None)
+        new = {**obj, "metadata": meta}
+        if "status" in res.subresources or res.plural == "namespaces":
+            # Writes to the main resource ignore .status where a status subresource exists.
+            if "status" in old:
+                new["status"] = old["status"]
+            else:
+                new.pop("status", None)
+        if res.has_generation and _spec_of(new) != _spec_of(old):
+            meta["generation"] = old["metadata"].get("generation", 1) + 1
+        return new
+
+    def _store_update(self, res: Resource, old: Obj, new: Obj, dry_run: bool) -> Obj:
+        for hook in self.admission:
+            new = hook(res, old, new)
+        new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        if new == old or dry_run:
+            return old if new == old else new  # a write that changes nothing keeps the version
+        meta = new["metadata"]
+        key = (meta.get("namespace", "") if res.namespaced else "", meta["name"])
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            return self.store.commit(res.key, key, None)
+        return self.store.commit(res.key, key, new)
+
+    def scale(self, res: Resource, obj: Obj) -> Obj:
+        """The autoscaling/v1 Scale view of a workload."""
+        meta = obj["metadata"]
+        selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        return {
+            "kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                              "creationTimestamp") if k in meta},
+            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
+            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
+                       "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))},
+        }
+
+    def update_scale(self, res: Resource, namespace: str, name: str, scale: Obj,
+                     dry_run: bool = False) -> Obj:
+        replicas = (scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise ApiError(422, "Invalid", f'Scale.autoscaling "{name}" is invalid: '
+                           "spec.replicas: Invalid value: must be greater than or equal to 0",
+                           {"name": name, "group": "autoscaling", "kind": "Scale"})
+        with self.store.lock:
+            old = self.read(res, namespace, name)
+            wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
+            if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
+                raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {res.key} '
+                               f'"{name}": the object has been modified; please apply your '
+                               "changes to the latest version and try again", _details(res, name))
+            new = copy.deepcopy(old)
+            new.setdefault("spec", {})["replicas"] = replicas
+            if new != old:
+                new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
+            return self.scale(res, self._store_update(res, old, new, dry_run))
+
+    # -- delete ---------------------------------------------------------------------------------
+    def delete(self, res: Resource, namespace: str, name: str, options: Obj,
+               dry_run: bool = False) -> tuple[Obj, bool]:
+        """Returns (answer body, whether it is the object itself)."""
+        with self.store.lock:
+            old = self.read(res, namespace, name)
+            pre = options.get("preconditions") or {}
+            meta = old["metadata"]
+            for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+                if pre.get(field) and pre[field] != meta.get(field):
+                    raise ApiError(409, "Conflict", f"Operation cannot be fulfilled on {res.key} "
+                                   f'"{name}": Precondition failed: {label} in precondition: '
+                                   f"{pre[field]}, {label} in object meta: {meta.get(field)}",
+                                   _details(res, name))
+            key: Key = (namespace if res.namespaced else "", name)
+            if dry_run:
+                return old, True
+            if res.plural == "namespaces":
+                return self._delete_namespace(old), True
+            if meta.get("finalizers"):
+                if meta.get("deletionTimestamp"):
+                    return old, True
+                new = copy.deepcopy(old)
+                new["metadata"]["deletionTimestamp"] = timestamp(self.clock.now())
+                new["metadata"]["deletionGracePeriodSeconds"] = 0
+                return self.store.commit(res.key, key, new), True
+            gone = self.store.commit(res.key, key, None)
+        if res.plural in RETURNS_DELETED_OBJECT:
+            return gone, True
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "details": {**_details(res, name), "uid": meta["uid"]}}, False
+
+    def _delete_namespace(self, ns: Obj) -> Obj:
+        """Terminating, then everything in it removed, then the namespace itself."""
+        name = ns["metadata"]["name"]
+        terminating = copy.deepcopy(ns)
+        terminating["metadata"]["deletionTimestamp"] = timestamp(self.clock.now())
+        terminating["metadata"]["deletionGracePeriodSeconds"] = 0
+        terminating["status"] = {"phase": "Terminating"}
+        answer = self.store.commit("namespaces", ("", name), terminating)
+        for resource, key in self.store.namespaces_in_use(name):
+            self.store.commit(resource, key, None)
+        self.store.commit("namespaces", ("", name), None)
+        return answer

@@ -1,0 +1,517 @@
+"""The HTTP face of the emulator: routes, verbs, lists, watches and answers as kube-apiserver has them.
+
+Plain HTTP/1.1 with keep-alive (every answer, errors included, carries Content-Length; watches are
+chunked), one thread per connection. Paths follow
+https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-uris.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from . import discovery, openapi_v2
+from .control import RequestRecord, reason_for
+from .patches import apply_patch
+from .resources import CRD_GROUPS, FIELD_LABELS, Resource
+from .selectors import SelectorError, compile_filter
+from .store import ApiError, Change, Obj
+from .tables import table
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
+
+DEFAULT_WATCH_SECONDS = 1800  # the apiserver picks 30-60 min (--min-request-timeout 1800)
+MAX_BODY = 3 * 1024 * 1024  # the apiserver refuses request bodies over 3 MiB
+
+
+@dataclass(frozen=True)
+class Route:
+    resource: Resource
+    namespace: str  # "" when not namespaced or across all namespaces
+    name: str = ""
+    subresource: str = ""
+    legacy_watch: bool = False
+
+
+def _not_found_path() -> ApiError:
+    return ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+
+def _method_not_allowed() -> ApiError:
+    return ApiError(405, "MethodNotAllowed",
+                    "the server does not allow this method on the requested resource", {})
+
+
+def _encode_continue(rv: int, start: str) -> str:
+    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start + "\x00"})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_continue(token: str) -> tuple[int, str]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        return int(raw["rv"]), str(raw["start"]).rstrip("\x00")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ApiError(400, "BadRequest", f"continue key is not valid: {exc}") from exc
+
+
+class ApiServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+        super().__init__(address, Handler)
+        self.emulator = emulator
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: ApiServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's signature
+        pass  # the request log under /_emu/requests replaces access logging
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    # -- plumbing -------------------------------------------------------------------------------
+    @property
+    def emu(self) -> Emulator:
+        return self.server.emulator
+
+    def _send_json(self, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        self._status = code
+
+    def _user(self) -> str | None:
+        auth = self.headers.get("Authorization", "")
+        if not auth:
+            # kubectl never sends a bearer token over plain HTTP; such requests are the old
+            # insecure port's: admin, unless the emulator is told to refuse them.
+            return self.emu.anonymous_user
+        if not auth.startswith("Bearer "):
+            return None
+        return self.emu.tokens.get(auth[len("Bearer "):].strip())
+
+    def _handle(self, method: str) -> None:
+        self._status = 0
+        url = urlsplit(self.path)
+        path, query = url.path, {k: v[-1] for k, v in parse_qs(url.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        user = self._user()
+        verb = method.lower()
+        try:
+            if length > MAX_BODY:
+                raise ApiError(413, "RequestEntityTooLarge", "the request body is too large")
+            if path.startswith("/_emu/"):
+                self.emu.serve_control(self, method, path, query, raw)
+                return
+            route = self._route(path)
+            verb = self._verb(method, route, query)
+            fault = self.emu.controls.take_fault(verb, path)
+            delay = self.emu.controls.delay_for(verb, path)
+            if delay:
+                time.sleep(delay)
+            if fault is not None:
+                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                raise ApiError(fault.status, reason_for(fault.status),
+                               fault.message or f"injected fault: {fault.status}", {}, headers)
+            if route is None:
+                self._discovery(path)
+                return
+            if user is None:
+                raise ApiError(401, "Unauthorized", "Unauthorized")
+            self._resource(method, verb, route, query, raw)
+        except ApiError as err:
+            self._send_json(err.code, err.status(), err.headers)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:  # an emulator bug must read as a 500, not a dropped connection
+            traceback.print_exc()
+            self._send_json(500, ApiError(500, "InternalError", f"emulator error: {exc!r}").status())
+        finally:
+            if not path.startswith("/_emu/"):
+                self.emu.controls.record(RequestRecord(
+                    time.time(), user or "<unauthenticated>", verb, path, url.query, self._status,
+                    query.get("fieldManager", "")))
+
+    # -- routing --------------------------------------------------------------------------------
+    def _route(self, path: str) -> Route | None:
+        """None for non-resource paths (discovery, OpenAPI, version, health)."""
+        segs = [s for s in path.split("/") if s]
+        if segs[:2] == ["api", "v1"]:
+            group, version, rest = "", "v1", segs[2:]
+        elif len(segs) >= 3 and segs[0] == "apis":
+            group, version, rest = segs[1], segs[2], segs[3:]
+        else:
+            return None
+        if not rest:
+            return None
+        legacy_watch = rest[0] == "watch"
+        if legacy_watch:
+            rest = rest[1:]
+        cat = self.emu.catalogue
+        namespace = ""
+        if rest and rest[0] == "namespaces" and len(rest) >= 3:
+            candidate = cat.find(group, version, rest[2])
+            if candidate is not None and candidate.namespaced:
+                namespace, rest = rest[1], rest[2:]
+        res = cat.find(group, version, rest[0]) if rest else None
+        if res is None or len(rest) > 3:
+            raise _not_found_path()
+        name = rest[1] if len(rest) > 1 else ""
+        sub = rest[2] if len(rest) > 2 else ""
+        if sub and sub not in res.subresources:
+            raise _not_found_path()
+        return Route(res, namespace, name, sub, legacy_watch)
+
+    def _verb(self, method: str, route: Route | None, query: dict[str, str]) -> str:
+        if route is None:
+            return method.lower()
+        if method == "GET":
+            if route.name:
+                return "get"
+            return "watch" if route.legacy_watch or query.get("watch") in ("true", "1") else "list"
+        if method == "POST":
+            return "create"
+        if method == "PUT":
+            return "update"
+        if method == "PATCH":
+            return "patch"
+        return "delete" if route.name else "deletecollection"
+
+    # -- non-resource paths ---------------------------------------------------------------------
+    def _discovery(self, path: str) -> None:
+        cat = self.emu.catalogue
+        segs = [s for s in path.split("/") if s]
+        body: Any = None
+        if path in ("/healthz", "/livez", "/readyz"):
+            data = b"ok"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            self._status = 200
+            return
+        if path in ("/version", "/version/"):
+            body = discovery.version_info()
+        elif segs == ["api"]:
+            body = discovery.api_versions()
+        elif segs == ["api", "v1"]:
+            body = discovery.api_resource_list(cat, "", "v1")
+        elif segs == ["apis"]:
+            body = discovery.api_group_list(cat)
+        elif len(segs) == 2 and segs[0] == "apis":
+            body = discovery.api_group(cat, segs[1])
+        elif len(segs) == 3 and segs[0] == "apis" and cat.in_group_version(segs[1], segs[2]):
+            body = discovery.api_resource_list(cat, segs[1], segs[2])
+        elif segs == ["openapi", "v2"]:
+            self._openapi_v2()
+            return
+        elif segs == ["openapi", "v3"]:
+            body = discovery.openapi_v3_root(cat)
+        elif segs[:2] == ["openapi", "v3"]:
+            self._openapi_document(segs[2:])
+            return
+        if body is None:
+            raise _not_found_path()
+        self._send_json(200, body)
+
+    def _openapi_v2(self) -> None:
+        if openapi_v2.PROTOBUF_MIME in (self.headers.get("Accept") or ""):
+            data, content_type = openapi_v2.document(), openapi_v2.PROTOBUF_CONTENT_TYPE
+        else:
+            data, content_type = openapi_v2.document_json().encode(), "application/json"
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self._status = 200
+
+    def _openapi_document(self, segs: list[str]) -> None:
+        if segs[:1] == ["api"] and len(segs) == 2:
+            group, version = "", segs[1]
+        elif segs[:1] == ["apis"] and len(segs) == 3:
+            group, version = segs[1], segs[2]
+        else:
+            raise _not_found_path()
+        resources = self.emu.catalogue.in_group_version(group, version)
+        if not resources:
+            raise _not_found_path()
+        doc = discovery.openapi_v3_document(group, version, frozenset(r.kind for r in resources))
+        data = doc.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "public, immutable")
+        self.end_headers()
+        self.wfile.write(data)
+        self._status = 200
+
+    # -- resources ------------------------------------------------------------------------------
+    def _resource(self, method: str, verb: str, route: Route, query: dict[str, str],
+                  raw: bytes) -> None:
+        res = route.resource
+        if route.subresource:
+            allowed = {"status": ("get", "update", "patch"), "scale": ("get", "update", "patch"),
+                       "finalize": ("update",)}.get(route.subresource, ())
+            if verb not in allowed:
+                raise _method_not_allowed()
+        elif verb not in res.verbs or (verb in ("create", "deletecollection") and res.namespaced
+                                       and not route.namespace):
+            raise _method_not_allowed()
+        dry_run = query.get("dryRun") == "All"
+        reg = self.emu.registry
+        if verb == "list":
+            self._list(route, query)
+        elif verb == "watch":
+            self._watch(route, query)
+        elif verb == "get":
+            obj = reg.read(res, route.namespace, route.name)
+            self._send_json(200, reg.scale(res, obj) if route.subresource == "scale" else obj)
+        elif verb == "create":
+            self._send_json(201, reg.create(res, route.namespace, self._body(raw), dry_run))
+        elif verb == "update":
+            body = self._body(raw)
+            if route.subresource == "scale":
+                self._send_json(200, reg.update_scale(res, route.namespace, route.name, body,
+                                                      dry_run))
+            else:
+                self._send_json(200, reg.update(res, route.namespace, route.name, body,
+                                                route.subresource, dry_run))
+        elif verb == "patch":
+            self._patch(route, raw, dry_run)
+        elif verb == "delete":
+            options = self._body(raw) if raw else {}
+            answer, _ = reg.delete(res, route.namespace, route.name, options, dry_run)
+            still_there = answer.get("metadata", {}).get("deletionTimestamp") and \
+                answer["metadata"].get("finalizers")
+            self._send_json(202 if still_there else 200, answer)
+        elif verb == "deletecollection":
+            keep = self._filter(res, query)
+            for key, obj in self.emu.store.items(res.key, route.namespace or None):
+                if keep(obj):
+                    reg.delete(res, key[0], key[1], {}, dry_run)
+            self._send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                  "status": "Success"})
+
+    def _body(self, raw: bytes) -> Obj:
+        content_type = (self.headers.get("Content-Type") or "application/json").split(";")[0]
+        if content_type.strip() not in ("application/json", ""):
+            # Protobuf (what kubectl's typed generators such as `create configmap` send) is not
+            # spoken here; a real server without a codec answers the same.
+            raise ApiError(415, "UnsupportedMediaType",
+                           f"the body of the request was in an unknown format - accepted media "
+                           f"types include: application/json (got {content_type})")
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError as exc:
+            raise ApiError(400, "BadRequest", f"the body of the request was not valid JSON: {exc}")
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "the body of the request must be a JSON object")
+        return body
+
+    def _patch(self, route: Route, raw: bytes, dry_run: bool) -> None:
+        res, reg = route.resource, self.emu.registry
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        current = reg.read(res, route.namespace, route.name)
+        if route.subresource == "scale":
+            patched = apply_patch(reg.scale(res, current), raw, content_type, res, True)
+            self._send_json(200, reg.update_scale(res, route.namespace, route.name, patched,
+                                                  dry_run))
+            return
+        patched = apply_patch(current, raw, content_type, res, res.group not in CRD_GROUPS)
+        self._send_json(200, reg.update(res, route.namespace, route.name, patched,
+                                        route.subresource, dry_run))
+
+    def _filter(self, res: Resource, query: dict[str, str]):  # type: ignore[no-untyped-def]
+        try:
+            return compile_filter(query.get("labelSelector"), query.get("fieldSelector"),
+                                  FIELD_LABELS.get(res.plural, ()))
+        except SelectorError as exc:
+            raise ApiError(400, "BadRequest", str(exc)) from exc
+
+    def _list_kind(self, res: Resource) -> str:
+        return res.kind + "List"
+
+    def _item(self, res: Resource, obj: Obj) -> Obj:
+        if res.group in CRD_GROUPS:
+            return obj
+        # Built-in lists carry kind and apiVersion once, on the list, not on each item.
+        return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
+
+    def _list(self, route: Route, query: dict[str, str]) -> None:
+        res, store = route.resource, self.emu.store
+        keep = self._filter(res, query)
+        limit = int(query.get("limit") or 0)
+        token = query.get("continue", "")
+        rv_param, match = query.get("resourceVersion", ""), query.get("resourceVersionMatch", "")
+        start = ""
+        with store.lock:
+            current = store.revision
+        if token:
+            at, start = _decode_continue(token)
+            if at < store.compacted_revision:
+                raise ApiError(410, "Expired", "The provided continue parameter is too old to "
+                               "display a consistent list result. You can start a new list "
+                               "without the continue parameter.")
+        elif rv_param not in ("", "0"):
+            try:
+                wanted = int(rv_param)
+            except ValueError:
+                raise ApiError(400, "BadRequest",
+                               f"invalid resource version {rv_param!r}") from None
+            if wanted > current:
+                raise ApiError(504, "Timeout", f"Too large resource version: {wanted}, current: "
+                               f"{current}", {"causes": [{"reason": "ResourceVersionTooLarge",
+                                                         "message": "Too large resource version"}]})
+            exact = match == "Exact" or (limit and not match)
+            at = wanted if exact else current
+        else:
+            at = current
+        pairs = store.items(res.key, route.namespace or None, at=at)
+        matching = [(k, o) for k, o in pairs if keep(o) and (not start or f"{k[0]}/{k[1]}" > start)]
+        meta: Obj = {"resourceVersion": str(at)}
+        page = matching
+        if limit and len(matching) > limit:
+            page = matching[:limit]
+            last = page[-1][0]
+            meta["continue"] = _encode_continue(at, f"{last[0]}/{last[1]}")
+            if not query.get("labelSelector") and not query.get("fieldSelector"):
+                meta["remainingItemCount"] = len(matching) - limit
+        objects = [o for _, o in page]
+        accept = self.headers.get("Accept", "")
+        if "as=Table" in accept:
+            body = table(res.key, objects, meta, self.emu.clock.now(),
+                         query.get("includeObject", "Metadata"))
+        else:
+            body = {"kind": self._list_kind(res), "apiVersion": res.api_version, "metadata": meta,
+                    "items": [self._item(res, o) for o in objects]}
+        self._send_json(200, body)
+
+    # -- watch ----------------------------------------------------------------------------------
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _event(self, kind: str, obj: Obj) -> None:
+        self._chunk(json.dumps({"type": kind, "object": obj}, separators=(",", ":")).encode()
+                    + b"\n")
+
+    def _watch(self, route: Route, query: dict[str, str]) -> None:
+        res, store = route.resource, self.emu.store
+        keep = self._filter(res, query)
+        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        initial = query.get("sendInitialEvents") in ("true", "1")
+        timeout = float(query.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS)
+        rv_param = query.get("resourceVersion", "")
+        try:
+            since = int(rv_param) if rv_param not in ("", "0") else None
+        except ValueError:
+            raise ApiError(400, "BadRequest", f"invalid resource version {rv_param!r}") from None
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._status = 200
+        existing: list[Any] = []
+        try:
+            with store.lock:
+                if since is None:
+                    since = store.revision
+                    existing = store.items(res.key, route.namespace or None, at=since)
+                elif initial:
+                    existing = store.items(res.key, route.namespace or None, at=since)
+        except ApiError as err:
+            self._event("ERROR", err.status())
+            self._end_stream()
+            return
+        for _, obj in existing:
+            if keep(obj):
+                self._event("ADDED", obj)
+        if initial and bookmarks:
+            self._bookmark(res, since, initial_end=True)
+
+        def wanted(change: Change) -> bool:
+            if change.resource != res.key:
+                return False
+            return not route.namespace or change.key[0] == route.namespace
+
+        deadline = time.monotonic() + timeout
+        try:
+            for item in store.follow(since, wanted, deadline, self.emu.bookmark_interval,
+                                     time.monotonic):
+                if item is None:  # cut: drop the connection without ending the chunked body
+                    self.close_connection = True
+                    return
+                if isinstance(item, int):
+                    if bookmarks:
+                        self._bookmark(res, item)
+                    continue
+                self._send_change(item, keep)
+        except ApiError as err:
+            self._event("ERROR", err.status())
+        self._end_stream()
+
+    def _send_change(self, change: Change, keep: Any) -> None:
+        was = change.prev is not None and keep(change.prev)
+        now = keep(change.obj)
+        if change.type == "DELETED":
+            if was:
+                self._event("DELETED", change.obj)
+        elif now and was:
+            self._event("MODIFIED", change.obj)
+        elif now:
+            self._event("ADDED", change.obj)
+        elif was:  # it left the selection: a watcher of the selection sees it go
+            self._event("DELETED", change.obj)
+
+    def _bookmark(self, res: Resource, rv: int, initial_end: bool = False) -> None:
+        meta: Obj = {"resourceVersion": str(rv)}
+        if initial_end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        self._event("BOOKMARK", {"kind": res.kind, "apiVersion": res.api_version, "metadata": meta})
+
+    def _end_stream(self) -> None:
+        try:
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+
+
+def serve_forever_in_thread(server: ApiServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, name="kubeemu", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,90 @@
+"""Server-side printing: the meta.k8s.io/v1 Table that `kubectl get` asks for (`as=Table`).
+
+Columns follow the apiserver's printers for the kinds an operator looks at most
+(pkg/printers/internalversion); every other kind gets Name and Age, as CRDs without
+additionalPrinterColumns do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+Obj = dict[str, Any]
+
+
+def _age(obj: Obj, now: datetime) -> str:
+    created = obj["metadata"].get("creationTimestamp")
+    if not created:
+        return "<unknown>"
+    seconds = int((now - datetime.fromisoformat(created.replace("Z", "+00:00"))).total_seconds())
+    seconds = max(seconds, 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= 2 * size or (unit == "m" and seconds >= 60):
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _pod_cells(o: Obj) -> list[Any]:
+    spec, status = o.get("spec") or {}, o.get("status") or {}
+    statuses = status.get("containerStatuses") or []
+    ready = sum(1 for c in statuses if c.get("ready"))
+    restarts = sum(c.get("restartCount", 0) for c in statuses)
+    phase = "Terminating" if o["metadata"].get("deletionTimestamp") else status.get("phase", "")
+    for c in statuses:
+        waiting = (c.get("state") or {}).get("waiting")
+        if waiting:
+            phase = waiting.get("reason", phase)
+    return [f"{ready}/{len(spec.get('containers') or [])}", phase, restarts]
+
+
+def _workload_cells(o: Obj) -> list[Any]:
+    spec, status = o.get("spec") or {}, o.get("status") or {}
+    return [f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}"]
+
+
+_COLUMNS: dict[str, tuple[list[str], Callable[[Obj], list[Any]]]] = {
+    "pods": (["Ready", "Status", "Restarts"], _pod_cells),
+    "deployments.apps": (["Ready"], _workload_cells),
+    "statefulsets.apps": (["Ready"], _workload_cells),
+    "namespaces": (["Status"], lambda o: [(o.get("status") or {}).get("phase", "")]),
+    "persistentvolumeclaims": (["Status", "Volume"], lambda o: [
+        (o.get("status") or {}).get("phase", "Pending"), (o.get("spec") or {}).get("volumeName", "")]),
+    "configmaps": (["Data"], lambda o: [len(o.get("data") or {}) + len(o.get("binaryData") or {})]),
+    "services": (["Type", "Cluster-IP"], lambda o: [
+        (o.get("spec") or {}).get("type", "ClusterIP"), (o.get("spec") or {}).get("clusterIP", "")]),
+    "volumesnapshots.snapshot.storage.k8s.io": (["ReadyToUse", "SourcePVC"], lambda o: [
+        (o.get("status") or {}).get("readyToUse", False),
+        ((o.get("spec") or {}).get("source") or {}).get("persistentVolumeClaimName", "")]),
+}
+
+
+def _row_object(obj: Obj, include: str) -> Obj | None:
+    if include == "None":
+        return None
+    if include == "Object":
+        return obj
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+            "metadata": obj["metadata"]}
+
+
+def table(resource_key: str, objects: list[Obj], list_meta: Obj, now: datetime,
+          include: str = "Metadata") -> Obj:
+    extra_names, cells = _COLUMNS.get(resource_key, ([], lambda o: []))
+    columns = [{"name": "Name", "type": "string", "format": "name", "priority": 0,
+                "description": "Name must be unique within a namespace."}]
+    columns += [{"name": n, "type": "string", "format": "", "priority": 0, "description": n}
+                for n in extra_names]
+    columns.append({"name": "Age", "type": "string", "format": "", "priority": 0,
+                    "description": "CreationTimestamp is a timestamp representing the server time "
+                                   "when this object was created."})
+    rows = []
+    for o in objects:
+        row: Obj = {"cells": [o["metadata"]["name"], *cells(o), _age(o, now)]}
+        obj = _row_object(o, include)
+        if obj is not None:
+            row["object"] = obj
+        rows.append(row)
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta,
+            "columnDefinitions": columns, "rows": rows}
