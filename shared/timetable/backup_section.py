@@ -36,7 +36,7 @@ def _retention(node: Node) -> Retention | None:
     return Retention(last, daily, weekly, cron)
 
 
-@section("backup")
+@section("backup", needs=("term",))
 def parse_backup(node: Node) -> Backup | None:
     if not node.keys(("cron", "retention"), ("cron",)):
         return None

@@ -112,7 +112,7 @@ def _rule(node: Node) -> IcsRule | None:
     return IcsRule(kind_, who, node.get("category", Node.text), pattern, name, attendance)
 
 
-@section("ics")
+@section("ics", needs=("term", "class", "meetings"))
 def parse_ics(node: Node) -> IcsSource | None:
     if not node.keys(("file", "mode", "map", "unmatched"), ("file", "map")):
         return None

@@ -18,7 +18,7 @@ from .problems import did_you_mean
 from .sections import section
 
 
-@section("holidays")
+@section("holidays", needs=("term",))
 def parse_holidays(node: Node) -> tuple[Holiday, ...]:
     result = []
     for item in node.items():
@@ -74,7 +74,7 @@ def _meets_on(node: Node, meeting: Meeting | None, day: date | None) -> bool:
     return False
 
 
-@section("cancelled")
+@section("cancelled", needs=("term", "meetings", "ics"))
 def parse_cancelled(node: Node) -> tuple[Cancellation, ...]:
     result = []
     for item in node.items():
@@ -87,7 +87,7 @@ def parse_cancelled(node: Node) -> tuple[Cancellation, ...]:
     return tuple(result)
 
 
-@section("moved")
+@section("moved", needs=("term", "meetings", "ics", "cancelled"))
 def parse_moved(node: Node) -> tuple[Move, ...]:
     result = []
     cancelled = {(c.meeting, c.date) for c in node.ctx.parsed.get("cancelled") or ()}
@@ -109,7 +109,7 @@ def parse_moved(node: Node) -> tuple[Move, ...]:
     return tuple(result)
 
 
-@section("deadlines")
+@section("deadlines", needs=("term",))
 def parse_deadlines(node: Node) -> tuple[Deadline, ...]:
     result = []
     for item in node.items():

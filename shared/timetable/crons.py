@@ -11,7 +11,7 @@ first pass), as Vixie cron does.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -40,13 +40,19 @@ def fire_times(expression: str, zone: ZoneInfo, start: datetime, end: datetime
                ) -> list[datetime]:
     """Every firing in [start, end), in `zone`; `expression` must have passed `problem`."""
     trigger = CronTrigger.from_crontab(expression, timezone=zone)
+    # Compare instants in UTC: Python compares two datetimes of the same zone by wall time,
+    # ignoring `fold`, so the two 01:30s of a fall-back night would look equal.
+    first, after = start.astimezone(UTC), end.astimezone(UTC)
     result: list[datetime] = []
     previous: datetime | None = None
     now = start
-    while (fired := trigger.get_next_fire_time(previous, now)) is not None and fired < end:
+    while (fired := trigger.get_next_fire_time(previous, now)) is not None:
+        instant = fired.astimezone(UTC)
+        if instant >= after or (previous is not None and instant <= previous.astimezone(UTC)):
+            break  # past the window (or, defensively, no progress)
         previous = now = fired
-        moment = fired.astimezone(zone)  # a time in a DST gap becomes the instant after it
-        if not is_repeated(moment) and moment >= start:
+        # Through UTC: a time in a DST gap becomes the real instant after it.
+        moment = instant.astimezone(zone)
+        if not is_repeated(moment) and instant >= first:
             result.append(moment)
-        now = fired + timedelta(microseconds=1)
     return result

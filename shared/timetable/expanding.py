@@ -8,10 +8,10 @@ a warm-up whose lead time crosses the window's edge, is handled without special 
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from . import calendars, crons
-from .localtimes import local
+from .localtimes import local, shift
 from .model import Enrolment, Knobs, Timetable
 from .occurrences import (
     BACKUP_DUE,
@@ -36,17 +36,19 @@ def expand(timetable: Timetable, start: datetime, end: datetime) -> list[Occurre
     knobs = timetable.knobs
     for s in sessions(timetable):
         stamp = f"{s.meeting}/{s.start:%Y-%m-%dT%H:%M}"
-        found.append(Occurrence(WARMUP, s.start - knobs.lead_time, f"warmup/{s.meeting}",
-                                stamp, s.data()))
-        found.append(Occurrence(COOLDOWN, s.end + knobs.cooldown_grace, f"cooldown/{s.meeting}",
-                                stamp, s.data()))
+        warm, cool = shift(s.start, -knobs.lead_time), shift(s.end, knobs.cooldown_grace)
+        found.append(Occurrence(WARMUP, warm, f"warmup/{s.meeting}", stamp, s.data()))
+        found.append(Occurrence(COOLDOWN, cool, f"cooldown/{s.meeting}", stamp, s.data()))
     zone = timetable.term.timezone
+    # Compare and sort instants in UTC: within one zone Python compares wall times and
+    # ignores `fold`, which misorders the repeated hour of a fall-back night.
+    first, after = start.astimezone(UTC), end.astimezone(UTC)
     chosen = [
         o if o.at.tzinfo is zone else Occurrence(o.type, o.at.astimezone(zone), o.trigger,
                                                  o.subject, o.data)
-        for o in found if start <= o.at < end
+        for o in found if first <= o.at.astimezone(UTC) < after
     ]
-    return sorted(chosen, key=lambda o: (o.at, o.id))
+    return sorted(chosen, key=lambda o: (o.at.astimezone(UTC), o.id))
 
 
 def sessions(timetable: Timetable) -> list[Session]:
@@ -78,7 +80,7 @@ def sessions(timetable: Timetable) -> list[Session]:
         result.append(Session(o.name, o.kind, o.audience,
                               _expected(enrolment, knobs, o.audience, o.attendance),
                               local(o.date, o.start, zone), local(o.date, o.end, zone)))
-    return sorted(result, key=lambda s: (s.start, s.meeting))
+    return sorted(result, key=lambda s: (s.start.astimezone(UTC), s.meeting))
 
 
 def _expected(enrolment: Enrolment, knobs: Knobs, audience: str, factor: float | None) -> int:
@@ -130,8 +132,8 @@ def _backups(timetable: Timetable, start: datetime, end: datetime) -> list[Occur
     if backup is None:
         return []
     # Backups run while the term does; term.end takes the final snapshots.
-    first = max(start, local(term.start, MIDNIGHT, zone))
-    after = min(end, local(term.end + timedelta(days=1), MIDNIGHT, zone))
+    first = max(start.astimezone(UTC), local(term.start, MIDNIGHT, zone).astimezone(UTC))
+    after = min(end.astimezone(UTC), local(term.end + timedelta(days=1), MIDNIGHT, zone))
     subject = f"{timetable.course}/{term.name}"
     result = [Occurrence(BACKUP_DUE, at, "backup", subject, {"cron": backup.cron})
               for at in crons.fire_times(backup.cron, zone, first, after)] if first < after else []

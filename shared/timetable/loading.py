@@ -34,14 +34,9 @@ _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.constru
 
 
 def load(path: str | Path, registry: Registry | None = None) -> Timetable:
-    """Read and validate one timetable file."""
+    """Read and validate one timetable file (OSError if it cannot be read at all)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise TimetableError([Problem(str(path), 1, 1, "", f"cannot read: {err.strerror}")]
-                             ) from err
-    return loads(text, str(path), path.parent, registry)
+    return loads(path.read_text(encoding="utf-8"), str(path), path.parent, registry)
 
 
 def loads(text: str, file: str = "<string>", base_dir: Path | None = None,
@@ -66,7 +61,7 @@ def loads(text: str, file: str = "<string>", base_dir: Path | None = None,
         if key not in registry:
             line, column = tree.lc.key(key)
             Node(ctx, key, str(key), line, column).problem(
-                f"unknown section, expected one of {', '.join(registry.names())}"
+                f"unknown section, expected one of {', '.join(sorted(registry.names()))}"
                 + did_you_mean(str(key), registry.names()))
     for entry in registry:
         node = root.child(entry.name)

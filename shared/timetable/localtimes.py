@@ -8,7 +8,7 @@ repeated one means its first occurrence (fold=0), as most calendar apps do.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -27,3 +27,9 @@ def exists(day: date, at: time, zone: ZoneInfo) -> bool:
 def is_repeated(moment: datetime) -> bool:
     """True for the second pass (fold=1) through a wall time that occurs twice."""
     return moment.fold == 1 and moment.replace(fold=0).utcoffset() != moment.utcoffset()
+
+
+def shift(moment: datetime, delta: timedelta) -> datetime:
+    """`moment` plus elapsed time `delta`; aware arithmetic in one zone would add wall time."""
+    zone = moment.tzinfo
+    return (moment.astimezone(UTC) + delta).astimezone(zone)

@@ -96,7 +96,7 @@ def unique_name(node: Node, seen: set[str]) -> str | None:
     return name
 
 
-@section("meetings")
+@section("meetings", needs=("term", "class", "knobs"))
 def parse_meetings(node: Node) -> tuple[Meeting, ...]:
     result: list[Meeting] = []
     seen: set[str] = set()
@@ -127,7 +127,7 @@ def parse_meetings(node: Node) -> tuple[Meeting, ...]:
     return tuple(result)
 
 
-@section("one_off")
+@section("one_off", needs=("term", "class", "meetings"))
 def parse_one_offs(node: Node) -> tuple[OneOff, ...]:
     result: list[OneOff] = []
     seen = {m.name for m in node.ctx.parsed.get("meetings") or ()}

@@ -10,8 +10,8 @@ adds its key the same way, so the schema grows without one part refusing another
         ...
 
 A parser gets the section's `Node`, records problems on it and returns its value (None when it
-could not). Parsers run in registration order, so one may read the sections registered before
-it from `node.ctx.parsed` (the meetings need the term's timezone and the class's sections).
+could not). A section lists the sections it `needs`; those are parsed first, so it may read
+their values from `node.ctx.parsed` (the meetings need the term's timezone and the class).
 The decorator returns the function unchanged, so a parser stays a plain function in tests.
 """
 
@@ -31,6 +31,7 @@ class Section:
     name: str
     parse: Parser
     required: bool = False
+    needs: tuple[str, ...] = ()
 
 
 class Registry:
@@ -45,7 +46,22 @@ class Registry:
         self._sections[entry.name] = entry
 
     def __iter__(self) -> Iterator[Section]:
-        return iter(list(self._sections.values()))
+        """Every section after the ones it needs, otherwise in registration order."""
+        done: dict[str, Section] = {}
+
+        def visit(entry: Section, path: tuple[str, ...]) -> None:
+            if entry.name in done:
+                return
+            if entry.name in path:
+                raise ValueError(f"sections need each other: {' -> '.join(path)}")
+            for need in entry.needs:
+                if need in self._sections:
+                    visit(self._sections[need], (*path, entry.name))
+            done[entry.name] = entry
+
+        for entry in list(self._sections.values()):
+            visit(entry, ())
+        return iter(list(done.values()))
 
     def __contains__(self, name: object) -> bool:
         return name in self._sections
@@ -64,12 +80,12 @@ class Registry:
 SECTIONS = Registry()
 
 
-def section(name: str, *, required: bool = False,
+def section(name: str, *, required: bool = False, needs: tuple[str, ...] = (),
             registry: Registry | None = None) -> Callable[[Parser], Parser]:
     """Register the decorated function as the parser of top-level key `name`."""
 
     def register(fn: Parser) -> Parser:
-        (SECTIONS if registry is None else registry).add(Section(name, fn, required))
+        (SECTIONS if registry is None else registry).add(Section(name, fn, required, needs))
         return fn
 
     return register
