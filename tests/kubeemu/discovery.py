@@ -236,7 +236,7 @@ def _paths(resources: list[Resource]) -> dict[str, Any]:
 @functools.lru_cache(maxsize=64)
 def openapi_v3_document(group: str, version: str, kinds: frozenset[str]) -> str:
     wanted = set(kinds) | {k + "List" for k in kinds}
-    roots = _gvk_schemas(group, version, wanted) + [
+    roots = [*_gvk_schemas(group, version, wanted),
         "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
         "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
         "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent",

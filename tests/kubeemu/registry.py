@@ -53,10 +53,11 @@ def _qos_class(pod: Obj) -> str:
     resources = [c.get("resources") or {} for c in containers]
     if not any(r.get("requests") or r.get("limits") for r in resources):
         return "BestEffort"
-    guaranteed = all(
-        (r.get("limits") or {}).get(x) and
-        (r.get("requests") or {}).get(x, (r.get("limits") or {}).get(x)) == (r.get("limits") or {}).get(x)
-        for r in resources for x in ("cpu", "memory"))
+    def equal(r: Obj, x: str) -> bool:
+        limit = (r.get("limits") or {}).get(x)
+        return bool(limit) and (r.get("requests") or {}).get(x, limit) == limit
+
+    guaranteed = all(equal(r, x) for r in resources for x in ("cpu", "memory"))
     return "Guaranteed" if guaranteed else "Burstable"
 
 

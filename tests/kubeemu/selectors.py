@@ -41,7 +41,9 @@ class Requirement:
 
 def _split_top_level(text: str) -> list[str]:
     """Split on commas that are not inside the parentheses of an `in (a,b)` set."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1
@@ -62,7 +64,8 @@ _EQ = re.compile(r"^(?P<key>[^!=\s]+)\s*(?P<op>==|=|!=)\s*(?P<val>\S*)$")
 
 def _check(key: str, values: frozenset[str], selector: str) -> None:
     if not _KEY.match(key):
-        raise SelectorError(f"unable to parse requirement: invalid label key {key!r} in {selector!r}")
+        raise SelectorError(
+            f"unable to parse requirement: invalid label key {key!r} in {selector!r}")
     for v in values:
         if len(v) > 63 or not _VALUE.match(v):
             raise SelectorError(f"unable to parse requirement: invalid label value {v!r}")

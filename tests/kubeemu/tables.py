@@ -50,10 +50,13 @@ _COLUMNS: dict[str, tuple[list[str], Callable[[Obj], list[Any]]]] = {
     "statefulsets.apps": (["Ready"], _workload_cells),
     "namespaces": (["Status"], lambda o: [(o.get("status") or {}).get("phase", "")]),
     "persistentvolumeclaims": (["Status", "Volume"], lambda o: [
-        (o.get("status") or {}).get("phase", "Pending"), (o.get("spec") or {}).get("volumeName", "")]),
-    "configmaps": (["Data"], lambda o: [len(o.get("data") or {}) + len(o.get("binaryData") or {})]),
+        (o.get("status") or {}).get("phase", "Pending"),
+        (o.get("spec") or {}).get("volumeName", "")]),
+    "configmaps": (["Data"], lambda o: [
+        len(o.get("data") or {}) + len(o.get("binaryData") or {})]),
     "services": (["Type", "Cluster-IP"], lambda o: [
-        (o.get("spec") or {}).get("type", "ClusterIP"), (o.get("spec") or {}).get("clusterIP", "")]),
+        (o.get("spec") or {}).get("type", "ClusterIP"),
+        (o.get("spec") or {}).get("clusterIP", "")]),
     "volumesnapshots.snapshot.storage.k8s.io": (["ReadyToUse", "SourcePVC"], lambda o: [
         (o.get("status") or {}).get("readyToUse", False),
         ((o.get("spec") or {}).get("source") or {}).get("persistentVolumeClaimName", "")]),

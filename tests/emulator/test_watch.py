@@ -1,0 +1,162 @@
+"""Watch: events from a resourceVersion, bookmarks, timeouts, selectors, 410 and cut streams."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kubernetes import watch
+
+from tests.conftest import Kube
+
+from .objects import configmap, pod
+
+
+def _collect(kube: Kube, lister: Callable[..., Any], *args: Any, **kw: Any) -> list[tuple]:
+    """(type, name or bookmark resourceVersion) of every event until the stream ends."""
+    out = []
+    for ev in watch.Watch().stream(lister, *args, **kw):
+        raw = ev["raw_object"]
+        meta = raw.get("metadata", {})
+        out.append((ev["type"], meta.get("name") or meta.get("resourceVersion")))
+    return out
+
+
+def _later(seconds: float, fn: Callable[[], Any]) -> threading.Thread:
+    def run() -> None:
+        time.sleep(seconds)
+        fn()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_watch_from_a_resource_version_sees_every_change(kube: Kube) -> None:
+    kube.core.create_namespaced_config_map(kube.namespace, configmap("a"))
+    rv = kube.core.list_namespaced_config_map(kube.namespace).metadata.resource_version
+
+    def changes() -> None:
+        kube.core.create_namespaced_config_map(kube.namespace, configmap("b"))
+        kube.core.patch_namespaced_config_map("a", kube.namespace, {"data": {"k": "v"}})
+        kube.core.delete_namespaced_config_map("b", kube.namespace)
+
+    thread = _later(0.2, changes)
+    events = _collect(kube, kube.core.list_namespaced_config_map, kube.namespace,
+                      resource_version=rv, timeout_seconds=1)
+    thread.join()
+    assert events == [("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")]
+
+
+def test_watch_without_a_version_starts_with_the_current_objects(kube: Kube) -> None:
+    kube.core.create_namespaced_config_map(kube.namespace, configmap("a"))
+    kube.core.create_namespaced_config_map(kube.namespace, configmap("b"))
+    events = _collect(kube, kube.core.list_namespaced_config_map, kube.namespace,
+                      timeout_seconds=1)
+    assert events == [("ADDED", "a"), ("ADDED", "b")]
+
+
+def test_bookmarks_only_when_allowed_and_never_behind(kube: Kube) -> None:
+    rv = kube.core.list_namespaced_config_map(kube.namespace).metadata.resource_version
+    quiet = _collect(kube, kube.core.list_namespaced_config_map, kube.namespace,
+                     resource_version=rv, timeout_seconds=1)
+    assert quiet == []
+    thread = _later(0.1, lambda: kube.core.create_namespaced_config_map(
+        kube.namespace, configmap("a")))
+    events = _collect(kube, kube.core.list_namespaced_config_map, kube.namespace,
+                      resource_version=rv, allow_watch_bookmarks=True, timeout_seconds=1)
+    thread.join()
+    marks = [int(v) for t, v in events if t == "BOOKMARK"]
+    assert marks, "no BOOKMARK although allowWatchBookmarks=true"
+    added_at = events.index(("ADDED", "a"))
+    created_rv = int(kube.core.read_namespaced_config_map(
+        "a", kube.namespace).metadata.resource_version)
+    # A bookmark after the event carries a version at or past it; none goes backwards.
+    assert all(m >= created_rv for m in marks[added_at:] if m)
+    assert marks == sorted(marks)
+
+
+def test_timeout_seconds_ends_the_stream(kube: Kube) -> None:
+    started = time.monotonic()
+    _collect(kube, kube.core.list_namespaced_pod, kube.namespace, timeout_seconds=1)
+    assert 0.9 <= time.monotonic() - started < 10
+
+
+def test_selectors_apply_to_the_watch(kube: Kube) -> None:
+    kube.core.create_namespaced_pod(kube.namespace, pod("a", {"role": "student"}))
+    rv = kube.core.list_namespaced_pod(kube.namespace).metadata.resource_version
+
+    def changes() -> None:
+        kube.core.create_namespaced_pod(kube.namespace, pod("b", {"role": "staff"}))
+        kube.core.create_namespaced_pod(kube.namespace, pod("c", {"role": "student"}))
+        # "a" leaves the selection: its watcher sees it go, as a real apiserver shows it.
+        kube.core.patch_namespaced_pod("a", kube.namespace, {"metadata": {"labels": {
+            "role": "staff"}}})
+
+    thread = _later(0.2, changes)
+    events = _collect(kube, kube.core.list_namespaced_pod, kube.namespace,
+                      resource_version=rv, label_selector="role=student", timeout_seconds=1)
+    thread.join()
+    assert events == [("ADDED", "c"), ("DELETED", "a")]
+
+
+def test_namespace_and_all_namespaces_watches(kube: Kube) -> None:
+    other = f"{kube.namespace}-b"
+    kube.core.create_namespace({"metadata": {"name": other}})
+    rv = kube.core.list_namespaced_config_map(kube.namespace).metadata.resource_version
+
+    def changes() -> None:
+        kube.core.create_namespaced_config_map(kube.namespace, configmap("mine"))
+        kube.core.create_namespaced_config_map(other, configmap("theirs"))
+
+    seen: dict[str, list] = {}
+
+    def watch_all() -> None:
+        seen["all"] = _collect(kube, kube.core.list_config_map_for_all_namespaces,
+                               resource_version=rv, timeout_seconds=1)
+
+    thread = threading.Thread(target=watch_all)
+    thread.start()
+    writer = _later(0.2, changes)
+    seen["one"] = _collect(kube, kube.core.list_namespaced_config_map, kube.namespace,
+                           resource_version=rv, timeout_seconds=1)
+    thread.join()
+    writer.join()
+    assert seen["one"] == [("ADDED", "mine")]
+    assert seen["all"] == [("ADDED", "mine"), ("ADDED", "theirs")]
+
+
+def test_a_version_older_than_history_is_410_expired(lone_kube: Kube) -> None:
+    kube = lone_kube
+    old = kube.core.list_namespaced_config_map(kube.namespace).metadata.resource_version
+    kube.emu.set_history_window(2)
+    for i in range(5):
+        kube.core.create_namespaced_config_map(kube.namespace, configmap(f"c{i}"))
+    answer = kube.core.list_namespaced_config_map(
+        kube.namespace, watch=True, resource_version=old, timeout_seconds=1,
+        _preload_content=False)
+    lines = [json.loads(line) for line in answer.data.decode().splitlines() if line]
+    assert [ev["type"] for ev in lines] == ["ERROR"]
+    status = lines[0]["object"]
+    assert (status["code"], status["reason"]) == (410, "Expired")
+
+
+def test_cut_watches_end_open_streams(lone_kube: Kube) -> None:
+    kube = lone_kube
+    ended = threading.Event()
+    errors: list[BaseException] = []
+
+    def watch_forever() -> None:
+        try:
+            _collect(kube, kube.core.list_namespaced_pod, kube.namespace, timeout_seconds=60)
+        except Exception as exc:  # a cut stream surfaces as a protocol error in urllib3
+            errors.append(exc)
+        ended.set()
+
+    threading.Thread(target=watch_forever, daemon=True).start()
+    time.sleep(0.3)
+    kube.emu.cut_watches()
+    assert ended.wait(5), "the watch was still open after cut_watches()"
