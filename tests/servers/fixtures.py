@@ -1,0 +1,146 @@
+"""pytest fixtures for the real test servers: `s3` (a fresh bucket) and `hub` (fresh hub users).
+
+Load with `pytest_plugins = ["tests.servers.fixtures"]`. Each server starts once per test run, on
+first use (`seaweed_server`, `hub_server`, session scope), so a run that needs neither pays for
+neither; each test gets its own bucket or username prefix, removed afterwards. The terminal
+summary reports each server's startup time and memory, to keep an eye on the suite's budget.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from botocore.client import BaseClient
+
+from .jupyterhub import HubAPI, HubEndpoint, JupyterHubServer
+from .seaweed import S3Endpoint, SeaweedS3, delete_bucket
+
+_stats: dict[str, str] = {}
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.0f} MB"
+
+
+@pytest.fixture(scope="session")
+def seaweed_server() -> Iterator[SeaweedS3]:
+    server = SeaweedS3()
+    try:
+        server.start()
+        _stats["seaweedfs"] = (
+            f"up in {server.startup_seconds:.1f} s (first PUT {server.first_put_seconds:.1f} s), "
+            f"RSS {_mb(server.rss_bytes())}"
+        )
+        yield server
+        _stats["seaweedfs"] += f", {_mb(server.rss_bytes())} at the end"
+    finally:
+        server.stop()
+
+
+@dataclass(frozen=True)
+class S3Bucket:
+    """A test's own empty bucket, a client for it, and the endpoint as data."""
+
+    name: str
+    client: BaseClient
+    endpoint: S3Endpoint
+
+
+def _slug(text: str, limit: int) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-") or "t"
+
+
+@pytest.fixture
+def s3(seaweed_server: SeaweedS3, request: pytest.FixtureRequest) -> Iterator[S3Bucket]:
+    assert seaweed_server.endpoint is not None
+    endpoint = seaweed_server.endpoint
+    client = endpoint.client()
+    # Bucket names: 3-63 of [a-z0-9-]; the test's name helps when reading the server's log.
+    name = f"{_slug(request.node.name, 40)}-{secrets.token_hex(5)}"
+    client.create_bucket(Bucket=name)
+    yield S3Bucket(name=name, client=client, endpoint=endpoint)
+    delete_bucket(client, name)
+
+
+@pytest.fixture(scope="session")
+def hub_server() -> Iterator[JupyterHubServer]:
+    server = JupyterHubServer()
+    try:
+        server.start()
+        rss = server.rss_bytes()
+        _stats["jupyterhub"] = (
+            f"up in {server.startup_seconds:.1f} s, RSS hub {_mb(rss['jupyterhub'])} "
+            f"+ proxy {_mb(rss['configurable-http-proxy'])}"
+        )
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class HubUsers:
+    """A test's slice of the shared hub: every user it makes starts with `prefix`.
+
+    `api` speaks with the `classops` service token (what the code under test gets); `admin` is the
+    fixture's own hand, for arranging state that classops may not create itself.
+    """
+
+    endpoint: HubEndpoint
+    admin: HubAPI
+    prefix: str
+    api: HubAPI = field(init=False)
+    created: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.api = HubAPI(self.endpoint.api_url, self.endpoint.token)
+
+    @property
+    def api_url(self) -> str:
+        return self.endpoint.api_url
+
+    @property
+    def token(self) -> str:
+        return self.endpoint.token
+
+    def create_user(self, suffix: str = "student") -> str:
+        name = self.prefix + suffix
+        self.admin.create_user(name)
+        self.created.append(name)
+        return name
+
+    def start_server(self, user: str, server: str = "") -> dict[str, Any]:
+        """Start `user`'s server (a real process) and return its model once it is ready."""
+        return self.admin.start_server(user, server)
+
+    def cleanup(self) -> None:
+        for user in self.admin.users():
+            name = user["name"]
+            if not name.startswith(self.prefix):
+                continue
+            for server in self.admin.user(name).get("servers", {}):
+                self.admin.stop_server(name, server)
+            self.admin.delete_user(name)
+
+
+@pytest.fixture
+def hub(hub_server: JupyterHubServer) -> Iterator[HubUsers]:
+    assert hub_server.endpoint is not None and hub_server.admin is not None
+    users = HubUsers(
+        endpoint=hub_server.endpoint,
+        admin=hub_server.admin,
+        prefix=f"t{secrets.token_hex(4)}-",
+    )
+    yield users
+    users.cleanup()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _stats:
+        terminalreporter.section("test servers")
+        for name, line in _stats.items():
+            terminalreporter.write_line(f"{name}: {line}")

@@ -1,0 +1,197 @@
+"""Server processes for tests: free ports, a log file each, readiness waits, and no orphans.
+
+Every server runs in its own session (process group) with its output in a log file, so a
+timeout can quote the log's tail and a stop can kill the whole group. Three layers keep a test run
+from leaving servers behind:
+
+1. the fixture's teardown calls `stop()`;
+2. `atexit` stops whatever is still running when the interpreter exits (Ctrl-C, a crash in
+   pytest itself);
+3. the kernel's parent-death signal (`PR_SET_PDEATHSIG`) reaches the server if the test process
+   is killed outright (SIGKILL, an OOM kill), when no Python code runs at all.
+
+The parent-death signal is tied to the thread that started the child, so start servers from a
+thread that lives as long as they should (pytest's session fixtures run in the main thread).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+# prctl(2) option; resolved in the parent so the forked child only makes a plain call.
+_PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+_running: set[ServerProcess] = set()
+
+
+class ServerError(RuntimeError):
+    """A test server failed to start or answer; the message carries the tail of its log."""
+
+
+def free_ports(count: int) -> list[int]:
+    """Return `count` distinct TCP ports that are free on 127.0.0.1 right now.
+
+    The sockets are held open together so the kernel cannot hand out one port twice. Another
+    process may still take a port between this call and the server's bind, which is why
+    callers retry a start that fails with "address already in use".
+    """
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _die_with_parent(death_signal: signal.Signals) -> Callable[[], None]:
+    parent = os.getpid()
+
+    def preexec() -> None:
+        _prctl(_PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)
+        # The parent may have died between fork and prctl: then no signal would ever come.
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
+class ServerProcess:
+    """One server process group, its log file, and how to stop it.
+
+    `stop_signal` is sent to the leader first (JupyterHub stops its users' servers on SIGTERM);
+    after `stop_grace` seconds, or at once when no `stop_signal` is given (SeaweedFS ignores
+    SIGTERM), the whole group gets SIGKILL.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        death_signal: signal.Signals = signal.SIGKILL,
+        stop_signal: signal.Signals | None = None,
+        stop_grace: float = 0.0,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.cwd = cwd
+        self.log_path = log_path
+        self.env = dict(os.environ if env is None else env)
+        self.death_signal = death_signal
+        self.stop_signal = stop_signal
+        self.stop_grace = stop_grace
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> None:
+        self._log = self.log_path.open("ab")
+        self._proc = subprocess.Popen(
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent(self.death_signal),
+        )
+        _running.add(self)
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise ServerError(f"{self.name} was never started")
+        return self._proc.pid
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError as exc:
+            return f"(no log: {exc})"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def failure(self, message: str) -> ServerError:
+        """A `ServerError` for `message` that quotes the tail of this server's log."""
+        return ServerError(
+            f"{self.name}: {message}\n--- last lines of {self.log_path} ---\n{self.log_tail()}"
+        )
+
+    def wait_until(
+        self, check: Callable[[], object], *, what: str, timeout: float, interval: float = 0.1
+    ) -> None:
+        """Call `check` until it returns a true value; fail fast if the process exits.
+
+        Exceptions from `check` mean "not yet": the last one is reported on timeout.
+        """
+        deadline = time.monotonic() + timeout
+        last_error: BaseException | None = None
+        while True:
+            if not self.alive():
+                code = self._proc.returncode if self._proc else None
+                raise self.failure(f"exited with code {code} while waiting until {what}")
+            try:
+                if check():
+                    return
+            except Exception as exc:
+                last_error = exc
+            if time.monotonic() >= deadline:
+                detail = f" (last error: {last_error!r})" if last_error else ""
+                raise self.failure(f"not {what} after {timeout:.0f} s{detail}")
+            time.sleep(interval)
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the leader process, from /proc (0 once it has exited)."""
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return 0
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def stop(self) -> None:
+        """Stop the process group; safe to call twice and on a process that already exited."""
+        proc = self._proc
+        _running.discard(self)
+        if proc is not None:
+            if self.stop_signal is not None and proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(self.stop_signal)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(self.stop_grace)
+            # Kill the group even when the leader is gone: its children may not be.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(10)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+@atexit.register
+def _stop_all() -> None:
+    for server in list(_running):
+        server.stop()
