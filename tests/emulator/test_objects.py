@@ -215,3 +215,22 @@ def test_dry_run_stores_nothing(kube: Kube) -> None:
     with pytest.raises(ApiException) as err:
         kube.core.read_namespaced_config_map("a", kube.namespace)
     assert err.value.status == 404
+
+
+def test_system_namespaces_may_not_be_deleted(kube: Kube) -> None:
+    with pytest.raises(ApiException) as err:
+        kube.core.delete_namespace("kube-system")
+    assert err.value.status == 403
+    assert "may not be deleted" in _status(err.value)["message"]
+
+
+def test_create_refuses_a_resource_version_and_update_a_foreign_uid(kube: Kube) -> None:
+    with pytest.raises(ApiException) as err:
+        kube.core.create_namespaced_config_map(kube.namespace, {
+            "metadata": {"name": "a", "resourceVersion": "5"}})
+    assert err.value.status == 500
+    cm = kube.core.create_namespaced_config_map(kube.namespace, configmap("a"))
+    cm.metadata.uid = "00000000-0000-0000-0000-000000000000"
+    with pytest.raises(ApiException) as err:
+        kube.core.replace_namespaced_config_map("a", kube.namespace, cm)
+    assert err.value.status == 409 and "Precondition failed: UID" in _status(err.value)["message"]

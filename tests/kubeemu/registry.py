@@ -110,7 +110,11 @@ class Registry:
                                    "message": "Required value: name or generateName is required"}]})
             meta["name"] = meta["generateName"] + "".join(random.choices(_NAME_CHARS, k=5))
         name = meta["name"]
-        for field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
+        if meta.get("resourceVersion"):
+            # etcd3's storage refuses it with a plain error, which the apiserver answers as 500.
+            raise ApiError(500, "InternalError", "Internal error occurred: resourceVersion "
+                           "should not be set on objects to be created")
+        for field in ("deletionTimestamp", "deletionGracePeriodSeconds"):
             meta.pop(field, None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = timestamp(self.clock.now())
@@ -169,6 +173,11 @@ class Registry:
                            "match the namespace sent on the request")
         with self.store.lock:
             old = self.read(res, namespace, name)
+            if meta.get("uid") and meta["uid"] != old["metadata"]["uid"]:
+                raise ApiError(409, "Conflict", f"Operation cannot be fulfilled on {res.key} "
+                               f'"{name}": Precondition failed: UID in precondition: '
+                               f"{meta['uid']}, UID in object meta: {old['metadata']['uid']}",
+                               _details(res, name))
             wanted_rv = meta.get("resourceVersion")
             if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
                 raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {res.key} '
@@ -259,6 +268,9 @@ class Registry:
                                    f"{pre[field]}, {label} in object meta: {meta.get(field)}",
                                    _details(res, name))
             key: Key = (namespace if res.namespaced else "", name)
+            if res.plural == "namespaces" and name in ("default", "kube-system", "kube-public"):
+                raise ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this '
+                               "namespace may not be deleted", _details(res, name))
             if dry_run:
                 return old, True
             if res.plural == "namespaces":

@@ -388,6 +388,9 @@ class Handler(BaseHTTPRequestHandler):
         start = ""
         with store.lock:
             current = store.revision
+        if token and rv_param:
+            raise ApiError(400, "BadRequest",
+                           "specifying resource version is not allowed when using continue")
         if token:
             at, start = _decode_continue(token)
             if at < store.compacted_revision:
