@@ -45,6 +45,9 @@ class Emulator:
         self.tokens: dict[str, str] = {self.admin_token: "admin"}
         # Who a request without credentials is (None: 401). kubectl sends no token over HTTP.
         self.anonymous_user: str | None = "admin"
+        # Controllers (Test bed 3) add themselves here: objects with start() and stop(), started
+        # and stopped with the server.
+        self.controllers: list[Any] = []
         self._address = (host, port)
         self._server: ApiServer | None = None
         self._thread: threading.Thread | None = None
@@ -57,9 +60,13 @@ class Emulator:
     def start(self) -> Emulator:
         self._server = ApiServer(self._address, self)
         self._thread = serve_forever_in_thread(self._server)
+        for controller in self.controllers:
+            controller.start()
         return self
 
     def stop(self) -> None:
+        for controller in reversed(self.controllers):
+            controller.stop()
         if self._server is not None:
             self.store.cut_watches()
             self._server.shutdown()

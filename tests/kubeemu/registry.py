@@ -64,9 +64,12 @@ def _qos_class(pod: Obj) -> str:
 class Registry:
     def __init__(self, store: Store, clock: Clock, catalogue: Catalogue) -> None:
         self.store, self.clock, self.catalogue = store, clock, catalogue
-        # Hooks for later test beds (validation, admission, controllers): each may change or
-        # refuse an object about to be stored: fn(res, old, new) -> new.
+        # Admission: each may change or refuse (raise ApiError) an object about to be stored:
+        # fn(res, old, new) -> new. Validation, defaults and controllers' admission plug in here.
         self.admission: list[Callable[[Resource, Obj | None, Obj], Obj]] = []
+        # Graceful deletion: fn(res, obj) -> the object to keep (e.g. a pod with
+        # deletionTimestamp set, for its kubelet to remove) or None to delete it now.
+        self.graceful: list[Callable[[Resource, Obj], Obj | None]] = []
 
     # -- reads ----------------------------------------------------------------------------------
     def read(self, res: Resource, namespace: str, name: str) -> Obj:
@@ -282,6 +285,10 @@ class Registry:
                 new["metadata"]["deletionTimestamp"] = timestamp(self.clock.now())
                 new["metadata"]["deletionGracePeriodSeconds"] = 0
                 return self.store.commit(res.key, key, new), True
+            for hook in self.graceful:
+                kept = hook(res, old)
+                if kept is not None:
+                    return self.store.commit(res.key, key, kept), True
             gone = self.store.commit(res.key, key, None)
         if res.plural in RETURNS_DELETED_OBJECT:
             return gone, True
