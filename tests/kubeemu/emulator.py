@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .auth import Authorizer
 from .clock import Clock
 from .control import Controls, RequestRecord
 from .registry import Registry
@@ -43,6 +44,7 @@ class Emulator:
         self.bookmark_interval = bookmark_interval
         self.admin_token = admin_token or secrets.token_urlsafe(24)
         self.tokens: dict[str, str] = {self.admin_token: "admin"}
+        self.authorizer = Authorizer(self)
         # Who a request without credentials is (None: 401). kubectl sends no token over HTTP.
         self.anonymous_user: str | None = "admin"
         # Controllers (Test bed 3) add themselves here: objects with start() and stop(), started

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import discovery, openapi_v2
+from .auth import ADMIN, Attributes, User
 from .control import RequestRecord, reason_for
 from .patches import apply_patch
 from .resources import CRD_GROUPS, FIELD_LABELS, Resource
@@ -117,15 +118,15 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
         self._status = code
 
-    def _user(self) -> str | None:
+    def _user(self) -> User | None:
         auth = self.headers.get("Authorization", "")
         if not auth:
             # kubectl never sends a bearer token over plain HTTP; such requests are the old
             # insecure port's: admin, unless the emulator is told to refuse them.
-            return self.emu.anonymous_user
+            return ADMIN if self.emu.anonymous_user == "admin" else None
         if not auth.startswith("Bearer "):
             return None
-        return self.emu.tokens.get(auth[len("Bearer "):].strip())
+        return self.emu.authorizer.authenticate(auth[len("Bearer "):].strip())
 
     def _handle(self, method: str) -> None:
         self._status = 0
@@ -156,6 +157,14 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if user is None:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
+            attrs = Attributes(verb, route.resource.group, route.resource.plural,
+                               route.subresource, route.name, route.namespace)
+            denial = self.emu.authorizer.denial(user, attrs)
+            if denial is not None:
+                raise ApiError(403, "Forbidden", denial, {
+                    "name": route.name, "group": route.resource.group,
+                    "kind": route.resource.plural})
+            self.user = user
             self._resource(method, verb, route, query, raw)
         except ApiError as err:
             self._send_json(err.code, err.status(), err.headers)
@@ -168,8 +177,8 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             if not path.startswith("/_emu/"):
                 self.emu.controls.record(RequestRecord(
-                    time.time(), user or "<unauthenticated>", verb, path, url.query, self._status,
-                    query.get("fieldManager", "")))
+                    time.time(), user.name if user else "<unauthenticated>", verb, path,
+                    url.query, self._status, query.get("fieldManager", "")))
 
     # -- routing --------------------------------------------------------------------------------
     def _route(self, path: str) -> Route | None:
