@@ -171,6 +171,21 @@ def crd_definitions() -> dict[str, Any]:
     return out
 
 
+@functools.cache
+def _schema_index() -> dict[tuple[str, str, str], str]:
+    index = {}
+    for name, schema in definitions().items():
+        for gvk in schema.get("x-kubernetes-group-version-kind", []):
+            index[(gvk["group"], gvk["version"], gvk["kind"])] = name
+    return index
+
+
+def kind_schema(group: str, version: str, kind: str) -> dict[str, Any]:
+    """The schema of a kind; {} for one the schemas do not know."""
+    name = _schema_index().get((group, version, kind))
+    return definitions()[name] if name else {}
+
+
 def _gvk_schemas(group: str, version: str, kinds: set[str]) -> list[str]:
     names = []
     for name, schema in definitions().items():

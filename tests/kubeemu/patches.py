@@ -42,7 +42,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return out
 
 
-def _resolve(schema: Schema | None) -> Schema:
+def resolve_schema(schema: Schema | None) -> Schema:
     """Follow $ref and a single-reference allOf to the schema itself."""
     defs = discovery.definitions()
     while schema:
@@ -56,11 +56,7 @@ def _resolve(schema: Schema | None) -> Schema:
 
 
 def kind_schema(res: Resource) -> Schema:
-    for schema in discovery.definitions().values():
-        for gvk in schema.get("x-kubernetes-group-version-kind", []):
-            if (gvk["group"], gvk["version"], gvk["kind"]) == (res.group, res.version, res.kind):
-                return schema
-    return {}
+    return discovery.kind_schema(res.group, res.version, res.kind)
 
 
 def _merge_list(orig: list[Any], patch: list[Any], key: str, item_schema: Schema) -> list[Any]:
@@ -88,7 +84,7 @@ def _merge_list(orig: list[Any], patch: list[Any], key: str, item_schema: Schema
 def strategic_merge(orig: Any, patch: Any, schema: Schema | None) -> Any:
     if not isinstance(patch, dict) or not isinstance(orig, dict):
         return copy.deepcopy(patch)
-    schema = _resolve(schema)
+    schema = resolve_schema(schema)
     if patch.get("$patch") == "replace":
         return {k: v for k, v in patch.items() if k != "$patch"}
     if patch.get("$patch") == "delete":
@@ -109,7 +105,7 @@ def strategic_merge(orig: Any, patch: Any, schema: Schema | None) -> Any:
         elif isinstance(value, list) and "merge" in (sub.get("x-kubernetes-patch-strategy") or ""):
             out[key] = _merge_list(out.get(key) or [], value,
                                    sub.get("x-kubernetes-patch-merge-key", ""),
-                                   _resolve(sub).get("items") or {})
+                                   resolve_schema(sub).get("items") or {})
         elif isinstance(value, dict):
             out[key] = strategic_merge(out.get(key) if isinstance(out.get(key), dict) else {},
                                        value, sub)

@@ -15,7 +15,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from . import discovery, validation
+from .apply import server_side_apply, track_update
 from .clock import Clock, timestamp
+from .defaults import apply_defaults
 from .resources import Catalogue, Resource
 from .store import ApiError, Key, Obj, Store
 
@@ -43,9 +46,13 @@ def _spec_of(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in _OUTSIDE_SPEC}
 
 
-def _without_rv(obj: Obj) -> Obj:
-    meta = {k: v for k, v in obj["metadata"].items() if k != "resourceVersion"}
-    return {**obj, "metadata": meta}
+def _same(a: Obj, b: Obj) -> bool:
+    """Equal but for managedFields timestamps: such a write changes nothing."""
+    def strip(o: Obj) -> Obj:
+        fields = [{k: v for k, v in e.items() if k != "time"}
+                  for e in o["metadata"].get("managedFields") or []]
+        return {**o, "metadata": {**o["metadata"], "managedFields": fields}}
+    return a == b or strip(a) == strip(b)
 
 
 def _qos_class(pod: Obj) -> str:
@@ -67,9 +74,9 @@ class Registry:
         # Admission: each may change or refuse (raise ApiError) an object about to be stored:
         # fn(res, old, new) -> new. Validation, defaults and controllers' admission plug in here.
         self.admission: list[Callable[[Resource, Obj | None, Obj], Obj]] = []
-        # Graceful deletion: fn(res, obj) -> the object to keep (e.g. a pod with
+        # Graceful deletion: fn(res, obj, delete options) -> the object to keep (e.g. a pod with
         # deletionTimestamp set, for its kubelet to remove) or None to delete it now.
-        self.graceful: list[Callable[[Resource, Obj], Obj | None]] = []
+        self.graceful: list[Callable[[Resource, Obj, Obj], Obj | None]] = []
 
     # -- reads ----------------------------------------------------------------------------------
     def read(self, res: Resource, namespace: str, name: str) -> Obj:
@@ -92,7 +99,22 @@ class Registry:
                            {"kind": res.plural, "group": res.group})
 
     # -- create ---------------------------------------------------------------------------------
-    def create(self, res: Resource, namespace: str, body: Obj, dry_run: bool = False) -> Obj:
+    def schema(self, res: Resource) -> dict[str, Any]:
+        return discovery.kind_schema(res.group, res.version, res.kind)
+
+    def _validate(self, res: Resource, obj: Obj, old: Obj | None, mode: str,
+                  warnings: list[str] | None) -> Obj:
+        return validation.validate(res.key, res.plural, res.kind, res.group, obj, old,
+                                   self.schema(res), mode, warnings if warnings is not None else [])
+
+    def _own(self, res: Resource, old: Obj | None, new: Obj, manager: str,
+             subresource: str) -> Obj:
+        return track_update(old, new, manager or "unknown", subresource, self.schema(res),
+                            "status" in res.subresources, timestamp(self.clock.now()))
+
+    def create(self, res: Resource, namespace: str, body: Obj, dry_run: bool = False, *,
+               manager: str = "", field_validation: str = "Warn",
+               warnings: list[str] | None = None, applied: bool = False) -> Obj:
         obj = copy.deepcopy(body)
         self._check_kind(res, obj)
         meta = obj.setdefault("metadata", {}) or {}
@@ -128,6 +150,7 @@ class Registry:
         if "status" in res.subresources:
             obj.pop("status", None)
         self._defaults_on_create(res, obj)
+        apply_defaults(res.key, obj)
         with self.store.lock:
             self._check_namespace(res, namespace, creating=True)
             key = (namespace if res.namespaced else "", name)
@@ -136,6 +159,9 @@ class Registry:
                                _details(res, name))
             for hook in self.admission:
                 obj = hook(res, None, obj)
+            obj = self._validate(res, obj, None, field_validation, warnings)
+            if not applied:
+                obj = self._own(res, None, obj, manager, "")
             if dry_run:
                 return obj
             return self.store.commit(res.key, key, obj)
@@ -163,7 +189,8 @@ class Registry:
 
     # -- update ---------------------------------------------------------------------------------
     def update(self, res: Resource, namespace: str, name: str, body: Obj,
-               subresource: str = "", dry_run: bool = False) -> Obj:
+               subresource: str = "", dry_run: bool = False, *, manager: str = "",
+               field_validation: str = "Warn", warnings: list[str] | None = None) -> Obj:
         obj = copy.deepcopy(body)
         self._check_kind(res, obj)
         meta = obj.get("metadata") or {}
@@ -187,7 +214,9 @@ class Registry:
                                f'"{name}": the object has been modified; please apply your '
                                "changes to the latest version and try again", _details(res, name))
             new = self._merge_update(res, old, obj, subresource)
-            return self._store_update(res, old, new, dry_run)
+            return self._store_update(res, old, new, dry_run, subresource=subresource,
+                                      manager=manager, field_validation=field_validation,
+                                      warnings=warnings)
 
     def _merge_update(self, res: Resource, old: Obj, obj: Obj, subresource: str) -> Obj:
         if subresource == "status":
@@ -201,6 +230,12 @@ class Registry:
             else:
                 meta.pop(field, None)
         new = {**obj, "metadata": meta}
+        if res.key == "services":
+            # An update that leaves the allocated cluster IP out keeps it.
+            for field in ("clusterIP", "clusterIPs"):
+                if field in (old.get("spec") or {}) and field not in (new.get("spec") or {}):
+                    new.setdefault("spec", {})[field] = old["spec"][field]
+        apply_defaults(res.key, new)
         if "status" in res.subresources or res.plural == "namespaces":
             # Writes to the main resource ignore .status where a status subresource exists.
             if "status" in old:
@@ -211,12 +246,19 @@ class Registry:
             meta["generation"] = old["metadata"].get("generation", 1) + 1
         return new
 
-    def _store_update(self, res: Resource, old: Obj, new: Obj, dry_run: bool) -> Obj:
+    def _store_update(self, res: Resource, old: Obj, new: Obj, dry_run: bool, *,
+                      subresource: str = "", manager: str = "", field_validation: str = "Warn",
+                      warnings: list[str] | None = None, applied: bool = False) -> Obj:
         for hook in self.admission:
             new = hook(res, old, new)
+        new = self._validate(res, new, old, field_validation, warnings)
+        if not applied:
+            new = self._own(res, old, new, manager, subresource)
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-        if new == old or dry_run:
-            return old if new == old else new  # a write that changes nothing keeps the version
+        if _same(new, old):
+            return old  # a write that changes nothing keeps the version
+        if dry_run:
+            return new
         meta = new["metadata"]
         key = (meta.get("namespace", "") if res.namespaced else "", meta["name"])
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
@@ -237,7 +279,7 @@ class Registry:
         }
 
     def update_scale(self, res: Resource, namespace: str, name: str, scale: Obj,
-                     dry_run: bool = False) -> Obj:
+                     dry_run: bool = False, *, manager: str = "") -> Obj:
         replicas = (scale.get("spec") or {}).get("replicas")
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
             raise ApiError(422, "Invalid", f'Scale.autoscaling "{name}" is invalid: '
@@ -254,7 +296,37 @@ class Registry:
             new.setdefault("spec", {})["replicas"] = replicas
             if new != old:
                 new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
-            return self.scale(res, self._store_update(res, old, new, dry_run))
+            return self.scale(res, self._store_update(res, old, new, dry_run,
+                                                      subresource="scale", manager=manager))
+
+    # -- server-side apply ----------------------------------------------------------------------
+    def apply(self, res: Resource, namespace: str, name: str, body: Obj, *, manager: str,
+              force: bool = False, dry_run: bool = False, field_validation: str = "Strict",
+              warnings: list[str] | None = None) -> tuple[Obj, bool]:
+        """Server-side apply; returns (the object, whether it was created)."""
+        if not body.get("apiVersion") or not body.get("kind"):
+            raise ApiError(400, "BadRequest", "apiVersion and kind must be set in an applied "
+                           "configuration")
+        obj = copy.deepcopy(body)
+        self._check_kind(res, obj)
+        meta = obj.setdefault("metadata", {}) or {}
+        obj["metadata"] = meta
+        if meta.get("name") and meta["name"] != name:
+            raise ApiError(400, "BadRequest", f"the name of the object ({meta['name']}) does not "
+                           f"match the name on the URL ({name})")
+        meta["name"] = name
+        with self.store.lock:
+            live = self.store.get(res.key, (namespace if res.namespaced else "", name))
+            merged = server_side_apply(live, obj, manager, force, self.schema(res),
+                                       "status" in res.subresources,
+                                       timestamp(self.clock.now()))
+            if live is None:
+                return self.create(res, namespace, merged, dry_run, manager=manager,
+                                   field_validation=field_validation, warnings=warnings,
+                                   applied=True), True
+            new = self._merge_update(res, live, merged, "")
+            return self._store_update(res, live, new, dry_run, field_validation=field_validation,
+                                      warnings=warnings, applied=True), False
 
     # -- delete ---------------------------------------------------------------------------------
     def delete(self, res: Resource, namespace: str, name: str, options: Obj,
@@ -286,7 +358,7 @@ class Registry:
                 new["metadata"]["deletionGracePeriodSeconds"] = 0
                 return self.store.commit(res.key, key, new), True
             for hook in self.graceful:
-                kept = hook(res, old)
+                kept = hook(res, old, options)
                 if kept is not None:
                     return self.store.commit(res.key, key, kept), True
             gone = self.store.commit(res.key, key, None)

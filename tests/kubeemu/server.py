@@ -19,10 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+import yaml
+
 from . import discovery, openapi_v2
 from .auth import ADMIN, Attributes, User
 from .control import RequestRecord, reason_for
-from .patches import apply_patch
+from .patches import APPLY, apply_patch
 from .resources import CRD_GROUPS, FIELD_LABELS, Resource
 from .selectors import SelectorError, compile_filter
 from .store import ApiError, Change, Obj
@@ -114,6 +116,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        for warning in self._warnings:
+            self.send_header("Warning", '299 - "' + warning.replace('"', '\\"') + '"')
         self.end_headers()
         self.wfile.write(data)
         self._status = code
@@ -130,6 +134,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         self._status = 0
+        self._warnings: list[str] = []
         url = urlsplit(self.path)
         path, query = url.path, {k: v[-1] for k, v in parse_qs(url.query).items()}
         length = int(self.headers.get("Content-Length") or 0)
@@ -308,6 +313,13 @@ class Handler(BaseHTTPRequestHandler):
                                        and not route.namespace):
             raise _method_not_allowed()
         dry_run = query.get("dryRun") == "All"
+        validation = query.get("fieldValidation") or "Warn"
+        if validation not in ("Ignore", "Warn", "Strict"):
+            raise ApiError(400, "BadRequest", f"fieldValidation must be one of Ignore, Warn or "
+                           f"Strict, not {validation!r}")
+        agent = (self.headers.get("User-Agent") or "unknown").split("/")[0]
+        writes: dict[str, Any] = {"manager": query.get("fieldManager") or agent,
+                                  "field_validation": validation, "warnings": self._warnings}
         reg = self.emu.registry
         if verb == "list":
             self._list(route, query)
@@ -317,17 +329,18 @@ class Handler(BaseHTTPRequestHandler):
             obj = reg.read(res, route.namespace, route.name)
             self._send_json(200, reg.scale(res, obj) if route.subresource == "scale" else obj)
         elif verb == "create":
-            self._send_json(201, reg.create(res, route.namespace, self._body(raw), dry_run))
+            self._send_json(201, reg.create(res, route.namespace, self._body(raw), dry_run,
+                                            **writes))
         elif verb == "update":
             body = self._body(raw)
             if route.subresource == "scale":
                 self._send_json(200, reg.update_scale(res, route.namespace, route.name, body,
-                                                      dry_run))
+                                                      dry_run, manager=writes["manager"]))
             else:
                 self._send_json(200, reg.update(res, route.namespace, route.name, body,
-                                                route.subresource, dry_run))
+                                                route.subresource, dry_run, **writes))
         elif verb == "patch":
-            self._patch(route, raw, dry_run)
+            self._patch(route, raw, dry_run, query, writes)
         elif verb == "delete":
             options = self._body(raw) if raw else {}
             answer, _ = reg.delete(res, route.namespace, route.name, options, dry_run)
@@ -359,18 +372,41 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "BadRequest", "the body of the request must be a JSON object")
         return body
 
-    def _patch(self, route: Route, raw: bytes, dry_run: bool) -> None:
+    def _patch(self, route: Route, raw: bytes, dry_run: bool, query: dict[str, str],
+               writes: dict[str, Any]) -> None:
         res, reg = route.resource, self.emu.registry
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if content_type == APPLY and not route.subresource:
+            self._apply(route, raw, dry_run, query, writes)
+            return
         current = reg.read(res, route.namespace, route.name)
         if route.subresource == "scale":
             patched = apply_patch(reg.scale(res, current), raw, content_type, res, True)
             self._send_json(200, reg.update_scale(res, route.namespace, route.name, patched,
-                                                  dry_run))
+                                                  dry_run, manager=writes["manager"]))
             return
         patched = apply_patch(current, raw, content_type, res, res.group not in CRD_GROUPS)
         self._send_json(200, reg.update(res, route.namespace, route.name, patched,
-                                        route.subresource, dry_run))
+                                        route.subresource, dry_run, **writes))
+
+    def _apply(self, route: Route, raw: bytes, dry_run: bool, query: dict[str, str],
+               writes: dict[str, Any]) -> None:
+        if not query.get("fieldManager"):
+            raise ApiError(400, "BadRequest", "PATCH, application/apply-patch+yaml requires "
+                           "fieldManager to be set")
+        try:
+            body = yaml.safe_load(raw or b"")
+        except yaml.YAMLError as exc:
+            raise ApiError(400, "BadRequest", f"error decoding YAML: {exc}") from exc
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "an applied configuration must be an object")
+        force = query.get("force") in ("true", "1")
+        obj, created = self.emu.registry.apply(
+            route.resource, route.namespace, route.name, body, manager=writes["manager"],
+            force=force, dry_run=dry_run,
+            field_validation=query.get("fieldValidation") or "Strict",
+            warnings=writes["warnings"])
+        self._send_json(201 if created else 200, obj)
 
     def _filter(self, res: Resource, query: dict[str, str]) -> Callable[[Obj], bool]:
         try:
