@@ -1,0 +1,7 @@
+"""Ports: one thin module per external system (`kube`, `s3`, `hub`), each speaking its official
+client or REST API and raising `ApiError`. Only `shared/` imports them; `functions/` reads through
+the context's readers."""
+
+from .errors import ApiError
+
+__all__ = ["ApiError"]

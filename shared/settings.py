@@ -1,0 +1,67 @@
+"""Settings, built once from the environment (a Kubernetes Secret arrives as env vars too) and
+passed down. Nothing else reads `os.environ`; nothing is read from files in the repo.
+
+Secrets are `Secret`s: their repr and str are masked, so a settings object can be logged whole.
+S3 credentials are not here: boto3's own chain (env, web identity, instance role) finds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PREFIX = "CLASSOPS_"
+
+
+@dataclass(frozen=True)
+class Secret:
+    value: str
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+class SettingsError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    namespace: str = ""  # "" : the kubeconfig's context, or the pod's own namespace
+    kubeconfig: str | None = None  # None: in-cluster, else the default kubeconfig
+    functions: str = "functions"  # the package of handlers, loaded by name
+    hub_api_url: str | None = None  # e.g. http://hub:8081/hub/api
+    hub_token: Secret | None = None
+    s3_endpoint: str | None = None  # None: AWS
+    s3_bucket: str | None = None
+    s3_region: str | None = None
+    dry_run: bool = False
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Every problem at once (`SettingsError`), or the settings."""
+        def get(name: str) -> str | None:
+            return env.get(PREFIX + name) or None
+
+        problems: list[str] = []
+        dry = (get("DRY_RUN") or "false").lower()
+        if dry not in ("true", "false", "1", "0"):
+            problems.append(f"{PREFIX}DRY_RUN={dry!r}: expected true or false")
+        level = (get("LOG_LEVEL") or "INFO").upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            problems.append(f"{PREFIX}LOG_LEVEL={level!r}: expected DEBUG, INFO, WARNING or ERROR")
+        url, token = get("HUB_API_URL"), get("HUB_TOKEN")
+        if url and not token:
+            problems.append(f"{PREFIX}HUB_TOKEN is missing: the hub's API needs a service token")
+        if problems:
+            raise SettingsError(problems)
+        return cls(namespace=get("NAMESPACE") or "", kubeconfig=get("KUBECONFIG"),
+                   functions=get("FUNCTIONS") or "functions", hub_api_url=url,
+                   hub_token=Secret(token) if token else None,
+                   s3_endpoint=get("S3_ENDPOINT"), s3_bucket=get("S3_BUCKET"),
+                   s3_region=get("S3_REGION"), dry_run=dry in ("true", "1"), log_level=level)
