@@ -35,7 +35,9 @@ BOOTSTRAP_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-leas
 
 class Emulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, history_window: int = 100_000,
-                 bookmark_interval: float = 5.0, admin_token: str | None = None) -> None:
+                 bookmark_interval: float = 5.0, admin_token: str | None = None,
+                 controllers: tuple[str, ...] = (),
+                 controller_options: dict[str, dict[str, Any]] | None = None) -> None:
         self.clock = Clock()
         self.store = Store(history_window)
         self.catalogue = Catalogue()
@@ -57,6 +59,8 @@ class Emulator:
         assert ns is not None
         for name in BOOTSTRAP_NAMESPACES:
             self.registry.create(ns, "", {"metadata": {"name": name}})
+        if controllers:
+            self.enable_controllers(*controllers, **(controller_options or {}))
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> Emulator:
@@ -74,6 +78,22 @@ class Emulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def enable_controllers(self, *names: str, **options: dict[str, Any]) -> list[Any]:
+        """Turn on controllers by name ("scheduler", "kubelet", "workloads"; see
+        `controllers/__init__.py`), with keyword options per name; started now if serving."""
+        from .controllers import build
+
+        made = build(self, names, options)
+        self.controllers.extend(made)
+        if self._server is not None:
+            for controller in made:
+                controller.start()
+        return made
+
+    def controller(self, name: str) -> Any:
+        """The enabled controller of that name (e.g. `emu.controller("kubelet").pull_seconds`)."""
+        return next(c for c in self.controllers if getattr(c, "name", "") == name)
 
     @property
     def port(self) -> int:

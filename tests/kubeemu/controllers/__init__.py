@@ -1,0 +1,47 @@
+"""Controllers that make the emulator a living cluster ("Test bed 3"), each switchable per test.
+
+- `scheduler`: binds pending pods (spread or pack) and pre-empts for priority; brings the
+  Priority admission plugin (`scheduling.py`, `priority.py`);
+- `kubelet`: starts bound pods on the emulated clock with an image cache per node, ends deleted
+  pods after their grace period, collects pods of vanished nodes (`kubelet.py`);
+- `workloads`: Deployments through ReplicaSets, StatefulSets, DaemonSets (`workloads.py`,
+  `deployments.py`, `statefulsets.py`, `daemonsets.py`).
+
+`Emulator(controllers=("scheduler", "kubelet", "workloads"))` or
+`emu.enable_controllers("scheduler", kubelet={"pull_seconds": 30})` turn them on; none run by
+default. Every controller reads time from `emu.clock`, so a test sets, advances or speeds the clock
+instead of sleeping. Each one is a `base.Controller`: a thread that wakes on every store change
+and on a short wall tick, started and stopped with the emulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .base import Controller
+from .kubelet import Kubelet
+from .priority import PriorityAdmission
+from .scheduling import Scheduler
+from .workloads import Workloads
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
+
+NAMES = ("scheduler", "kubelet", "workloads")
+_KINDS: dict[str, type[Controller]] = {"scheduler": Scheduler, "kubelet": Kubelet,
+                                       "workloads": Workloads}
+
+__all__ = ["NAMES", "Controller", "Kubelet", "PriorityAdmission", "Scheduler", "Workloads",
+           "build"]
+
+
+def build(emu: Emulator, names: Iterable[str],
+          options: Mapping[str, Mapping[str, Any]] | None = None) -> list[Controller]:
+    """New controllers by name (keyword options per name), not yet started."""
+    made = []
+    for name in names:
+        if name not in _KINDS:
+            raise ValueError(f"no controller named {name!r}; expected one of {', '.join(NAMES)}")
+        made.append(_KINDS[name](emu, **dict((options or {}).get(name, {}))))
+    return made

@@ -1,0 +1,224 @@
+"""The kubelet of every node: start bound pods on the emulated clock, and end deleted ones.
+
+A model of https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/ sized to the hub:
+
+- **Start.** A pod bound to a node is taken by the kubelet at that moment (`startTime`). Each of
+  its images is pulled once per node: the first pod to need an image on a node waits
+  `pull_seconds` for it (a pod needing an image whose pull is under way waits for that pull), later
+  pods find it in the node's image cache (which is why a DaemonSet image puller helps). Init
+  containers run in order, each taking `start_seconds` once its image is there; then the
+  containers start together, `start_seconds` after the last init container and their images.
+  Until then the pod is Pending with its containers waiting (`ContainerCreating`, or
+  `PodInitializing` behind init containers); then Running, Ready (no probes are modelled), with
+  `podIP`, `hostIP`, the conditions PodScheduled, Initialized, ContainersReady, Ready and
+  `containerStatuses`. Every time in the status is derived from the pod's timeline, so a pass
+  that finds nothing new writes nothing.
+- **Graceful deletion** (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/
+  #pod-termination): deleting a pod bound to a node keeps it with `deletionTimestamp` = now +
+  grace (the delete options' `gracePeriodSeconds`, else the pod's
+  `terminationGracePeriodSeconds`, default 30) and `deletionGracePeriodSeconds`; the kubelet
+  removes it (a delete with grace 0) once the grace period has passed on the clock since it saw
+  the deletion (deletionTimestamp has whole seconds only). A grace of 0, or a pod not
+  bound to a node, is deleted at once, as the apiserver does.
+- **Pod garbage collection** (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/
+  #pod-garbage-collection): a pod bound to a Node that no longer exists is deleted at once (the
+  real PodGC waits out a short quarantine first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from ..clock import timestamp
+from ..resources import Resource
+from ..store import Obj
+from .base import Controller, deep
+from .pods import finished, spec, status, terminating
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
+
+DEFAULT_GRACE = 30
+
+
+def image_id(image: str) -> str:
+    digest = hashlib.sha256(image.encode()).hexdigest()
+    repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    return f"{repo}@sha256:{digest}"
+
+
+class Kubelet(Controller):
+    name = "kubelet"
+
+    def __init__(self, emu: Emulator, start_seconds: float = 1.0,
+                 pull_seconds: float = 5.0) -> None:
+        super().__init__(emu)
+        self.start_seconds, self.pull_seconds = start_seconds, pull_seconds
+        self.pods, self.nodes = self.resource("", "pods"), self.resource("", "nodes")
+        self.images: dict[str, dict[str, datetime]] = {}  # node -> image -> there from
+        self._taken: dict[str, datetime] = {}  # pod uid -> when its kubelet took it
+        self._nodes: dict[str, int] = {}  # node -> index, for addresses
+        self._ips: dict[str, str] = {}  # pod uid -> pod IP
+        self._ending: dict[str, datetime] = {}  # pod uid -> when its grace period ends
+
+    def start(self) -> None:
+        if self.graceful not in self.registry.graceful:
+            self.registry.graceful.append(self.graceful)
+        super().start()
+
+    def stop(self) -> None:
+        super().stop()
+        if self.graceful in self.registry.graceful:
+            self.registry.graceful.remove(self.graceful)
+
+    # -- deletion -------------------------------------------------------------------------------
+    def graceful(self, res: Resource, obj: Obj, options: Obj) -> Obj | None:
+        if res.key != "pods" or not spec(obj).get("nodeName") or finished(obj):
+            return None
+        grace = options.get("gracePeriodSeconds")
+        if grace is None:
+            grace = spec(obj).get("terminationGracePeriodSeconds", DEFAULT_GRACE)
+        grace = int(grace)
+        meta = obj["metadata"]
+        if grace <= 0:
+            return None
+        now = self.emu.clock.now()
+        deadline = now + timedelta(seconds=grace)
+        if meta.get("deletionTimestamp") and _parse(meta["deletionTimestamp"]) <= deadline:
+            return obj  # already terminating sooner; a longer grace never extends it
+        kept = deep(obj)
+        kept["metadata"]["deletionTimestamp"] = timestamp(deadline)
+        kept["metadata"]["deletionGracePeriodSeconds"] = grace
+        return kept
+
+    # -- the loop -------------------------------------------------------------------------------
+    def reconcile(self, now: datetime) -> None:
+        nodes = {n["metadata"]["name"]: n for n in self.items(self.nodes)}
+        present = set()
+        for pod in self.items(self.pods):
+            node = spec(pod).get("nodeName")
+            if not node:
+                continue
+            present.add(pod["metadata"]["uid"])
+            if node not in nodes:
+                self.delete(self.pods, pod, grace=0)
+            elif terminating(pod):
+                # Like the real kubelet, time the grace period from when it saw the deletion:
+                # deletionTimestamp has whole seconds only.
+                grace = timedelta(seconds=pod["metadata"].get("deletionGracePeriodSeconds") or 0)
+                uid = pod["metadata"]["uid"]
+                end = min(self._ending.get(uid, now + grace), now + grace)
+                self._ending[uid] = end
+                if now >= end:
+                    self.delete(self.pods, pod, grace=0)
+            elif not finished(pod):
+                self._sync(pod, nodes[node], now)
+        for uid in (set(self._taken) | set(self._ending)) - present:
+            self._taken.pop(uid, None)
+            self._ips.pop(uid, None)
+            self._ending.pop(uid, None)
+
+    def _image_there(self, node: str, image: str, taken: datetime) -> datetime:
+        cache = self.images.setdefault(node, {})
+        return cache.setdefault(image, taken + timedelta(seconds=self.pull_seconds))
+
+    def _sync(self, pod: Obj, node: Obj, now: datetime) -> None:
+        uid, node_name = pod["metadata"]["uid"], node["metadata"]["name"]
+        taken = self._taken.setdefault(uid, now)
+        step = timedelta(seconds=self.start_seconds)
+        inits = spec(pod).get("initContainers") or []
+        containers = spec(pod).get("containers") or []
+        images = {c.get("image", ""): self._image_there(node_name, c.get("image", ""), taken)
+                  for c in [*inits, *containers]}
+        done, t = [], taken
+        for c in inits:
+            t = max(t, images[c.get("image", "")]) + step
+            done.append(t)
+        running = max([t] + [images[c.get("image", "")] for c in containers]) + step
+        initialized = not inits or now >= done[-1]
+        up = now >= running
+        old = status(pod)
+        new = {**old, "phase": "Running" if up else "Pending", "startTime": timestamp(taken),
+               "hostIP": self._host_ip(node), "hostIPs": [{"ip": self._host_ip(node)}]}
+        ip = old.get("podIP") or self._ips.get(uid) or self._pod_ip(node_name)
+        self._ips[uid] = ip
+        new["podIP"], new["podIPs"] = ip, [{"ip": ip}]
+        scheduled = [c for c in old.get("conditions") or [] if c.get("type") == "PodScheduled"]
+        ready_at = running if up else taken
+
+        def cond(kind: str, ok: bool, at: datetime, reason: str = "") -> Obj:
+            out: Obj = {"type": kind, "status": "True" if ok else "False", "lastProbeTime": None,
+                        "lastTransitionTime": timestamp(at)}
+            if not ok and reason:
+                out["reason"] = reason
+            return out
+
+        new["conditions"] = [
+            cond("PodReadyToStartContainers", True, taken),
+            cond("Initialized", initialized, done[-1] if inits and initialized else taken,
+                 "ContainersNotInitialized"),
+            cond("Ready", up, ready_at, "ContainersNotReady"),
+            cond("ContainersReady", up, ready_at, "ContainersNotReady"),
+            *scheduled]
+        if inits:
+            new["initContainerStatuses"] = [
+                self._init_status(c, now, done[i]) for i, c in enumerate(inits)]
+        waiting = "ContainerCreating" if initialized else "PodInitializing"
+        new["containerStatuses"] = [self._container_status(c, up, running, waiting)
+                                    for c in containers]
+        self.set_status(self.pods, pod, new)
+
+    def _container_status(self, c: Obj, up: bool, at: datetime, waiting: str) -> Obj:
+        image = c.get("image", "")
+        out: Obj = {"name": c.get("name", ""), "image": image, "restartCount": 0,
+                    "ready": up, "started": up, "lastState": {}}
+        if up:
+            out["imageID"] = image_id(image)
+            out["containerID"] = "containerd://" + hashlib.sha256(
+                f"{c.get('name')}/{at.isoformat()}/{image}".encode()).hexdigest()
+            out["state"] = {"running": {"startedAt": timestamp(at)}}
+        else:
+            out["imageID"] = ""
+            out["state"] = {"waiting": {"reason": waiting}}
+        return out
+
+    def _init_status(self, c: Obj, now: datetime, done: datetime) -> Obj:
+        image = c.get("image", "")
+        out: Obj = {"name": c.get("name", ""), "image": image, "restartCount": 0,
+                    "ready": now >= done, "started": False, "lastState": {}}
+        if now >= done:
+            out["imageID"] = image_id(image)
+            out["state"] = {"terminated": {"exitCode": 0, "reason": "Completed",
+                                           "startedAt": timestamp(done),
+                                           "finishedAt": timestamp(done)}}
+        else:
+            out["imageID"] = ""
+            out["state"] = {"waiting": {"reason": "PodInitializing"}}
+        return out
+
+    def _index(self, node: str) -> int:
+        return self._nodes.setdefault(node, len(self._nodes))
+
+    def _host_ip(self, node: Obj) -> str:
+        for address in status(node).get("addresses") or []:
+            if address.get("type") == "InternalIP":
+                return str(address["address"])
+        index = self._index(node["metadata"]["name"])
+        return f"10.0.{index // 250}.{index % 250 + 1}"
+
+    def _pod_ip(self, node: str) -> str:
+        """The node's pod CIDR is 10.244.<node index>.0/24, as flannel's default hands out."""
+        used = set(self._ips.values())
+        base = self._index(node)
+        for n in range(2, 255):
+            ip = f"10.{244 + base // 256}.{base % 256}.{n}"
+            if ip not in used:
+                return ip
+        raise RuntimeError(f"no pod IP left on node {node}")
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+

@@ -1,0 +1,279 @@
+"""Schedulers: bind pending pods to nodes, spreading or packing, and pre-empt for priority.
+
+What kube-scheduler does (https://kubernetes.io/docs/concepts/scheduling-eviction/kube-scheduler/),
+sized to what the hub stack needs:
+
+- **Who schedules.** A pod naming `default-scheduler` (or none) is spread over the least allocated
+  nodes (the NodeResourcesFit `LeastAllocated` score); a pod naming a packing scheduler (default
+  `user-scheduler` and any name ending in `-user-scheduler`, which z2jh configures `MostAllocated`)
+  goes to the most allocated node that fits. A pod naming any other scheduler stays Pending
+  untouched. Pods are taken highest priority first, then oldest.
+- **Filters.** Node affinity and nodeSelector, taints (NoSchedule, NoExecute) against tolerations,
+  `spec.unschedulable`, requests against `status.allocatable` (cpu, memory, pods; terminating pods
+  still hold their room), and required pod anti-affinity with topologyKey
+  `kubernetes.io/hostname` in both directions (other topology keys are not modelled). Scores use
+  the scheduler's non-zero defaults (100m cpu, 200Mi memory per container without requests);
+  ties go to the node whose name sorts first (the real scheduler picks at random).
+- **Unschedulable.** A pod no node fits gets `PodScheduled=False`, reason `Unschedulable`, with a
+  "0/N nodes are available: ..." message: what cluster autoscalers watch for.
+- **Pre-emption** (https://kubernetes.io/docs/concepts/scheduling-eviction/pod-priority-preemption/):
+  if removing lower-priority pods from a node would let the pod fit, the fewest needed (the others
+  reprieved, most important first) are deleted gracefully, the pod's
+  `status.nominatedNodeName` names the node, and it binds once the victims are gone. The room on a
+  nominated node is held for the nominee against pods of lower priority; a nominee whose node
+  still has terminating lower-priority pods waits instead of pre-empting more. The node chosen has
+  the lowest highest-victim priority, then the fewest victims. `preemptionPolicy: Never` pods wait.
+- **Priority**: the scheduler brings the Priority admission plugin (`priority.py`) with it.
+- **Binding** is what `pods/binding` does: `spec.nodeName` set and `PodScheduled=True`, in one
+  write guarded by the resourceVersion read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from ..clock import timestamp
+from ..store import Obj
+from .base import Controller, deep
+from .pods import (
+    RESOURCES,
+    _expression,
+    allocatable,
+    finished,
+    labels,
+    node_matches,
+    priority,
+    quantity,
+    requests,
+    spec,
+    status,
+    terminating,
+    untolerated_taint,
+)
+from .priority import PriorityAdmission
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
+
+HOSTNAME = "kubernetes.io/hostname"
+_NONZERO = {"cpu": Decimal("0.1"), "memory": Decimal(200 * 2**20)}
+Usage = dict[str, Decimal]
+
+
+def _sum(pods: Iterable[Obj]) -> Usage:
+    out = {r: Decimal(0) for r in RESOURCES}
+    for p in pods:
+        for r, v in requests(p).items():
+            out[r] += v
+    return out
+
+
+def _selects(selector: Obj | None, pod: Obj) -> bool:
+    if selector is None:
+        return False
+    have = labels(pod)
+    return (all(have.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
+            and all(_expression(e, have) for e in selector.get("matchExpressions") or []))
+
+
+def _anti_terms(pod: Obj) -> list[Obj]:
+    anti = (spec(pod).get("affinity") or {}).get("podAntiAffinity") or {}
+    return [t for t in anti.get("requiredDuringSchedulingIgnoredDuringExecution") or []
+            if t.get("topologyKey") == HOSTNAME]
+
+
+def _term_hits(term: Obj, owner: Obj, other: Obj) -> bool:
+    namespaces = term.get("namespaces") or [owner["metadata"]["namespace"]]
+    return other["metadata"]["namespace"] in namespaces and _selects(term.get("labelSelector"),
+                                                                       other)
+
+
+def anti_affinity_conflict(pod: Obj, others: list[Obj]) -> bool:
+    mine = _anti_terms(pod)
+    return any(_term_hits(t, pod, o) for o in others for t in mine) or any(
+        _term_hits(t, o, pod) for o in others for t in _anti_terms(o))
+
+
+def node_filter(pod: Obj, node: Obj) -> str | None:
+    """The reasons no pod removal can cure (UnschedulableAndUnresolvable)."""
+    if not node_matches(pod, node):
+        return "node(s) didn't match Pod's node affinity/selector"
+    taint = untolerated_taint(pod, node)
+    if taint is not None:
+        return f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"
+    return None
+
+
+def room_filter(pod: Obj, node: Obj, others: list[Obj], used: Usage) -> str | None:
+    want, alloc = requests(pod), allocatable(node)
+    for r in RESOURCES:
+        if want[r] and used[r] + want[r] > alloc[r]:
+            return "Too many pods" if r == "pods" else f"Insufficient {r}"
+    if anti_affinity_conflict(pod, others):
+        return "node(s) didn't match pod anti-affinity rules"
+    return None
+
+
+def _score_requests(pod: Obj) -> Usage:
+    out = {r: Decimal(0) for r in _NONZERO}
+    for c in spec(pod).get("containers") or []:
+        asked = (c.get("resources") or {}).get("requests") or {}
+        for r, default in _NONZERO.items():
+            out[r] += quantity(asked[r]) if r in asked else default
+    return out
+
+
+class Scheduler(Controller):
+    name = "scheduler"
+
+    def __init__(self, emu: Emulator, packing: Iterable[str] = ("user-scheduler",)) -> None:
+        super().__init__(emu)
+        self.packing = set(packing)
+        self.pods, self.nodes = self.resource("", "pods"), self.resource("", "nodes")
+        self.admission = PriorityAdmission(emu.store)
+
+    def start(self) -> None:
+        if self.admission not in self.registry.admission:
+            self.registry.admission.append(self.admission)
+        super().start()
+
+    def stop(self) -> None:
+        super().stop()
+        if self.admission in self.registry.admission:
+            self.registry.admission.remove(self.admission)
+
+    def strategy(self, scheduler_name: str) -> str | None:
+        if scheduler_name in ("", "default-scheduler"):
+            return "spread"
+        if scheduler_name in self.packing or scheduler_name.endswith("-user-scheduler"):
+            return "pack"
+        return None
+
+    def reconcile(self, now: datetime) -> None:
+        nodes = {n["metadata"]["name"]: n for n in self.items(self.nodes)}
+        bound: dict[str, list[Obj]] = defaultdict(list)
+        pending, nominated = [], defaultdict(list)
+        for pod in self.items(self.pods):
+            node_name = spec(pod).get("nodeName")
+            if node_name:
+                if not finished(pod):
+                    bound[node_name].append(pod)
+            elif not terminating(pod) and self.strategy(spec(pod).get("schedulerName", "")):
+                pending.append(pod)
+                if status(pod).get("nominatedNodeName"):
+                    nominated[status(pod)["nominatedNodeName"]].append(pod)
+        pending.sort(key=lambda p: (-priority(p), p["metadata"]["creationTimestamp"],
+                                    p["metadata"]["name"]))
+        for pod in pending:
+            self._schedule(pod, nodes, bound, nominated, now)
+
+    def _schedule(self, pod: Obj, nodes: dict[str, Obj], bound: dict[str, list[Obj]],
+                  nominated: dict[str, list[Obj]], now: datetime) -> None:
+        reasons: Counter[str] = Counter()
+        best: tuple[Decimal, str] | None = None
+        pack = self.strategy(spec(pod).get("schedulerName", "")) == "pack"
+        for name in sorted(nodes):
+            node = nodes[name]
+            held = [q for q in nominated.get(name, []) if q is not pod
+                    and priority(q) >= priority(pod)]
+            others = bound[name] + held
+            why = node_filter(pod, node) or room_filter(pod, node, others, _sum(others))
+            if why:
+                reasons[why] += 1
+                continue
+            score = self._score(pod, node, bound[name], pack)
+            if best is None or score > best[0]:
+                best = (score, name)
+        if best is not None:
+            if self._bind(pod, best[1], now):
+                bound[best[1]].append(pod)
+            return
+        nominee = status(pod).get("nominatedNodeName") or ""
+        waiting = nominee in nodes and any(
+            terminating(o) and priority(o) < priority(pod) for o in bound[nominee])
+        if not waiting and spec(pod).get("preemptionPolicy") != "Never":
+            choice = self._victims(pod, nodes, bound, nominated)
+            if choice is not None:
+                nominee, victims = choice
+                for victim in victims:
+                    self.delete(self.pods, victim)
+                    # What is left of this pass sees the victim as leaving, the room as held.
+                    gone = deep(victim)
+                    gone["metadata"]["deletionTimestamp"] = timestamp(now)
+                    bound[nominee] = [gone if o is victim else o for o in bound[nominee]]
+                nominated[nominee].append(pod)
+        detail = ", ".join(f"{n} {why}" for why, n in sorted(reasons.items()))
+        message = (f"0/{len(nodes)} nodes are available: {detail}." if nodes
+                   else "no nodes available to schedule pods")
+        self._unschedulable(pod, message, nominee if nominee in nodes else "", now)
+
+    def _score(self, pod: Obj, node: Obj, others: list[Obj], pack: bool) -> Decimal:
+        alloc = allocatable(node)
+        used = _score_requests(pod)
+        for o in others:
+            for r, v in _score_requests(o).items():
+                used[r] += v
+        shares = [min(used[r] / alloc[r], Decimal(1)) for r in _NONZERO if alloc[r] > 0]
+        fraction = sum(shares, Decimal(0)) / len(shares) if shares else Decimal(0)
+        return fraction if pack else 1 - fraction
+
+    def _victims(self, pod: Obj, nodes: dict[str, Obj], bound: dict[str, list[Obj]],
+                 nominated: dict[str, list[Obj]]) -> tuple[str, list[Obj]] | None:
+        candidates = []
+        for name, node in nodes.items():
+            lower = [o for o in bound[name] if priority(o) < priority(pod) and not terminating(o)]
+            if not lower or node_filter(pod, node):
+                continue
+            keep = [o for o in bound[name] if o not in lower] + [
+                q for q in nominated.get(name, []) if q is not pod and priority(q) >= priority(pod)]
+            if room_filter(pod, node, keep, _sum(keep)):
+                continue
+            victims = []
+            lower.sort(key=lambda o: (-priority(o), o["metadata"]["creationTimestamp"]))
+            for o in lower:
+                if room_filter(pod, node, [*keep, o], _sum([*keep, o])) is None:
+                    keep.append(o)
+                else:
+                    victims.append(o)
+            top = max(priority(v) for v in victims) if victims else -(2**31)
+            candidates.append((top, len(victims), name, victims))
+        if not candidates:
+            return None
+        _, _, name, victims = min(candidates, key=lambda c: c[:3])
+        return name, victims
+
+    def _bind(self, pod: Obj, node: str, now: datetime) -> bool:
+        new = deep(pod)
+        new["spec"]["nodeName"] = node
+        new["status"] = _with_condition(status(new), {
+            "type": "PodScheduled", "status": "True", "lastProbeTime": None,
+            "lastTransitionTime": timestamp(now)})
+        return self.commit_if_unchanged(self.pods, pod, new)
+
+    def _unschedulable(self, pod: Obj, message: str, nominee: str, now: datetime) -> None:
+        old = status(pod)
+        current: Obj = next((c for c in old.get("conditions") or []
+                        if c.get("type") == "PodScheduled"), {})
+        same = (current.get("status"), current.get("reason"), current.get("message")) == (
+            "False", "Unschedulable", message)
+        if same and (old.get("nominatedNodeName") or "") == nominee:
+            return
+        new = _with_condition(old, {
+            "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "message": message, "lastProbeTime": None,
+            "lastTransitionTime": current.get("lastTransitionTime") if current.get(
+                "status") == "False" else timestamp(now)})
+        if nominee:
+            new["nominatedNodeName"] = nominee
+        else:
+            new.pop("nominatedNodeName", None)
+        self.set_status(self.pods, pod, new)
+
+
+def _with_condition(old: Obj, cond: Obj) -> Obj:
+    conditions = [c for c in old.get("conditions") or [] if c.get("type") != cond["type"]]
+    return {**old, "conditions": [*conditions, cond]}
