@@ -4,14 +4,21 @@ Load with `pytest_plugins = ["tests.servers.fixtures"]`. Each server starts once
 first use (`seaweed_server`, `hub_server`, session scope), so a run that needs neither pays for
 neither; each test gets its own bucket or username prefix, removed afterwards. The terminal
 summary reports each server's startup time and memory, to keep an eye on the suite's budget.
+
+Once a server runs, SIGTERM to the test process (a CI timeout, `kill`) is turned into a
+KeyboardInterrupt, as Ctrl-C is: pytest then tears the fixtures down and the servers stop, where
+Python's default would exit at once and leave the cleanup to the parent-death signal.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -27,11 +34,29 @@ def _mb(size: int) -> str:
     return f"{size / 2**20:.0f} MB"
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _stop_servers_on_sigterm() -> None:
+    # Only where nobody chose a handler, and only the main thread may set one.
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    ):
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
 @pytest.fixture(scope="session")
 def seaweed_server() -> Iterator[SeaweedS3]:
+    _stop_servers_on_sigterm()
     server = SeaweedS3()
     try:
         server.start()
+    except BaseException:
+        server.stop(keep_workdir=True)  # the error names the log; the next run sweeps it
+        raise
+    try:
         _stats["seaweedfs"] = (
             f"up in {server.startup_seconds:.1f} s (first PUT {server.first_put_seconds:.1f} s), "
             f"RSS {_mb(server.rss_bytes())}"
@@ -69,9 +94,14 @@ def s3(seaweed_server: SeaweedS3, request: pytest.FixtureRequest) -> Iterator[S3
 
 @pytest.fixture(scope="session")
 def hub_server() -> Iterator[JupyterHubServer]:
+    _stop_servers_on_sigterm()
     server = JupyterHubServer()
     try:
         server.start()
+    except BaseException:
+        server.stop(keep_workdir=True)  # the error names the log; the next run sweeps it
+        raise
+    try:
         rss = server.rss_bytes()
         _stats["jupyterhub"] = (
             f"up in {server.startup_seconds:.1f} s, RSS hub {_mb(rss['jupyterhub'])} "

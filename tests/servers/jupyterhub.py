@@ -14,13 +14,12 @@ users and starting servers, which classops itself must never need.
 from __future__ import annotations
 
 import os
+import re
 import secrets
-import shutil
 import signal
 import sys
-import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,10 +27,13 @@ from urllib.parse import quote
 
 import requests
 
-from .process import ServerError, ServerProcess, free_ports
+from .process import ServerError, ServerProcess, free_ports, make_workdir, remove_workdir
 
 HERE = Path(__file__).resolve().parent
 CHP_BINARY = HERE / "node_modules" / ".bin" / "configurable-http-proxy"
+
+# A port taken between free_ports() and the bind: fail the wait at once, then retry.
+_FATAL = re.compile(r"^.*(EADDRINUSE|address already in use).*$", re.MULTILINE | re.IGNORECASE)
 
 #: The classops service's role: see users, see their servers, stop them (JupyterHub 6 scopes;
 #: `delete:servers` is "stop and delete users' servers", `start:servers` is deliberately absent).
@@ -154,9 +156,12 @@ def _answers(url: str, headers: Mapping[str, str] | None = None) -> bool:
 class JupyterHubServer:
     """The proxy and the hub; `start()` returns once `/hub/api` answers through the proxy."""
 
-    def __init__(self, workdir: Path | None = None) -> None:
+    def __init__(
+        self, workdir: Path | None = None, pick_ports: Callable[[int], list[int]] = free_ports
+    ) -> None:
         self._own_workdir = workdir is None
-        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="classops-hub-"))
+        self._pick_ports = pick_ports  # injectable, to test the retry after a lost port race
+        self.workdir = workdir or make_workdir("classops-hub-")
         self.endpoint: HubEndpoint | None = None
         self.admin: HubAPI | None = None
         self.startup_seconds = 0.0
@@ -173,19 +178,20 @@ class JupyterHubServer:
             try:
                 self._start_once(timeout)
                 break
-            except ServerError as exc:
+            except ServerError:
+                # Another process took one of our ports between free_ports() and the bind.
+                lost_race = any(
+                    process.logged(_FATAL) for process in (self._proxy, self._hub) if process
+                )
                 self._kill()
-                # Another process may have taken a port between free_ports() and the bind.
-                if "EADDRINUSE" not in str(exc) and "in use" not in str(exc):
-                    raise
-                if attempt == attempts:
+                if not lost_race or attempt == attempts:
                     raise
         self.startup_seconds = time.monotonic() - began
         assert self.endpoint is not None
         return self.endpoint
 
     def _start_once(self, timeout: float) -> None:
-        hub_port, proxy_port, proxy_api_port = free_ports(3)
+        hub_port, proxy_port, proxy_api_port = self._pick_ports(3)
         proxy_token = secrets.token_hex(32)
         classops_token = secrets.token_hex(32)
         admin_token = secrets.token_hex(32)
@@ -207,6 +213,7 @@ class JupyterHubServer:
             cwd=self.workdir,
             log_path=self.workdir / "proxy.log",
             env={**_base_env(), **proxy_env},
+            fatal=_FATAL,
         )
         self._proxy.start()
         self._proxy.wait_until(
@@ -239,6 +246,7 @@ class JupyterHubServer:
             death_signal=signal.SIGTERM,
             stop_signal=signal.SIGTERM,
             stop_grace=15.0,
+            fatal=_FATAL,
         )
         self._hub.start()
         api_url = f"http://127.0.0.1:{hub_port}/hub/api"
@@ -263,10 +271,11 @@ class JupyterHubServer:
             "configurable-http-proxy": self._proxy.rss_bytes() if self._proxy else 0,
         }
 
-    def stop(self) -> None:
+    def stop(self, keep_workdir: bool = False) -> None:
+        """Stop the processes; `keep_workdir` keeps the logs to read after a failed start."""
         self._kill()
-        if self._own_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        if self._own_workdir and not keep_workdir:
+            remove_workdir(self.workdir)
 
     def _kill(self) -> None:
         # The hub first, so that it stops its users' servers while the proxy still answers it.

@@ -12,6 +12,9 @@ from leaving servers behind:
 
 The parent-death signal is tied to the thread that started the child, so start servers from a
 thread that lives as long as they should (pytest's session fixtures run in the main thread).
+
+After a hard kill no cleanup code runs, so each server's temp dir names its owner's pid: the next
+run removes dirs whose owner is gone (`make_workdir`).
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ import atexit
 import contextlib
 import ctypes
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -33,6 +39,9 @@ _PR_SET_PDEATHSIG = 1
 _prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 _running: set[ServerProcess] = set()
+
+_OWNER = "owner.pid"
+_ALSO_REMOVE = "also-remove.txt"
 
 
 class ServerError(RuntimeError):
@@ -58,6 +67,43 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def make_workdir(prefix: str) -> Path:
+    """A fresh temp dir for one server, marked with this process's pid; sweeps stale ones first."""
+    for stale in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        try:
+            owner = int((stale / _OWNER).read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or still being set up
+        if not _alive(owner):
+            remove_workdir(stale)
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    (path / _OWNER).write_text(str(os.getpid()))
+    return path
+
+
+def also_remove(workdir: Path, paths: Sequence[Path]) -> None:
+    """Files outside `workdir` that a server leaves behind, for `remove_workdir` to delete."""
+    with (workdir / _ALSO_REMOVE).open("a") as listing:
+        listing.writelines(f"{path}\n" for path in paths)
+
+
+def remove_workdir(workdir: Path) -> None:
+    with contextlib.suppress(OSError):
+        for line in (workdir / _ALSO_REMOVE).read_text().splitlines():
+            Path(line).unlink(missing_ok=True)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _die_with_parent(death_signal: signal.Signals) -> Callable[[], None]:
     parent = os.getpid()
 
@@ -75,7 +121,8 @@ class ServerProcess:
 
     `stop_signal` is sent to the leader first (JupyterHub stops its users' servers on SIGTERM);
     after `stop_grace` seconds, or at once when no `stop_signal` is given (SeaweedFS ignores
-    SIGTERM), the whole group gets SIGKILL.
+    SIGTERM), the whole group gets SIGKILL. A log line matching `fatal` ends a wait at once:
+    a server that failed to bind one of its ports may log it and then hang on for a while.
     """
 
     def __init__(
@@ -89,6 +136,7 @@ class ServerProcess:
         death_signal: signal.Signals = signal.SIGKILL,
         stop_signal: signal.Signals | None = None,
         stop_grace: float = 0.0,
+        fatal: re.Pattern[str] | None = None,
     ) -> None:
         self.name = name
         self.argv = list(argv)
@@ -98,11 +146,14 @@ class ServerProcess:
         self.death_signal = death_signal
         self.stop_signal = stop_signal
         self.stop_grace = stop_grace
+        self.fatal = fatal
+        self._log_start = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
     def start(self) -> None:
         self._log = self.log_path.open("ab")
+        self._log_start = self._log.tell()  # the log may hold an earlier attempt's lines
         self._proc = subprocess.Popen(
             self.argv,
             cwd=self.cwd,
@@ -124,12 +175,20 @@ class ServerProcess:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def log_tail(self, lines: int = 40) -> str:
+    def log_text(self) -> str:
+        """What this process has logged so far (not earlier attempts sharing the file)."""
         try:
-            text = self.log_path.read_text(errors="replace")
+            with self.log_path.open("rb") as log:
+                log.seek(self._log_start)
+                return log.read().decode(errors="replace")
         except OSError as exc:
             return f"(no log: {exc})"
-        return "\n".join(text.splitlines()[-lines:])
+
+    def logged(self, pattern: re.Pattern[str]) -> bool:
+        return pattern.search(self.log_text()) is not None
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
 
     def failure(self, message: str) -> ServerError:
         """A `ServerError` for `message` that quotes the tail of this server's log."""
@@ -150,6 +209,9 @@ class ServerProcess:
             if not self.alive():
                 code = self._proc.returncode if self._proc else None
                 raise self.failure(f"exited with code {code} while waiting until {what}")
+            fatal = self.fatal.search(self.log_text()) if self.fatal else None
+            if fatal:
+                raise self.failure(f"logged {fatal.group(0)!r} while waiting until {what}")
             try:
                 if check():
                     return
@@ -157,7 +219,7 @@ class ServerProcess:
                 last_error = exc
             if time.monotonic() >= deadline:
                 detail = f" (last error: {last_error!r})" if last_error else ""
-                raise self.failure(f"not {what} after {timeout:.0f} s{detail}")
+                raise self.failure(f"timed out after {timeout:g} s waiting until {what}{detail}")
             time.sleep(interval)
 
     def rss_bytes(self) -> int:

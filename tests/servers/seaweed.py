@@ -19,8 +19,8 @@ import re
 import secrets
 import shutil
 import sysconfig
-import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,19 @@ from typing import Any
 import boto3
 from botocore.client import BaseClient, Config
 
-from .process import ServerError, ServerProcess, free_ports
+from .process import (
+    ServerError,
+    ServerProcess,
+    also_remove,
+    free_ports,
+    make_workdir,
+    remove_workdir,
+)
 
 REGION = "us-east-1"
 _ADDRESS_IN_USE = re.compile(r"address already in use", re.IGNORECASE)
+# glog's fatal lines ("F1127 03:43:23.421011 s3.go:434 ...") and failed binds end a wait at once.
+_FATAL = re.compile(r"^F\d{4} .*$|^.*address already in use.*$", re.MULTILINE)
 
 
 def weed_binary() -> str:
@@ -75,9 +84,12 @@ class S3Endpoint:
 class SeaweedS3:
     """One `weed server` with an S3 gateway; `start()` returns once a first PUT has succeeded."""
 
-    def __init__(self, workdir: Path | None = None) -> None:
+    def __init__(
+        self, workdir: Path | None = None, pick_ports: Callable[[int], list[int]] = free_ports
+    ) -> None:
         self._own_workdir = workdir is None
-        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="classops-seaweed-"))
+        self._pick_ports = pick_ports  # injectable, to test the retry after a lost port race
+        self.workdir = workdir or make_workdir("classops-seaweed-")
         self.log_path = self.workdir / "weed.log"
         self.endpoint: S3Endpoint | None = None
         self.startup_seconds = 0.0
@@ -88,13 +100,13 @@ class SeaweedS3:
     def start(self, timeout: float = 90.0, attempts: int = 3) -> S3Endpoint:
         began = time.monotonic()
         for attempt in range(1, attempts + 1):
-            log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
             try:
                 self._start_once(timeout)
                 break
             except ServerError:
+                # Another process took one of our ports between free_ports() and the bind.
+                lost_race = self._process is not None and self._process.logged(_ADDRESS_IN_USE)
                 self._kill()
-                lost_race = _ADDRESS_IN_USE.search(self._log_text()[log_offset:])
                 if not lost_race or attempt == attempts:
                     raise
         self.startup_seconds = time.monotonic() - began
@@ -102,8 +114,9 @@ class SeaweedS3:
         return self.endpoint
 
     def _start_once(self, timeout: float) -> None:
-        s3, s3_grpc, master, master_grpc, volume, volume_grpc, filer, filer_grpc = free_ports(8)
-        self._ports = [s3, s3_grpc, master, master_grpc, volume, volume_grpc, filer, filer_grpc]
+        self._ports = self._pick_ports(8)
+        s3, s3_grpc, master, master_grpc, volume, volume_grpc, filer, filer_grpc = self._ports
+        also_remove(self.workdir, self._grpc_sockets())
         endpoint = S3Endpoint(
             endpoint_url=f"http://127.0.0.1:{s3}",
             access_key="test" + secrets.token_hex(8),
@@ -141,12 +154,16 @@ class SeaweedS3:
             f"-filer.localSocket={self.workdir / 'filer.sock'}",
             f"-s3.localSocket={self.workdir / 's3.sock'}",
         ]
-        self._process = ServerProcess("seaweedfs", argv, cwd=self.workdir, log_path=self.log_path)
-        self._process.start()
-        client = endpoint.client(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=10)
-        self._process.wait_until(
-            lambda: client.list_buckets() is not None, what="S3 answers", timeout=timeout
+        self._process = ServerProcess(
+            "seaweedfs", argv, cwd=self.workdir, log_path=self.log_path, fatal=_FATAL
         )
+        self._process.start()
+        # Short timeouts: a port taken by another listener accepts and then never answers.
+        probe = endpoint.client(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=3)
+        self._process.wait_until(
+            lambda: probe.list_buckets() is not None, what="S3 answers", timeout=timeout
+        )
+        client = endpoint.client(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=30)
         # The first write makes the master grow volumes, which takes seconds: pay it here,
         # once, rather than in whichever test happens to write first.
         put_began = time.monotonic()
@@ -161,25 +178,27 @@ class SeaweedS3:
     def rss_bytes(self) -> int:
         return self._process.rss_bytes() if self._process else 0
 
-    def stop(self) -> None:
+    def stop(self, keep_workdir: bool = False) -> None:
+        """Stop the processes; `keep_workdir` keeps the logs to read after a failed start."""
         self._kill()
-        if self._own_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        if self._own_workdir and not keep_workdir:
+            remove_workdir(self.workdir)
 
     def _kill(self) -> None:
         if self._process is not None:
             self._process.stop()
             self._process = None
-        for port in self._ports:
-            for role in ("master", "volume", "filer", "s3"):
-                Path(f"/tmp/seaweedfs-{role}-grpc-{port}.sock").unlink(missing_ok=True)
+        for path in self._grpc_sockets():
+            path.unlink(missing_ok=True)
         self._ports = []
 
-    def _log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+    def _grpc_sockets(self) -> list[Path]:
+        # weed puts them at fixed paths named by port, whatever TMPDIR says.
+        return [
+            Path(f"/tmp/seaweedfs-{role}-grpc-{port}.sock")
+            for port in self._ports
+            for role in ("master", "volume", "filer", "s3")
+        ]
 
 
 def _identities(endpoint: S3Endpoint) -> dict[str, Any]:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import socket
 
 import pytest
 import requests
 from botocore.exceptions import ClientError
 
 from .fixtures import HubUsers, S3Bucket
+from .jupyterhub import JupyterHubServer
+from .process import ServerError, free_ports
+from .seaweed import SeaweedS3
 
 
 def _b64(digest: bytes) -> str:
@@ -171,3 +175,61 @@ def test_hub_rejects_a_bad_or_missing_token(hub: HubUsers, authorization: str | 
 def test_hub_each_test_gets_its_own_prefix(hub: HubUsers) -> None:
     assert hub.prefix.startswith("t") and hub.prefix.endswith("-")
     assert not [u for u in hub.admin.users() if u["name"].startswith(hub.prefix)]
+
+
+# --- Startup robustness --------------------------------------------------------------------------
+
+
+class _LoseOneRace:
+    """Port picker whose first answer includes a port another listener already holds."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.picks: list[list[int]] = []
+        self.blocker = socket.socket()
+        self.blocker.bind(("127.0.0.1", 0))
+        self.blocker.listen()
+
+    def __call__(self, count: int) -> list[int]:
+        ports = free_ports(count)
+        if not self.picks:
+            ports[self.index] = self.blocker.getsockname()[1]
+        self.picks.append(ports)
+        return ports
+
+
+def test_seaweed_start_retries_after_losing_a_port_race() -> None:
+    picker = _LoseOneRace(index=2)  # the master's port
+    server = SeaweedS3(pick_ports=picker)
+    try:
+        endpoint = server.start(timeout=60)
+        assert len(picker.picks) == 2
+        assert endpoint.client().list_buckets()["Buckets"] == []
+    finally:
+        server.stop()
+        picker.blocker.close()
+    assert not server.workdir.exists()
+
+
+def test_hub_start_retries_after_losing_a_port_race() -> None:
+    picker = _LoseOneRace(index=0)  # the hub's own port
+    server = JupyterHubServer(pick_ports=picker)
+    try:
+        endpoint = server.start(timeout=60)
+        assert len(picker.picks) == 2
+        assert requests.get(endpoint.api_url, timeout=5).status_code == 200
+    finally:
+        server.stop()
+        picker.blocker.close()
+
+
+def test_a_start_that_times_out_says_why_and_quotes_the_log() -> None:
+    server = SeaweedS3()
+    try:
+        with pytest.raises(ServerError) as failed:
+            server.start(timeout=0.3)
+    finally:
+        server.stop()
+    message = str(failed.value)
+    assert "timed out after 0.3 s waiting until S3 answers" in message
+    assert "--- last lines of" in message and "weed.log ---" in message
