@@ -4,17 +4,33 @@ Global options (`--kubeconfig`, `--namespace`, `-o/--output`) are accepted befor
 subcommand. A later issue adds a subcommand by writing `cmd_<name>(args) -> int` and one
 `_add_<name>` line in `build_parser`. Exit codes: 0 done, 1 the schedule is invalid (every
 problem printed, one per line), 2 any other error (one line on stderr, never a traceback).
+
+`plan` runs the registered functions of each firing (the `functions` package, loaded by name, or
+`--functions PACKAGE`) in a "no cluster" context through the dry-run executor, so each firing
+lists the actions it would take; a handler that fails is a warning on stderr, not an exit code,
+so one broken function does not hide the rest of the term.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from shared.timetable import Timetable, TimetableError, expand, load, sessions
-from shared.timetable.rendering import as_ics, as_json, as_table
+from shared.context import no_cluster
+from shared.dispatching import dispatch
+from shared.events import from_occurrence, typed
+from shared.executor import DryRunExecutor
+from shared.handlers import Registry
+from shared.handlers import load as load_functions
+from shared.settings import Settings, SettingsError
+from shared.timetable import Occurrence, Timetable, TimetableError, expand, load, sessions
+from shared.timetable.rendering import as_dicts, as_ics, as_table
 
 DEFAULT_SCHEDULE = "schedules.yaml"
 
@@ -65,6 +81,8 @@ def _add_plan(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     sub.add_argument("--to", dest="end", metavar="DATE",
                      help="last day, inclusive (default: the day after the term's end, "
                           "when term.end fires)")
+    sub.add_argument("--functions", metavar="PACKAGE",
+                     help="the package of handlers (default: $CLASSOPS_FUNCTIONS or functions)")
     sub.set_defaults(func=cmd_plan)
 
 
@@ -104,24 +122,76 @@ def cmd_plan(args: argparse.Namespace) -> int:
     start = datetime.combine(first, time(0), term.timezone)
     end = datetime.combine(last + timedelta(days=1), time(0), term.timezone)
     occurrences = expand(timetable, start, end)
-    note = _assumption(timetable)
+    registry = _registry(args)
+    note = _assumption(timetable, registry)
+    actions = _dry_run(occurrences, registry, _settings(args))
     if args.output == "json":
         print(f"note: {note}", file=sys.stderr)
-        print(as_json(occurrences))
+        entries = as_dicts(occurrences)
+        for entry, found in zip(entries, actions, strict=True):
+            entry["actions"] = found
+        print(json.dumps(entries, indent=1))
     elif args.output == "ics":
         stamp = datetime.now(UTC).replace(microsecond=0)  # the CLI may read the clock
         sys.stdout.buffer.write(as_ics(occurrences, stamp, f"classops {timetable.course}"))
     else:
         header = [f"{timetable.course} {term.name} ({term.timezone.key}), {first} .. {last}: "
                   f"{len(occurrences)} firings", note]
-        print(as_table(occurrences, header))
+        lines = as_table(occurrences, header).splitlines()
+        first_row = len(header) + 1
+        out = lines[:first_row]
+        for row, found in zip(lines[first_row:], actions, strict=True):
+            out.append(row)
+            out.extend(f"    -> {a['describe']}" for a in found)
+        print("\n".join(out))
     return 0
 
 
-def _assumption(timetable: Timetable) -> str:
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as err:
+        raise UsageError(str(err)) from None
+    if args.namespace:
+        settings = Settings(**{**vars(settings), "namespace": args.namespace})
+    return settings
+
+
+def _registry(args: argparse.Namespace) -> Registry:
+    given: Registry | None = getattr(args, "registry", None)
+    if given is not None:
+        return given
+    package = args.functions or os.environ.get("CLASSOPS_FUNCTIONS") or "functions"
+    try:
+        return load_functions(package)
+    except ModuleNotFoundError as err:
+        raise UsageError(f"cannot load the functions package {package!r}: {err}") from None
+
+
+def _dry_run(occurrences: Sequence[Occurrence], registry: Registry,
+             settings: Settings) -> list[list[dict[str, Any]]]:
+    """Each firing's actions, decided by its handlers in a "no cluster" context, as dicts."""
+    executor, found = DryRunExecutor(), []
+    quiet = logging.getLogger("classops.plan")  # failures are reported below, once, in plain words
+    quiet.handlers[:], quiet.propagate = [logging.NullHandler()], False
+    for occurrence in occurrences:
+        event = typed(from_occurrence(occurrence))
+        actions = []
+        for outcome in dispatch(event, no_cluster(settings, occurrence.at, quiet), registry):
+            if outcome.status != "ok":
+                print(f"classops: warning: {outcome.handler} {outcome.status} for {event.id}: "
+                      f"{outcome.error}", file=sys.stderr)
+            for result in executor.execute(outcome.actions, event.id):
+                actions.append({**result.action.as_dict(), "handler": outcome.handler,
+                                "describe": result.action.describe()})
+        found.append(actions)
+    return found
+
+
+def _assumption(timetable: Timetable, registry: Registry) -> str:
     minutes = int(timetable.knobs.lead_time.total_seconds() // 60)
     return (f"no cluster: assuming {timetable.enrolment.size} students, nobody running, "
-            f"default lead time {minutes}m; actions are listed once the executor lands")
+            f"default lead time {minutes}m; {len(registry)} handlers registered")
 
 
 def _day(text: str, option: str) -> date:
@@ -131,12 +201,14 @@ def _day(text: str, option: str) -> date:
         raise UsageError(f"{option} {text!r} is not a date, expected YYYY-MM-DD") from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, registry: Registry | None = None) -> int:
+    """Run one command; `registry` replaces the functions package (tests bring their own)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # argparse has printed usage or help already
         return stop.code if isinstance(stop.code, int) else 2
+    args.registry = registry
     try:
         return int(args.func(args))
     except UsageError as err:

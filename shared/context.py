@@ -41,6 +41,7 @@ class Context:
         return dataclasses.replace(self, log=bind(self.log, **fields))
 
 
-def no_cluster(settings: Settings, now: datetime) -> Context:
+def no_cluster(settings: Settings, now: datetime, log: logging.Logger | None = None) -> Context:
     return Context(settings=settings, kube=EmptyCluster(), hub=EmptyHub(), s3=EmptyBucket(),
-                   clock=lambda: now, assumed=True)
+                   clock=lambda: now, log=bind(log or logging.getLogger("classops")),
+                   assumed=True)

@@ -115,7 +115,7 @@ def _chosen(registry: Registry | None) -> Registry:
 
 
 def _id(fn: Callable[..., Any], given: str | None) -> str:
-    return given or f"{fn.__module__}.{fn.__qualname__}"
+    return given or f"{fn.__module__}.{fn.__qualname__.replace('<locals>.', '')}"
 
 
 def on(event_type: str, *, id: str | None = None,

@@ -26,7 +26,7 @@ from shared.actions import (
     snapshot_name,
 )
 from shared.applying import Ports
-from shared.executor import Backoff, Executor
+from shared.executor import Executor
 from shared.logs import JsonFormatter
 from shared.metrics import Metrics
 from shared.ports.kube import Kube
@@ -129,7 +129,8 @@ def test_each_change_is_recorded_as_a_kubernetes_event_on_its_object(kube: KubeF
     assert event.raw["regarding"]["name"] == "user-placeholder"
     assert event.raw["reason"] == "Scale" and event.raw["reportingController"] == \
         "classops.edu/executor"
-    assert EVENT_ID in event.raw["note"] and "1 -> 3" in event.raw["note"]  # the API defaults replicas to 1
+    # The API defaults replicas to 1.
+    assert EVENT_ID in event.raw["note"] and "1 -> 3" in event.raw["note"]
     assert event.annotations["classops.edu/event-id"] == EVENT_ID
 
 

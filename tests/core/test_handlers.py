@@ -51,7 +51,8 @@ def test_the_decorator_returns_the_function_unchanged(registry: Registry) -> Non
         return []
 
     assert on(WARMUP, registry=registry)(warm) is warm
-    assert [(h.id, h.fn) for h in registry] == [(f"{__name__}.{warm.__qualname__}", warm)]
+    assert [(h.id, h.fn) for h in registry] == [
+        (f"{__name__}.test_the_decorator_returns_the_function_unchanged.warm", warm)]
 
 
 def test_an_unknown_type_or_a_duplicate_id_is_refused(registry: Registry) -> None:
