@@ -47,7 +47,8 @@ class Emulator:
         self.admin_token = admin_token or secrets.token_urlsafe(24)
         self.tokens: dict[str, str] = {self.admin_token: "admin"}
         self.authorizer = Authorizer(self)
-        # Who a request without credentials is (None: 401). kubectl sends no token over HTTP.
+        # Who a request without credentials is: "admin", "system:anonymous" (authorised by RBAC)
+        # or None (401). kubectl sends no token over plain HTTP.
         self.anonymous_user: str | None = "admin"
         # Controllers (Test bed 3) add themselves here: objects with start() and stop(), started
         # and stopped with the server.
@@ -59,6 +60,7 @@ class Emulator:
         assert ns is not None
         for name in BOOTSTRAP_NAMESPACES:
             self.registry.create(ns, "", {"metadata": {"name": name}})
+        self.authorizer.bootstrap()  # the default ClusterRoles and their bindings
         if controllers:
             self.enable_controllers(*controllers, **(controller_options or {}))
 
@@ -120,14 +122,21 @@ class Emulator:
         path.chmod(0o600)
         return path
 
-    def api_client(self) -> kubernetes.client.ApiClient:
+    def api_client(self, token: str | None = None) -> kubernetes.client.ApiClient:
+        """The official client as admin, or as whoever `token` is (e.g. `service_account_token`)."""
         import kubernetes.client
 
         config = kubernetes.client.Configuration()
         config.host = self.url
-        config.api_key = {"authorization": self.admin_token}
+        config.api_key = {"authorization": token or self.admin_token}
         config.api_key_prefix = {"authorization": "Bearer"}
         return kubernetes.client.ApiClient(config)
+
+    def service_account_token(self, namespace: str, name: str, seconds: int = 3600) -> str:
+        """A TokenRequest token for an existing ServiceAccount, as `kubectl create token` gets."""
+        body = {"spec": {"expirationSeconds": seconds}}
+        answer = self.authorizer.service_accounts.request(namespace, name, body)
+        return str(answer["status"]["token"])
 
     # -- control --------------------------------------------------------------------------------
     def fail(self, verb: str, path: str, status: int, count: int = 1,

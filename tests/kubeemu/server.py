@@ -21,8 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import discovery, openapi_v2
-from .auth import ADMIN, Attributes, User
+from . import discovery, openapi_v2, reviews
+from .auth import Attributes, User, acting_as, forbidden_details
 from .control import RequestRecord, reason_for
 from .patches import APPLY, apply_patch
 from .resources import CRD_GROUPS, FIELD_LABELS, Resource
@@ -126,8 +126,8 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         if not auth:
             # kubectl never sends a bearer token over plain HTTP; such requests are the old
-            # insecure port's: admin, unless the emulator is told to refuse them.
-            return ADMIN if self.emu.anonymous_user == "admin" else None
+            # insecure port's: admin, unless the emulator is told otherwise (anonymous_user).
+            return self.emu.authorizer.anonymous()
         if not auth.startswith("Bearer "):
             return None
         return self.emu.authorizer.authenticate(auth[len("Bearer "):].strip())
@@ -157,20 +157,24 @@ class Handler(BaseHTTPRequestHandler):
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
                 raise ApiError(fault.status, reason_for(fault.status),
                                fault.message or f"injected fault: {fault.status}", {}, headers)
-            if route is None:
-                self._discovery(path)
-                return
             if user is None:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
+            if route is None:
+                denial = self.emu.authorizer.denial(user, Attributes(verb, path=path))
+                if denial is not None:
+                    raise ApiError(403, "Forbidden", denial)
+                self._discovery(path)
+                return
             attrs = Attributes(verb, route.resource.group, route.resource.plural,
-                               route.subresource, route.name, route.namespace)
+                               route.subresource, route.name or self._selected_name(verb, query),
+                               route.namespace)
             denial = self.emu.authorizer.denial(user, attrs)
             if denial is not None:
-                raise ApiError(403, "Forbidden", denial, {
-                    "name": route.name, "group": route.resource.group,
-                    "kind": route.resource.plural})
+                raise ApiError(403, "Forbidden", denial, forbidden_details(
+                    route.resource.group, route.resource.plural, attrs.name))
             self.user = user
-            self._resource(method, verb, route, query, raw)
+            with acting_as(user):  # for admission that needs the requester (RBAC escalation)
+                self._resource(method, verb, route, query, raw)
         except ApiError as err:
             self._send_json(err.code, err.status(), err.headers)
         except (BrokenPipeError, ConnectionResetError):
@@ -184,6 +188,19 @@ class Handler(BaseHTTPRequestHandler):
                 self.emu.controls.record(RequestRecord(
                     time.time(), user.name if user else "<unauthenticated>", verb, path,
                     url.query, self._status, query.get("fieldManager", "")))
+
+    @staticmethod
+    def _selected_name(verb: str, query: dict[str, str]) -> str:
+        """A list or watch selecting `metadata.name=X` asks for X, which resourceNames can grant
+        (the apiserver's RequestInfoFactory)."""
+        if verb not in ("list", "watch"):
+            return ""
+        for term in (query.get("fieldSelector") or "").split(","):
+            key, _, value = term.partition("=")
+            value = value.removeprefix("=").strip()  # "=" and "==" both select exactly
+            if key.strip() == "metadata.name" and value:
+                return value
+        return ""
 
     # -- routing --------------------------------------------------------------------------------
     def _route(self, path: str) -> Route | None:
@@ -306,7 +323,7 @@ class Handler(BaseHTTPRequestHandler):
         res = route.resource
         if route.subresource:
             allowed = {"status": ("get", "update", "patch"), "scale": ("get", "update", "patch"),
-                       "finalize": ("update",)}.get(route.subresource, ())
+                       "finalize": ("update",), "token": ("create",)}.get(route.subresource, ())
             if verb not in allowed:
                 raise _method_not_allowed()
         elif verb not in res.verbs or (verb in ("create", "deletecollection") and res.namespaced
@@ -321,6 +338,11 @@ class Handler(BaseHTTPRequestHandler):
         writes: dict[str, Any] = {"manager": query.get("fieldManager") or agent,
                                   "field_validation": validation, "warnings": self._warnings}
         reg = self.emu.registry
+        if verb == "create" and reviews.serves(res, route.subresource):
+            self._send_json(201, reviews.create(self.emu.authorizer, self.user, res,
+                                                route.namespace, route.name, route.subresource,
+                                                self._body(raw)))
+            return
         if verb == "list":
             self._list(route, query)
         elif verb == "watch":

@@ -118,7 +118,17 @@ def _walk(value: Any, schema: Schema, path: str, problems: Problems) -> Any:
     return value
 
 
+# RBAC objects' names need only be path segments (ValidateRBACName), e.g. "system:discovery".
+_PATH_SEGMENT_NAMES = frozenset({"roles", "rolebindings", "clusterroles", "clusterrolebindings"})
+
+
 def _check_name(resource_plural: str, name: str, problems: Problems) -> None:
+    if resource_plural in _PATH_SEGMENT_NAMES:
+        wrong = ([f"may not be '{name}'"] if name in (".", "..") else
+                 [f"may not contain '{c}'" for c in ("/", "%") if c in name])
+        for detail in wrong:
+            problems.add("FieldValueInvalid", "metadata.name", f'Invalid value: "{name}": {detail}')
+        return
     rule, limit = _NAME_RULES.get(resource_plural, ("subdomain", 253))
     pattern, message = {"label": (_LABEL_1123, LABEL_MSG), "1035": (_LABEL_1035, DNS1035_MSG),
                         "subdomain": (_SUBDOMAIN, SUBDOMAIN_MSG)}[rule]

@@ -62,6 +62,7 @@ class Kubelet(Controller):
         self._nodes: dict[str, int] = {}  # node -> index, for addresses
         self._ips: dict[str, str] = {}  # pod uid -> pod IP
         self._ending: dict[str, datetime] = {}  # pod uid -> when its grace period ends
+        self._settled: dict[str, str] = {}  # pod uid -> resourceVersion it was Running at
 
     def start(self) -> None:
         if self.graceful not in self.registry.graceful:
@@ -115,10 +116,11 @@ class Kubelet(Controller):
                     self.delete(self.pods, pod, grace=0)
             elif not finished(pod):
                 self._sync(pod, nodes[node], now)
-        for uid in (set(self._taken) | set(self._ending)) - present:
+        for uid in (set(self._taken) | set(self._ending) | set(self._settled)) - present:
             self._taken.pop(uid, None)
             self._ips.pop(uid, None)
             self._ending.pop(uid, None)
+            self._settled.pop(uid, None)
 
     def _image_there(self, node: str, image: str, taken: datetime) -> datetime:
         cache = self.images.setdefault(node, {})
@@ -126,6 +128,8 @@ class Kubelet(Controller):
 
     def _sync(self, pod: Obj, node: Obj, now: datetime) -> None:
         uid, node_name = pod["metadata"]["uid"], node["metadata"]["name"]
+        if self._settled.get(uid) == pod["metadata"]["resourceVersion"]:
+            return  # running, and nobody has written it since
         taken = self._taken.setdefault(uid, now)
         step = timedelta(seconds=self.start_seconds)
         inits = spec(pod).get("initContainers") or []
@@ -168,7 +172,9 @@ class Kubelet(Controller):
         waiting = "ContainerCreating" if initialized else "PodInitializing"
         new["containerStatuses"] = [self._container_status(c, up, running, waiting)
                                     for c in containers]
-        self.set_status(self.pods, pod, new)
+        written = self.set_status(self.pods, pod, new)
+        if up and written is not None:
+            self._settled[uid] = written["metadata"]["resourceVersion"]
 
     def _container_status(self, c: Obj, up: bool, at: datetime, waiting: str) -> Obj:
         image = c.get("image", "")

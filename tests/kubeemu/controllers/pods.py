@@ -50,7 +50,22 @@ def labels(obj: Obj) -> dict[str, str]:
     return (obj.get("metadata") or {}).get("labels") or {}
 
 
+_REQUESTS: dict[str, dict[str, Decimal]] = {}  # pod uid -> requests (immutable once created)
+
+
 def requests(pod: Obj) -> dict[str, Decimal]:
+    uid = pod["metadata"].get("uid", "")
+    if not uid:
+        return _requests(pod)
+    if uid in _REQUESTS:
+        return _REQUESTS[uid]
+    if len(_REQUESTS) > 50_000:
+        _REQUESTS.clear()
+    _REQUESTS[uid] = out = _requests(pod)
+    return out
+
+
+def _requests(pod: Obj) -> dict[str, Decimal]:
     def total(containers: list[Obj]) -> dict[str, Decimal]:
         out = {"cpu": Decimal(0), "memory": Decimal(0)}
         for c in containers:

@@ -64,14 +64,6 @@ _NONZERO = {"cpu": Decimal("0.1"), "memory": Decimal(200 * 2**20)}
 Usage = dict[str, Decimal]
 
 
-def _sum(pods: Iterable[Obj]) -> Usage:
-    out = {r: Decimal(0) for r in RESOURCES}
-    for p in pods:
-        for r, v in requests(p).items():
-            out[r] += v
-    return out
-
-
 def _selects(selector: Obj | None, pod: Obj) -> bool:
     if selector is None:
         return False
@@ -108,14 +100,23 @@ def node_filter(pod: Obj, node: Obj) -> str | None:
     return None
 
 
-def room_filter(pod: Obj, node: Obj, others: list[Obj], used: Usage) -> str | None:
-    want, alloc = requests(pod), allocatable(node)
+def room_filter(pod: Obj, alloc: Usage, others: list[Obj], used: Usage) -> str | None:
+    """Requests against what is left (`used` sums `others`), then pod anti-affinity."""
+    want = requests(pod)
     for r in RESOURCES:
         if want[r] and used[r] + want[r] > alloc[r]:
             return "Too many pods" if r == "pods" else f"Insufficient {r}"
     if anti_affinity_conflict(pod, others):
         return "node(s) didn't match pod anti-affinity rules"
     return None
+
+
+def _plus(used: Usage, pods: Iterable[Obj]) -> Usage:
+    out = dict(used)
+    for p in pods:
+        for r, v in requests(p).items():
+            out[r] += v
+    return out
 
 
 def _score_requests(pod: Obj) -> Usage:
@@ -125,6 +126,23 @@ def _score_requests(pod: Obj) -> Usage:
         for r, default in _NONZERO.items():
             out[r] += quantity(asked[r]) if r in asked else default
     return out
+
+
+_ZERO: Usage = {r: Decimal(0) for r in RESOURCES}
+
+
+class _Pass:
+    """What one scheduling pass knows: nodes, pods per node, nominees, room used per node."""
+
+    def __init__(self, nodes: dict[str, Obj], bound: dict[str, list[Obj]],
+                 nominated: dict[str, list[Obj]], now: datetime) -> None:
+        self.nodes, self.bound, self.nominated, self.now = nodes, bound, nominated, now
+        self.alloc = {name: allocatable(node) for name, node in nodes.items()}
+        self.used = {name: _plus(_ZERO, bound[name]) for name in nodes}
+
+    def add(self, node: str, pod: Obj) -> None:
+        self.bound[node].append(pod)
+        self.used[node] = _plus(self.used[node], [pod])
 
 
 class Scheduler(Controller):
@@ -166,13 +184,16 @@ class Scheduler(Controller):
                 pending.append(pod)
                 if status(pod).get("nominatedNodeName"):
                     nominated[status(pod)["nominatedNodeName"]].append(pod)
+        if not pending:
+            return
         pending.sort(key=lambda p: (-priority(p), p["metadata"]["creationTimestamp"],
                                     p["metadata"]["name"]))
+        state = _Pass(nodes, bound, nominated, now)
         for pod in pending:
-            self._schedule(pod, nodes, bound, nominated, now)
+            self._schedule(pod, state)
 
-    def _schedule(self, pod: Obj, nodes: dict[str, Obj], bound: dict[str, list[Obj]],
-                  nominated: dict[str, list[Obj]], now: datetime) -> None:
+    def _schedule(self, pod: Obj, state: _Pass) -> None:
+        nodes, bound, nominated, now = state.nodes, state.bound, state.nominated, state.now
         reasons: Counter[str] = Counter()
         best: tuple[Decimal, str] | None = None
         pack = self.strategy(spec(pod).get("schedulerName", "")) == "pack"
@@ -180,23 +201,23 @@ class Scheduler(Controller):
             node = nodes[name]
             held = [q for q in nominated.get(name, []) if q is not pod
                     and priority(q) >= priority(pod)]
-            others = bound[name] + held
-            why = node_filter(pod, node) or room_filter(pod, node, others, _sum(others))
+            why = node_filter(pod, node) or room_filter(
+                pod, state.alloc[name], bound[name] + held, _plus(state.used[name], held))
             if why:
                 reasons[why] += 1
                 continue
-            score = self._score(pod, node, bound[name], pack)
+            score = self._score(pod, state.alloc[name], bound[name], pack)
             if best is None or score > best[0]:
                 best = (score, name)
         if best is not None:
             if self._bind(pod, best[1], now):
-                bound[best[1]].append(pod)
+                state.add(best[1], pod)
             return
         nominee = status(pod).get("nominatedNodeName") or ""
         waiting = nominee in nodes and any(
             terminating(o) and priority(o) < priority(pod) for o in bound[nominee])
         if not waiting and spec(pod).get("preemptionPolicy") != "Never":
-            choice = self._victims(pod, nodes, bound, nominated)
+            choice = self._victims(pod, state)
             if choice is not None:
                 nominee, victims = choice
                 for victim in victims:
@@ -211,8 +232,7 @@ class Scheduler(Controller):
                    else "no nodes available to schedule pods")
         self._unschedulable(pod, message, nominee if nominee in nodes else "", now)
 
-    def _score(self, pod: Obj, node: Obj, others: list[Obj], pack: bool) -> Decimal:
-        alloc = allocatable(node)
+    def _score(self, pod: Obj, alloc: Usage, others: list[Obj], pack: bool) -> Decimal:
         used = _score_requests(pod)
         for o in others:
             for r, v in _score_requests(o).items():
@@ -221,21 +241,23 @@ class Scheduler(Controller):
         fraction = sum(shares, Decimal(0)) / len(shares) if shares else Decimal(0)
         return fraction if pack else 1 - fraction
 
-    def _victims(self, pod: Obj, nodes: dict[str, Obj], bound: dict[str, list[Obj]],
-                 nominated: dict[str, list[Obj]]) -> tuple[str, list[Obj]] | None:
+    def _victims(self, pod: Obj, state: _Pass) -> tuple[str, list[Obj]] | None:
         candidates = []
-        for name, node in nodes.items():
-            lower = [o for o in bound[name] if priority(o) < priority(pod) and not terminating(o)]
+        for name, node in state.nodes.items():
+            on_node = state.bound[name]
+            lower = [o for o in on_node if priority(o) < priority(pod) and not terminating(o)]
             if not lower or node_filter(pod, node):
                 continue
-            keep = [o for o in bound[name] if o not in lower] + [
-                q for q in nominated.get(name, []) if q is not pod and priority(q) >= priority(pod)]
-            if room_filter(pod, node, keep, _sum(keep)):
+            keep = [o for o in on_node if o not in lower] + [
+                q for q in state.nominated.get(name, [])
+                if q is not pod and priority(q) >= priority(pod)]
+            alloc = state.alloc[name]
+            if room_filter(pod, alloc, keep, _plus(_ZERO, keep)):
                 continue
             victims = []
             lower.sort(key=lambda o: (-priority(o), o["metadata"]["creationTimestamp"]))
             for o in lower:
-                if room_filter(pod, node, [*keep, o], _sum([*keep, o])) is None:
+                if room_filter(pod, alloc, [*keep, o], _plus(_ZERO, [*keep, o])) is None:
                     keep.append(o)
                 else:
                     victims.append(o)
