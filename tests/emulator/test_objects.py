@@ -173,15 +173,6 @@ def test_delete_answers_and_preconditions(kube: Kube) -> None:
     assert err.value.status == 404
 
 
-def test_deleting_a_namespace_removes_what_is_in_it(kube: Kube) -> None:
-    kube.core.create_namespaced_config_map(kube.namespace, configmap("c"))
-    kube.core.create_namespaced_pod(kube.namespace, pod("p"))
-    answer = kube.core.delete_namespace(kube.namespace)
-    assert answer["status"]["phase"] == "Terminating"
-    assert kube.core.list_namespaced_config_map(kube.namespace).items == []
-    assert kube.namespace not in [n.metadata.name for n in kube.core.list_namespace().items]
-
-
 def test_merge_json_and_strategic_patches(kube: Kube) -> None:
     body = deployment("web")
     body["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "A", "value": "1"}]

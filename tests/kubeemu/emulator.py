@@ -20,6 +20,7 @@ import yaml
 from .auth import Authorizer
 from .clock import Clock
 from .control import Controls, RequestRecord
+from .lifecycle import Lifecycle
 from .registry import Registry
 from .resources import Catalogue
 from .server import ApiServer, serve_forever_in_thread
@@ -52,7 +53,7 @@ class Emulator:
         self.anonymous_user: str | None = "admin"
         # Controllers (Test bed 3) add themselves here: objects with start() and stop(), started
         # and stopped with the server.
-        self.controllers: list[Any] = []
+        self.controllers: list[Any] = [Lifecycle(self)]
         self._address = (host, port)
         self._server: ApiServer | None = None
         self._thread: threading.Thread | None = None

@@ -350,10 +350,23 @@ class Registry:
                 return old, True
             if res.plural == "namespaces":
                 return self._delete_namespace(old), True
-            if meta.get("finalizers"):
+            policy = options.get("propagationPolicy") or (
+                "Orphan" if options.get("orphanDependents") or res.key == "jobs.batch"
+                else "Background")
+            if policy not in ("Background", "Foreground", "Orphan"):
+                raise ApiError(422, "Invalid", f"propagationPolicy: Unsupported value: "
+                               f'"{policy}": supported values: "Background", "Foreground", '
+                               '"Orphan"', _details(res, name))
+            finalizers = list(meta.get("finalizers") or [])
+            # The garbage collector (lifecycle.py) finishes what these finalizers start.
+            extra = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}.get(policy)
+            if extra and self._has_dependents(meta["uid"]) and extra not in finalizers:
+                finalizers.append(extra)
+            if finalizers:
                 if meta.get("deletionTimestamp"):
                     return old, True
                 new = copy.deepcopy(old)
+                new["metadata"]["finalizers"] = finalizers
                 new["metadata"]["deletionTimestamp"] = timestamp(self.clock.now())
                 new["metadata"]["deletionGracePeriodSeconds"] = 0
                 return self.store.commit(res.key, key, new), True
@@ -367,15 +380,18 @@ class Registry:
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "details": {**_details(res, name), "uid": meta["uid"]}}, False
 
+    def _has_dependents(self, uid: str) -> bool:
+        return any(ref.get("uid") == uid
+                   for res in self.catalogue.resources for _, obj in self.store.items(res.key)
+                   for ref in obj["metadata"].get("ownerReferences") or [])
+
     def _delete_namespace(self, ns: Obj) -> Obj:
-        """Terminating, then everything in it removed, then the namespace itself."""
+        """Terminating now; the namespace controller (lifecycle.py) empties and removes it."""
+        if ns["metadata"].get("deletionTimestamp"):
+            return ns
         name = ns["metadata"]["name"]
         terminating = copy.deepcopy(ns)
         terminating["metadata"]["deletionTimestamp"] = timestamp(self.clock.now())
         terminating["metadata"]["deletionGracePeriodSeconds"] = 0
         terminating["status"] = {"phase": "Terminating"}
-        answer = self.store.commit("namespaces", ("", name), terminating)
-        for resource, key in self.store.namespaces_in_use(name):
-            self.store.commit(resource, key, None)
-        self.store.commit("namespaces", ("", name), None)
-        return answer
+        return self.store.commit("namespaces", ("", name), terminating)

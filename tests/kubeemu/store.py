@@ -105,11 +105,6 @@ class Store:
             pairs = [(k, o) for k, o in pairs if k[0] == namespace]
         return pairs
 
-    def namespaces_in_use(self, namespace: str) -> list[tuple[str, Key]]:
-        with self._cond:
-            return [(res, key) for res, objs in self._objects.items() for key in objs
-                    if key[0] == namespace]
-
     # -- writes ---------------------------------------------------------------------------------
     def commit(self, resource: str, key: Key, obj: Obj | None, kind: str = "") -> Obj:
         """Store `obj` under key (None deletes) as the next revision; returns what was stored.
