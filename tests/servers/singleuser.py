@@ -3,7 +3,7 @@
 The real single-user server needs jupyter_server and its stack (tens of packages, ~100 MB RSS per
 user). The hub itself only needs a process that listens on the URL it was given
 (`JUPYTERHUB_SERVICE_URL`) and answers HTTP below 500, and that stops on SIGINT/SIGTERM: that is
-enough for a real spawn, poll and stop lifecycle. Standard library only, ~15 MB per user.
+enough for a real spawn, poll and stop lifecycle. Standard library only, ~20 MB RSS per user.
 
 The spawner puts each server in its own session, so killing the hub's process group does not
 reach it: it therefore exits by itself when its parent (the hub) goes away.

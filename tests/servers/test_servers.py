@@ -121,6 +121,11 @@ def test_s3_each_test_gets_an_empty_bucket_of_its_own(s3: S3Bucket, run: int) ->
     assert own.head_object(Bucket=s3.name, Key="left-behind")["ContentLength"] == 1
 
 
+def test_s3_a_test_may_drop_its_own_bucket(s3: S3Bucket) -> None:
+    s3.client.delete_bucket(Bucket=s3.name)
+    assert s3.name not in [b["Name"] for b in s3.client.list_buckets()["Buckets"]]
+
+
 # --- JupyterHub ---------------------------------------------------------------------------------
 
 
