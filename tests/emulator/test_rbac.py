@@ -1,13 +1,15 @@
 """ServiceAccount tokens and RBAC as a real apiserver has them, through the official client.
 
-kubectl is not used for a ServiceAccount's identity: it never sends a bearer token over plain
-HTTP, so over the emulator's HTTP it is always the anonymous user (admin by default).
+kubectl never sends a bearer token over plain HTTP, so it cannot present a ServiceAccount's token
+to the emulator; it acts as one with `--as=system:serviceaccount:<ns>:<name>` (impersonation by
+the admin), which the real authorizer decides the same way.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
@@ -357,3 +359,30 @@ def test_non_resource_paths_and_the_anonymous_user(lone_kube: Kube) -> None:
     assert _get(f"{emu.url}/api/v1/namespaces")[0] == 403
     emu.anonymous_user = None
     assert _get(f"{emu.url}/version")[0] == 401
+
+
+def test_kubectl_as_a_service_account(kube: Kube, kubectl: str) -> None:
+    _as(kube, "cli", {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]})
+    kube.core.create_namespaced_config_map(kube.namespace, configmap("a"))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([kubectl, "--kubeconfig", str(kube.kubeconfig),
+                               f"--as={_user(kube, 'cli')}", *args],
+                              capture_output=True, text=True, timeout=60)
+
+    assert "a" in run("get", "configmaps", "-o", "name").stdout
+    denied = run("get", "secrets")
+    assert denied.returncode == 1
+    assert denied.stderr.strip() == (
+        f'Error from server (Forbidden): secrets is forbidden: User "{_user(kube, "cli")}" '
+        f'cannot list resource "secrets" in API group "" in the namespace "{kube.namespace}"')
+    assert run("api-resources", "-o", "name").returncode == 0  # discovery as the account
+
+
+def test_impersonation_needs_the_impersonate_verb(kube: Kube) -> None:
+    api = _as(kube, "plain")
+    api.default_headers["Impersonate-User"] = "admin"
+    with pytest.raises(ApiException) as err:
+        client.CoreV1Api(api).list_namespace()
+    assert _message(err) == (f'users "admin" is forbidden: User "{_user(kube, "plain")}" cannot '
+                             'impersonate resource "users" in API group "" at the cluster scope')

@@ -48,6 +48,7 @@ class User:
 
 ADMIN = User("admin", ("system:masters", "system:authenticated"))
 ANONYMOUS = User("system:anonymous", ("system:unauthenticated",))
+SA_PREFIX = "system:serviceaccount:"
 
 
 def service_account_user(namespace: str, name: str, uid: str = "",
@@ -122,6 +123,38 @@ class Authorizer:
         if who is None:
             return None
         return service_account_user(who.namespace, who.name, who.uid, who.extra)
+
+    def impersonate(self, user: User, users: list[str], groups: list[str]) -> User:
+        """Who a request with `Impersonate-User`/`Impersonate-Group` headers (kubectl --as,
+        --as-group) acts as, if `user` may impersonate them (the apiserver's impersonation filter;
+        `Impersonate-Extra-*` and `Impersonate-Uid` are not read here)."""
+        if not users and not groups:
+            return user
+        if not users:
+            raise ApiError(500, "InternalError", "Internal error occurred: requested "
+                           f"{groups} without impersonating a user")
+        name = users[-1]
+        asks: list[Attributes] = []
+        _, _, sa = name.partition(SA_PREFIX)
+        sa_namespace, _, sa_name = sa.partition(":")
+        if name.startswith(SA_PREFIX) and sa_namespace and sa_name:
+            asks.append(Attributes("impersonate", "", "serviceaccounts", "", sa_name, sa_namespace))
+            implied = list(service_account_user(sa_namespace, sa_name).groups[:2])
+        else:
+            asks.append(Attributes("impersonate", "", "users", "", name))
+            implied = []
+        asks += [Attributes("impersonate", "", "groups", "", g) for g in groups]
+        for attrs in asks:
+            allowed, reason = self.decide(user, attrs)
+            if not allowed:
+                message = forbidden_message(user, attrs)
+                raise ApiError(403, "Forbidden", f"{message}: {reason}" if reason else message,
+                               forbidden_details("", attrs.resource, attrs.name))
+        chosen = list(groups) if groups else implied
+        if name != ANONYMOUS.name and not {"system:authenticated",
+                                           "system:unauthenticated"} & set(chosen):
+            chosen.append("system:authenticated")
+        return User(name, tuple(chosen))
 
     # -- authorization --------------------------------------------------------------------------
     def decide(self, user: User, attrs: Attributes) -> tuple[bool, str]:

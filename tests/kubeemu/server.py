@@ -159,6 +159,9 @@ class Handler(BaseHTTPRequestHandler):
                                fault.message or f"injected fault: {fault.status}", {}, headers)
             if user is None:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
+            user = self.emu.authorizer.impersonate(  # kubectl --as, --as-group
+                user, self.headers.get_all("Impersonate-User") or [],
+                self.headers.get_all("Impersonate-Group") or [])
             if route is None:
                 denial = self.emu.authorizer.denial(user, Attributes(verb, path=path))
                 if denial is not None:
