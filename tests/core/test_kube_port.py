@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
-from shared.actions import DEPLOY_MANAGER, WARMUP_MANAGER
+from shared.actions import DEPLOY_MANAGER, WARMUP_MANAGER, CreateVolumeSnapshot, snapshot_name
+from shared.connecting import live
+from shared.dispatching import dispatch
+from shared.events import BACKUP_DUE, ClassEvent, from_occurrence, typed
+from shared.handlers import Registry, on
 from shared.ports.errors import ApiError
 from shared.ports.kube import Kube
+from shared.settings import Settings
+from shared.timetable import Occurrence
 from tests.conftest import Kube as KubeFixture
 
 from .objects import configmap, placeholder, user_pvc
@@ -146,3 +153,35 @@ def test_no_answer_is_status_0(kube: KubeFixture) -> None:
     with pytest.raises(ApiError) as err:
         port.get("v1", "ConfigMap", "a", "default")
     assert err.value.status == 0 and err.value.retryable
+
+
+def test_a_handler_reads_the_cluster_through_the_live_context(kube: KubeFixture) -> None:
+    # The hub is not configured: a handler that reads it fails alone, and says why.
+    at = datetime(2026, 10, 12, 7, 0, tzinfo=UTC)
+    port = Kube(kube.api)
+    for user in ("alice", "bob"):
+        port.create(user_pvc(kube.namespace, user))
+    port.create(configmap("not-a-claim", kube.namespace))
+    registry = Registry()
+
+    @on(BACKUP_DUE, registry=registry)
+    def snapshot_all(event: ClassEvent, ctx):  # type: ignore[no-untyped-def,type-arg]
+        claims = ctx.kube.list("v1", "PersistentVolumeClaim", ctx.settings.namespace,
+                               "component=singleuser-storage")
+        return [CreateVolumeSnapshot(ctx.settings.namespace,
+                                     snapshot_name(c.name, "nightly", event.time), c.name,
+                                     labels={"classops.edu/purpose": "nightly"})
+                for c in claims]
+
+    @on(BACKUP_DUE, registry=registry)
+    def needs_hub(event, ctx):  # type: ignore[no-untyped-def]
+        return list(ctx.hub.users())
+
+    ctx = live(Settings(namespace=kube.namespace), lambda: at, api=kube.api).context
+    event = typed(from_occurrence(Occurrence(BACKUP_DUE, at, "backup", "cs101/fall-2026",
+                                             {"cron": "0 3 * * *"})))
+    ok, refused = dispatch(event, ctx, registry)
+    assert [a.name for a in ok.actions] == ["claim-alice-nightly-20261012t0700",
+                                             "claim-bob-nightly-20261012t0700"]
+    assert (refused.status, refused.error) == ("failed", "the hub (CLASSOPS_HUB_API_URL) is "
+                                                         "not configured")

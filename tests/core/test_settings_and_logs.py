@@ -1,0 +1,53 @@
+"""Settings from the environment (every problem at once, secrets masked) and JSON logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from shared.logs import JsonFormatter, bind
+from shared.settings import Secret, Settings, SettingsError
+
+
+def test_settings_come_from_the_environment() -> None:
+    settings = Settings.from_env({"CLASSOPS_NAMESPACE": "cs101", "CLASSOPS_DRY_RUN": "true",
+                                  "CLASSOPS_HUB_API_URL": "http://hub:8081/hub/api",
+                                  "CLASSOPS_HUB_TOKEN": "s3cr3t", "UNRELATED": "x"})
+    assert (settings.namespace, settings.dry_run, settings.functions) == ("cs101", True,
+                                                                         "functions")
+    assert settings.hub_token == Secret("s3cr3t")
+    assert "s3cr3t" not in repr(settings) and "s3cr3t" not in str(settings.hub_token)
+    assert Settings.from_env({}) == Settings()
+
+
+def test_every_settings_problem_at_once() -> None:
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({"CLASSOPS_DRY_RUN": "maybe", "CLASSOPS_LOG_LEVEL": "loud",
+                           "CLASSOPS_HUB_API_URL": "http://hub:8081/hub/api"})
+    assert err.value.problems == [
+        "CLASSOPS_DRY_RUN='maybe': expected true or false",
+        "CLASSOPS_LOG_LEVEL='LOUD': expected DEBUG, INFO, WARNING or ERROR",
+        "CLASSOPS_HUB_TOKEN is missing: the hub's API needs a service token",
+    ]
+
+
+def test_a_log_line_is_json_with_bound_fields_and_no_secret() -> None:
+    stream = io.StringIO()
+    logger = logging.getLogger("classops.test.logs")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger.handlers[:], logger.propagate = [handler], False
+    logger.setLevel(logging.INFO)
+    log = bind(bind(logger, event_id="warmup/lecture@2026-09-02T09:40:00-04:00"), handler="h")
+    log.info("scaled %s", "user-placeholder",
+             extra={"headers": {"Authorization": "token abc"}, "hub_token": Secret("abc"),
+                    "replicas": 3})
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["message"] == "scaled user-placeholder" and line["level"] == "info"
+    assert line["event_id"] == "warmup/lecture@2026-09-02T09:40:00-04:00"
+    assert (line["handler"], line["replicas"]) == ("h", 3)
+    assert line["headers"] == {"Authorization": "***"} and line["hub_token"] == "***"
+    assert "abc" not in stream.getvalue()
