@@ -17,6 +17,9 @@ from kubernetes import client
 
 from tests.kubeemu import Emulator
 
+# The real S3 (SeaweedFS) and JupyterHub servers: fixtures `s3` and `hub`, started on first use.
+pytest_plugins = ["tests.servers.fixtures"]
+
 HISTORY_WINDOW = 100_000
 
 

@@ -16,12 +16,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .resources import CRD_GROUPS, Catalogue, Resource
+from .resources import Catalogue, Resource
 
 KUBE_VERSION = (1, 33, 4)
-CRD_DIR = Path(__file__).with_name("crds")
 
 
 def version_info() -> dict[str, str]:
@@ -143,32 +140,39 @@ _SPECIAL = {
 
 
 @functools.lru_cache(maxsize=1)
-def definitions() -> dict[str, Any]:
+def _builtin_definitions() -> dict[str, Any]:
     raw = json.loads((_schema_dir() / "_definitions.json").read_text())["$defs"]
     defs = {name: to_openapi(schema) for name, schema in raw.items()}
     defs.update(_SPECIAL)
-    defs.update(crd_definitions())
     return defs
 
 
-@functools.lru_cache(maxsize=1)
-def crd_manifests() -> tuple[dict[str, Any], ...]:
-    """The CustomResourceDefinitions served from the start (the CSI snapshot CRDs)."""
-    return tuple(yaml.safe_load(p.read_text()) for p in sorted(CRD_DIR.glob("*.yaml")))
+# CRD schemas, by definition name. Process-wide like the built-in ones: an emulator that
+# registers a CRD's schema makes it known to every emulator of the process (each still serves
+# only the resources its own CRDs define).
+_custom: dict[str, Any] = {}
+_merged: dict[str, Any] = {}
 
 
-def crd_definitions() -> dict[str, Any]:
-    out = {}
-    for crd in crd_manifests():
-        spec = crd["spec"]
-        group, kind = spec["group"], spec["names"]["kind"]
-        rev = ".".join(reversed(group.split(".")))
-        for v in spec["versions"]:
-            schema = dict(v["schema"]["openAPIV3Schema"])
-            schema["x-kubernetes-group-version-kind"] = [
-                {"group": group, "version": v["name"], "kind": kind}]
-            out[f"{rev}.{v['name']}.{kind}"] = schema
-    return out
+def definitions() -> dict[str, Any]:
+    global _merged
+    if not _merged:
+        _merged = {**_builtin_definitions(), **_custom}
+    return _merged
+
+
+def register_crd_schema(group: str, version: str, kind: str, schema: dict[str, Any]) -> None:
+    global _merged
+    rev = ".".join(reversed(group.split(".")))
+    name = f"{rev}.{version}.{kind}"
+    schema = {**schema, "x-kubernetes-group-version-kind": [
+        {"group": group, "version": version, "kind": kind}]}
+    if _custom.get(name) == schema:
+        return
+    _custom[name] = schema
+    _merged = {}
+    _schema_index.cache_clear()
+    openapi_v3_document.cache_clear()
 
 
 @functools.cache
@@ -249,8 +253,10 @@ def _paths(resources: list[Resource]) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=64)
-def openapi_v3_document(group: str, version: str, kinds: frozenset[str]) -> str:
-    wanted = set(kinds) | {k + "List" for k in kinds}
+def openapi_v3_document(group: str, version: str, resources: tuple[Resource, ...]) -> str:
+    kinds = {r.kind for r in resources}
+    custom = any(r.custom for r in resources)
+    wanted = kinds | {k + "List" for k in kinds}
     roots = [*_gvk_schemas(group, version, wanted),
         "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
         "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
@@ -259,11 +265,10 @@ def openapi_v3_document(group: str, version: str, kinds: frozenset[str]) -> str:
         "io.k8s.api.autoscaling.v1.Scale",
     ]
     schemas = {name: definitions()[name] for name in _reachable(roots)}
-    title = "Kubernetes" if group not in CRD_GROUPS else "Kubernetes CRD Swagger"
+    title = "Kubernetes CRD Swagger" if custom else "Kubernetes"
     doc = {"openapi": "3.0.0",
            "info": {"title": title, "version": "v{}.{}.{}".format(*KUBE_VERSION)},
-           "paths": _paths([r for r in Catalogue().in_group_version(group, version)
-                            if r.kind in kinds]),
+           "paths": _paths(list(resources)),
            "components": {"schemas": schemas}}
     return json.dumps(doc)
 
@@ -278,8 +283,8 @@ def openapi_v3_root(catalogue: Catalogue) -> dict[str, Any]:
     for group, versions in catalogue.group_versions().items():
         for version in versions:
             path = openapi_path((group, version))
-            kinds = frozenset(r.kind for r in catalogue.in_group_version(group, version))
+            resources = tuple(catalogue.in_group_version(group, version))
             digest = hashlib.sha512(
-                openapi_v3_document(group, version, kinds).encode()).hexdigest().upper()
+                openapi_v3_document(group, version, resources).encode()).hexdigest().upper()
             paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash={digest[:128]}"}
     return {"paths": paths}

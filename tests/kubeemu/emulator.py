@@ -20,6 +20,7 @@ import yaml
 from .auth import Authorizer
 from .clock import Clock
 from .control import Controls, RequestRecord
+from .crds import CustomResources
 from .lifecycle import Lifecycle
 from .registry import Registry
 from .resources import Catalogue
@@ -61,6 +62,8 @@ class Emulator:
         assert ns is not None
         for name in BOOTSTRAP_NAMESPACES:
             self.registry.create(ns, "", {"metadata": {"name": name}})
+        self.custom_resources = CustomResources(self)
+        self.custom_resources.install_bundled()
         self.authorizer.bootstrap()  # the default ClusterRoles and their bindings
         if controllers:
             self.enable_controllers(*controllers, **(controller_options or {}))

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from .controllers.base import Controller
+from .crds import CLEANUP, CRD_KEY
 from .resources import Resource
 from .store import ApiError, Obj
 
@@ -85,8 +86,12 @@ class Lifecycle(Controller):
                 if not remaining:
                     self._drop_finalizer(res, owner, FOREGROUND)
         for res, obj in objects:
-            if res.plural == "namespaces" and obj["metadata"].get("deletionTimestamp"):
+            if not obj["metadata"].get("deletionTimestamp"):
+                continue
+            if res.plural == "namespaces":
                 self._drain(obj)
+            elif res.key == CRD_KEY and CLEANUP in (obj["metadata"].get("finalizers") or []):
+                self._drop_crd(res, obj)
 
     def _collect(self, res: Resource, obj: Obj, live: dict[str, tuple[Resource, Obj]]) -> None:
         refs = obj["metadata"].get("ownerReferences") or []
@@ -116,6 +121,18 @@ class Lifecycle(Controller):
         new["metadata"]["finalizers"] = [f for f in new["metadata"].get("finalizers") or []
                                          if f != finalizer]
         self.update(res, new)
+
+    def _drop_crd(self, crd_res: Resource, crd: Obj) -> None:
+        """A deleted CRD stops being served once its objects are gone."""
+        served = [r for r in self.emu.catalogue.resources if r.custom and
+                  (r.group, r.plural) == (crd["spec"]["group"], crd["spec"]["names"]["plural"])]
+        left = [(res, obj) for res in served for _, obj in self.store.items(res.key)]
+        for res, obj in left:
+            if not obj["metadata"].get("deletionTimestamp"):
+                self.delete(res, obj)
+        if not left:
+            self.emu.custom_resources.remove(crd)
+            self._drop_finalizer(crd_res, crd, CLEANUP)
 
     def _drain(self, ns: Obj) -> None:
         name = ns["metadata"]["name"]

@@ -105,7 +105,8 @@ class Registry:
     def _validate(self, res: Resource, obj: Obj, old: Obj | None, mode: str,
                   warnings: list[str] | None) -> Obj:
         return validation.validate(res.key, res.plural, res.kind, res.group, obj, old,
-                                   self.schema(res), mode, warnings if warnings is not None else [])
+                                   self.schema(res), mode, warnings if warnings is not None else [],
+                                   res.custom)
 
     def _own(self, res: Resource, old: Obj | None, new: Obj, manager: str,
              subresource: str) -> Obj:

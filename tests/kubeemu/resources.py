@@ -25,6 +25,7 @@ class Resource:
     has_generation: bool = False  # metadata.generation is kept (spec changes bump it)
     categories: tuple[str, ...] = ()
     singular: str = field(default="")
+    custom: bool = False  # served from a CustomResourceDefinition
 
     @property
     def api_version(self) -> str:
@@ -104,16 +105,10 @@ RESOURCES: tuple[Resource, ...] = (
     _r("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",),
        subresources=_STATUS, has_generation=True),
     _r("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, short_names=("sc",)),
-    # The CSI external-snapshotter's CRDs (v8): status subresource, generation like every CR.
-    _r("snapshot.storage.k8s.io", "v1", "VolumeSnapshot", "volumesnapshots",
-       short_names=("vs",), subresources=_STATUS, has_generation=True),
-    _r("snapshot.storage.k8s.io", "v1", "VolumeSnapshotClass", "volumesnapshotclasses", False,
-       short_names=("vsclass", "vsclasses"), has_generation=True),
-    _r("snapshot.storage.k8s.io", "v1", "VolumeSnapshotContent", "volumesnapshotcontents", False,
-       short_names=("vsc", "vscs"), subresources=_STATUS, has_generation=True),
+    _r("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
+       False, short_names=("crd", "crds"), subresources=_STATUS, has_generation=True),
+    # The CSI snapshot resources are not here: they are CRDs (crds/*.yaml), installed at start.
 )
-
-CRD_GROUPS = frozenset({"snapshot.storage.k8s.io"})
 
 # Field selectors each resource accepts besides metadata.name and metadata.namespace
 # (pkg/registry/*/strategy.go ToSelectableFields in kubernetes/kubernetes).
@@ -135,11 +130,24 @@ FIELD_LABELS: dict[str, tuple[str, ...]] = {
 
 
 class Catalogue:
-    """Look-ups over RESOURCES by path segment and by kind."""
+    """Look-ups over the served resources by path segment; CRDs add and remove theirs.
+
+    Both containers are replaced, never changed in place, so readers need no lock."""
 
     def __init__(self, resources: tuple[Resource, ...] = RESOURCES) -> None:
-        self.resources = resources
-        self._by_path = {(r.group, r.version, r.plural): r for r in resources}
+        self.resources: tuple[Resource, ...] = tuple(resources)
+        self._by_path = {(r.group, r.version, r.plural): r for r in self.resources}
+
+    def add(self, res: Resource) -> None:
+        kept = tuple(r for r in self.resources
+                     if (r.group, r.version, r.plural) != (res.group, res.version, res.plural))
+        self.resources = (*kept, res)
+        self._by_path = {**self._by_path, (res.group, res.version, res.plural): res}
+
+    def remove(self, group: str, plural: str) -> None:
+        self.resources = tuple(r for r in self.resources
+                               if (r.group, r.plural) != (group, plural))
+        self._by_path = {(r.group, r.version, r.plural): r for r in self.resources}
 
     def find(self, group: str, version: str, plural: str) -> Resource | None:
         return self._by_path.get((group, version, plural))

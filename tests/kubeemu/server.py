@@ -25,7 +25,7 @@ from . import discovery, openapi_v2, reviews
 from .auth import Attributes, User, acting_as, forbidden_details
 from .control import RequestRecord, reason_for
 from .patches import APPLY, apply_patch
-from .resources import CRD_GROUPS, FIELD_LABELS, Resource
+from .resources import FIELD_LABELS, Resource
 from .selectors import SelectorError, compile_filter
 from .store import ApiError, Change, Obj
 from .tables import table
@@ -310,7 +310,7 @@ class Handler(BaseHTTPRequestHandler):
         resources = self.emu.catalogue.in_group_version(group, version)
         if not resources:
             raise _not_found_path()
-        doc = discovery.openapi_v3_document(group, version, frozenset(r.kind for r in resources))
+        doc = discovery.openapi_v3_document(group, version, tuple(resources))
         data = doc.encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -410,7 +410,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(200, reg.update_scale(res, route.namespace, route.name, patched,
                                                   dry_run, manager=writes["manager"]))
             return
-        patched = apply_patch(current, raw, content_type, res, res.group not in CRD_GROUPS)
+        patched = apply_patch(current, raw, content_type, res, not res.custom)
         self._send_json(200, reg.update(res, route.namespace, route.name, patched,
                                         route.subresource, dry_run, **writes))
 
@@ -444,7 +444,7 @@ class Handler(BaseHTTPRequestHandler):
         return res.kind + "List"
 
     def _item(self, res: Resource, obj: Obj) -> Obj:
-        if res.group in CRD_GROUPS:
+        if res.custom:
             return obj
         # Built-in lists carry kind and apiVersion once, on the list, not on each item.
         return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}

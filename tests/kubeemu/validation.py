@@ -108,14 +108,34 @@ def _walk(value: Any, schema: Schema, path: str, problems: Problems) -> Any:
                 out[key] = sub
             else:
                 problems.unknown.append(where.lstrip("."))
+        _check_value(value, schema, path, problems)
         return out
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [_walk(v, schema["items"], f"{path}[{i}]", problems) for i, v in enumerate(value)]
+    _check_value(value, schema, path, problems)
+    return value
+
+
+def _check_value(value: Any, schema: Schema, path: str, problems: Problems) -> None:
+    """oneOf of required-alternatives, minimum/maximum and enum."""
+    for alternatives in ([schema["oneOf"]] if isinstance(schema.get("oneOf"), list) else []):
+        if isinstance(value, dict) and all("required" in a for a in alternatives):
+            matching = [a for a in alternatives if all(k in value for k in a["required"])]
+            if len(matching) != 1:
+                problems.add("FieldValueInvalid", path.lstrip("."),
+                             f"Invalid value: {json.dumps(value)}: must validate one and only "
+                             "one schema (oneOf)")
+    for bound, ok in (("minimum", lambda v, b: v >= b), ("maximum", lambda v, b: v <= b)):
+        if isinstance(schema.get(bound), (int, float)) and isinstance(value, (int, float)) \
+                and not isinstance(value, bool) and not ok(value, schema[bound]):
+            word = "greater" if bound == "minimum" else "less"
+            problems.add("FieldValueInvalid", path.lstrip("."), f"Invalid value: {value}: "
+                         f"{path.lstrip('.')} in body should be {word} than or equal to "
+                         f"{schema[bound]}")
     if "enum" in schema and schema["enum"] and value not in schema["enum"]:
         allowed = ", ".join(json.dumps(v) for v in schema["enum"])
         problems.add("FieldValueNotSupported", path.lstrip("."),
                      f"Unsupported value: {json.dumps(value)}: supported values: {allowed}")
-    return value
 
 
 # RBAC objects' names need only be path segments (ValidateRBACName), e.g. "system:discovery".
@@ -209,12 +229,27 @@ def check_immutable(resource_key: str, old: Obj, new: Obj, problems: Problems) -
                      "Forbidden: field is immutable when `immutable` is set")
 
 
+_OBJECT_META = {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+
+
 def validate(resource_key: str, resource_plural: str, kind: str, group: str, obj: Obj,
-             old: Obj | None, schema: Schema, mode: str, warnings: list[str]) -> Obj:
+             old: Obj | None, schema: Schema, mode: str, warnings: list[str],
+             custom: bool = False) -> Obj:
     """The object to store (unknown fields dropped), or ApiError 400/422."""
     problems = Problems()
+    if custom and schema:
+        # Every custom resource has apiVersion, kind and a full ObjectMeta, declared or not.
+        props = {**schema.get("properties", {}), "apiVersion": {"type": "string"},
+                 "kind": {"type": "string"}, "metadata": _OBJECT_META}
+        schema = {**schema, "properties": props}
     checked = _walk(obj, schema, "", problems) if schema else obj
     name = (obj.get("metadata") or {}).get("name", "")
+    if problems.bad_types and custom:  # an unstructured object: wrong types are invalid values
+        for text in problems.bad_types:
+            field, _, message = text.partition(": ")
+            problems.add("FieldValueTypeInvalid", field.lstrip("."),
+                         f"Invalid value: {message}")
+        problems.bad_types = []
     if problems.bad_types:
         raise ApiError(400, "BadRequest", f'{kind} in version "{obj.get("apiVersion")}" cannot '
                        f"be handled as a {kind}: " + "; ".join(problems.bad_types))
