@@ -106,7 +106,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     """The window's firings in time order, as a table, JSON or iCalendar.
 
     With no cluster the plan assumes one: the class's full size, nobody running and the
-    default lead time. Each entry's `actions` stays empty until the dry-run executor lands.
+    default lead time. Each entry's `actions` are its handlers' decisions, dry-run.
     """
     try:
         timetable = load(args.schedule)

@@ -1,7 +1,7 @@
 """The plan as an operator reads it: a table, JSON, or an iCalendar file for a calendar app.
 
-Each JSON entry carries `actions`, which stays an empty list until the dry-run executor lands
-(the functions decide the actions; this module only shows the timetable's firings).
+Each JSON entry carries `actions`, empty here: the CLI fills it with what the functions decide,
+through the dry-run executor (this module only shows the timetable's firings).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def short(kind: str) -> str:
 
 
 def as_dicts(occurrences: Sequence[Occurrence]) -> list[dict[str, Any]]:
-    # `actions` is filled by the dry-run executor once it exists; until then it is empty.
+    # The CLI fills `actions` from the dry-run executor; the timetable knows only the firings.
     return [{"at": o.at.isoformat(), "type": o.type, "subject": o.subject, "id": o.id,
              "data": o.data, "actions": []} for o in occurrences]
 
