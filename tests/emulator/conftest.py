@@ -2,8 +2,9 @@
 
 `cluster` starts an Emulator with the scheduler, kubelet and workload controllers, a namespace
 of the test's own, a frozen clock (rate 0: time moves only when the test advances it) and kubelet
-timings of 0 (set `cluster.kubelet.start_seconds` / `pull_seconds` for timing tests). Nodes come
-from `cluster.add_node(...)`, through the official client like everything the tests do.
+timings of 0 (set `cluster.kubelet.start_seconds` / `pull_seconds` for timing tests; advance the
+clock only once `cluster.taken(...)` says the kubelet has the pod). Nodes come from
+`cluster.add_node(...)`, through the official client like everything the tests do.
 """
 
 from __future__ import annotations
@@ -25,14 +26,23 @@ T = TypeVar("T")
 
 def wait_until(predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.01,
                what: str = "") -> T:
-    """Poll `predicate` (wall time) until it returns something truthy; return that."""
+    """Poll `predicate` (wall time) until it returns something truthy; return that.
+
+    A predicate that trips over a field not written yet (the client reads a missing status as
+    None: AttributeError, TypeError) counts as "not yet"; the last such error is reported on
+    timeout."""
     deadline = time.monotonic() + timeout
+    error: Exception | None = None
     while True:
-        value = predicate()
+        try:
+            value = predicate()
+        except (AttributeError, TypeError) as exc:
+            value, error = None, exc
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+            raise AssertionError(f"timed out after {timeout}s waiting for "
+                                 f"{what or predicate} (last error: {error!r})")
         time.sleep(interval)
 
 
@@ -87,6 +97,16 @@ class Cluster:
 
     def advance(self, seconds: float) -> None:
         self.emu.clock.advance(seconds)
+
+    def taken(self, name: str = "", selector: str = "", count: int = 1) -> list[Any]:
+        """Wait until the pod `name` (or `count` pods of `selector`) exist and their kubelet has
+        taken them (status.startTime set). Kubelet timings count from that moment on the frozen
+        clock, so advance the clock only after this."""
+        def ready() -> list[Any]:
+            pods = [p for p in self.pods(selector) if not name or p.metadata.name == name]
+            started = [p for p in pods if p.status.start_time]
+            return started if len(started) >= count else []
+        return wait_until(ready, what=f"{name or selector} taken by its kubelet")
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@
   `RollingUpdate` (maxSurge and maxUnavailable default 25%, surge rounded up, unavailable down,
   both 0 means unavailable 1) scales the new ReplicaSet up within replicas + maxSurge and the old
   ones down while at least replicas - maxUnavailable stay available (unhealthy old replicas
-  first), one step per pass, as `rolloutRolling` does. `Recreate` scales every old ReplicaSet to 0
-  and brings the new one up only once their pods are gone. Old ReplicaSets at 0 beyond
-  `revisionHistoryLimit` (default 10) are deleted. Status: `replicas`, `updatedReplicas`,
+  first), one step per pass, as `rolloutRolling` does. `Recreate` scales every old ReplicaSet
+  to 0 and brings the new one up only once their pods are gone (terminating ones included). Old
+  ReplicaSets at 0 beyond `revisionHistoryLimit` (default 10) are deleted. Status: `replicas`, `updatedReplicas`,
   `readyReplicas`, `availableReplicas`, `unavailableReplicas`, `observedGeneration` and the
   `Available` and `Progressing` conditions with the real reasons. `paused` is honoured by doing
   nothing but status.
@@ -32,6 +32,7 @@ from .base import deep
 from .pods import (
     active,
     available,
+    finished,
     from_template,
     labels,
     omit_zero,
@@ -133,7 +134,9 @@ def sync_deployment(ctl: Workloads, d: Obj, rss: list[Obj], pods_of: dict[str, l
         else:
             for rs in old:
                 _scale(ctl, rs, 0)
-            if not any(active(p) for rs in old for p in pods_of.get(rs["metadata"]["uid"], [])):
+            # Terminating pods still run: Recreate waits until they are gone (oldPodsRunning).
+            if not any(not finished(p) for rs in old
+                       for p in pods_of.get(rs["metadata"]["uid"], [])):
                 _scale(ctl, new_rs, replicas)
         limit = spec(d).get("revisionHistoryLimit", 10)
         spent = [rs for rs in old if spec(rs).get("replicas", 1) == 0

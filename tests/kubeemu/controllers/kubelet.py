@@ -17,8 +17,8 @@ A model of https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/ siz
   #pod-termination): deleting a pod bound to a node keeps it with `deletionTimestamp` = now +
   grace (the delete options' `gracePeriodSeconds`, else the pod's
   `terminationGracePeriodSeconds`, default 30) and `deletionGracePeriodSeconds`; the kubelet
-  removes it (a delete with grace 0) once the grace period has passed on the clock since it saw
-  the deletion (deletionTimestamp has whole seconds only). A grace of 0, or a pod not
+  removes it (a delete with grace 0) once that time has come on the clock (kept exact in
+  memory: deletionTimestamp itself has whole seconds only). A grace of 0, or a pod not
   bound to a node, is deleted at once, as the apiserver does.
 - **Pod garbage collection** (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/
   #pod-garbage-collection): a pod bound to a Node that no longer exists is deleted at once (the
@@ -28,6 +28,7 @@ A model of https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/ siz
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -62,6 +63,7 @@ class Kubelet(Controller):
         self._nodes: dict[str, int] = {}  # node -> index, for addresses
         self._ips: dict[str, str] = {}  # pod uid -> pod IP
         self._ending: dict[str, datetime] = {}  # pod uid -> when its grace period ends
+        self._lock = threading.Lock()  # _ending is written by the graceful hook too
         self._settled: dict[str, str] = {}  # pod uid -> resourceVersion it was Running at
 
     def start(self) -> None:
@@ -89,6 +91,8 @@ class Kubelet(Controller):
         deadline = now + timedelta(seconds=grace)
         if meta.get("deletionTimestamp") and _parse(meta["deletionTimestamp"]) <= deadline:
             return obj  # already terminating sooner; a longer grace never extends it
+        with self._lock:  # the exact end, for the kubelet: deletionTimestamp has whole seconds
+            self._ending[meta["uid"]] = deadline
         kept = deep(obj)
         kept["metadata"]["deletionTimestamp"] = timestamp(deadline)
         kept["metadata"]["deletionGracePeriodSeconds"] = grace
@@ -106,21 +110,19 @@ class Kubelet(Controller):
             if node not in nodes:
                 self.delete(self.pods, pod, grace=0)
             elif terminating(pod):
-                # Like the real kubelet, time the grace period from when it saw the deletion:
-                # deletionTimestamp has whole seconds only.
-                grace = timedelta(seconds=pod["metadata"].get("deletionGracePeriodSeconds") or 0)
-                uid = pod["metadata"]["uid"]
-                end = min(self._ending.get(uid, now + grace), now + grace)
-                self._ending[uid] = end
+                with self._lock:
+                    end = self._ending.setdefault(pod["metadata"]["uid"], _parse(
+                        pod["metadata"]["deletionTimestamp"]))
                 if now >= end:
                     self.delete(self.pods, pod, grace=0)
             elif not finished(pod):
                 self._sync(pod, nodes[node], now)
-        for uid in (set(self._taken) | set(self._ending) | set(self._settled)) - present:
-            self._taken.pop(uid, None)
-            self._ips.pop(uid, None)
-            self._ending.pop(uid, None)
-            self._settled.pop(uid, None)
+        with self._lock:
+            for uid in (set(self._taken) | set(self._ending) | set(self._settled)) - present:
+                self._taken.pop(uid, None)
+                self._ips.pop(uid, None)
+                self._ending.pop(uid, None)
+                self._settled.pop(uid, None)
 
     def _image_there(self, node: str, image: str, taken: datetime) -> datetime:
         cache = self.images.setdefault(node, {})
