@@ -14,10 +14,10 @@
   ones down while at least replicas - maxUnavailable stay available (unhealthy old replicas
   first), one step per pass, as `rolloutRolling` does. `Recreate` scales every old ReplicaSet
   to 0 and brings the new one up only once their pods are gone (terminating ones included). Old
-  ReplicaSets at 0 beyond `revisionHistoryLimit` (default 10) are deleted. Status: `replicas`, `updatedReplicas`,
-  `readyReplicas`, `availableReplicas`, `unavailableReplicas`, `observedGeneration` and the
-  `Available` and `Progressing` conditions with the real reasons. `paused` is honoured by doing
-  nothing but status.
+  ReplicaSets at 0 beyond `revisionHistoryLimit` (default 10) are deleted. Status: `replicas`,
+  `updatedReplicas`, `readyReplicas`, `availableReplicas`, `unavailableReplicas`,
+  `observedGeneration` and the `Available` and `Progressing` conditions with the real reasons.
+  `paused` is honoured by doing nothing but status.
 """
 
 from __future__ import annotations
