@@ -16,19 +16,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Self
 
-PREFIX = "edu.classops."
-
-WARMUP = "edu.classops.meeting.warmup"
-COOLDOWN = "edu.classops.meeting.cooldown"
-TERM_START = "edu.classops.term.start"
-TERM_END = "edu.classops.term.end"
-DEADLINE = "edu.classops.deadline"
-BACKUP_DUE = "edu.classops.backup.due"
-BACKUP_COPY = "edu.classops.backup.copy"
-RETENTION_DUE = "edu.classops.retention.due"
-DRILL_DUE = "edu.classops.drill.due"
-CALENDAR_CHANGED = "edu.classops.calendar.changed"
-ROSTER_CHANGED = "edu.classops.roster.changed"
+from shared.event_types import (
+    BACKUP_COPY,
+    BACKUP_DUE,
+    CALENDAR_CHANGED,
+    COOLDOWN,
+    DEADLINE,
+    DRILL_DUE,
+    RETENTION_DUE,
+    ROSTER_CHANGED,
+    TERM_END,
+    TERM_START,
+    WARMUP,
+)
 
 
 class EventDataError(ValueError):

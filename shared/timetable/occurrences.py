@@ -11,15 +11,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .model import Kind
+from shared.event_types import (  # noqa: F401 - expanding.py names the types through here
+    BACKUP_DUE,
+    COOLDOWN,
+    DEADLINE,
+    RETENTION_DUE,
+    TERM_END,
+    TERM_START,
+    WARMUP,
+)
 
-WARMUP = "edu.classops.meeting.warmup"
-COOLDOWN = "edu.classops.meeting.cooldown"
-TERM_START = "edu.classops.term.start"
-TERM_END = "edu.classops.term.end"
-DEADLINE = "edu.classops.deadline"
-BACKUP_DUE = "edu.classops.backup.due"
-RETENTION_DUE = "edu.classops.retention.due"
+from .model import Kind
 
 
 @dataclass(frozen=True)

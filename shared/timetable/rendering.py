@@ -13,9 +13,9 @@ from typing import Any
 
 import icalendar
 
-from .occurrences import Occurrence
+from shared.event_types import PREFIX
 
-PREFIX = "edu.classops."
+from .occurrences import Occurrence
 
 
 def short(kind: str) -> str:
