@@ -16,6 +16,7 @@ from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 
 from . import backup_section, change_sections, course_sections, meeting_sections
+from . import hub_section  # noqa: F401  (the hub stack's `hub:` key registers on import)
 from .calendars import parse_ics
 from .fields import Context, Node
 from .model import Knobs, Timetable
