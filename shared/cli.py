@@ -28,7 +28,9 @@ from shared.events import from_occurrence, typed
 from shared.executor import DryRunExecutor
 from shared.handlers import Registry
 from shared.handlers import load as load_functions
+from shared.runtime_commands import add_commands as add_runtime_commands
 from shared.settings import Settings, SettingsError
+from shared.stack import commands as stack_commands
 from shared.timetable import Occurrence, Timetable, TimetableError, expand, load, sessions
 from shared.timetable.rendering import as_dicts, as_ics, as_table
 
@@ -45,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_validate(commands)
     _add_plan(commands)
+    stack_commands.add(commands, _subcommand)  # render, deploy (shared/stack/commands.py)
+    add_runtime_commands(commands, _subcommand)  # serve, events
     return parser
 
 

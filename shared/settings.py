@@ -41,6 +41,18 @@ class Settings:
     s3_region: str | None = None
     dry_run: bool = False
     log_level: str = "INFO"
+    # -- serve (seconds for durations) --
+    host: str = "0.0.0.0"  # where the HTTP server listens
+    port: int = 8080  # the webhook, /healthz, /readyz and /metrics
+    identity: str = ""  # this replica in the Lease; "" : the host name and process id
+    lease_name: str = "classops-leader"
+    lease_duration: float = 15.0  # client-go's defaults: 15 / 10 / 2
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+    webhook_token: Secret | None = None  # else read from the Secret `webhook_secret`, key `token`
+    webhook_secret: str = "classops-webhook"
+    dedupe_ttl: float = 7 * 86400.0  # how long an event's id is remembered
+    schedule: str | None = None  # schedules.yaml for the scheduler; None: no scheduler
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -58,10 +70,42 @@ class Settings:
         url, token = get("HUB_API_URL"), get("HUB_TOKEN")
         if url and not token:
             problems.append(f"{PREFIX}HUB_TOKEN is missing: the hub's API needs a service token")
+        numbers = {name: _number(name, get(name), default, problems)
+                   for name, default in (("PORT", 8080.0), ("LEASE_DURATION", 15.0),
+                                         ("RENEW_DEADLINE", 10.0), ("RETRY_PERIOD", 2.0),
+                                         ("DEDUPE_TTL", 7 * 86400.0))}
+        if not (numbers["RETRY_PERIOD"] < numbers["RENEW_DEADLINE"]
+                < numbers["LEASE_DURATION"]):
+            # A leader must give up (renew deadline) before others may take over (duration).
+            problems.append(f"{PREFIX}RETRY_PERIOD < {PREFIX}RENEW_DEADLINE < "
+                            f"{PREFIX}LEASE_DURATION must hold")
+        webhook_token = get("WEBHOOK_TOKEN")
         if problems:
             raise SettingsError(problems)
         return cls(namespace=get("NAMESPACE") or "", kubeconfig=get("KUBECONFIG"),
                    functions=get("FUNCTIONS") or "functions", hub_api_url=url,
                    hub_token=Secret(token) if token else None,
                    s3_endpoint=get("S3_ENDPOINT"), s3_bucket=get("S3_BUCKET"),
-                   s3_region=get("S3_REGION"), dry_run=dry in ("true", "1"), log_level=level)
+                   s3_region=get("S3_REGION"), dry_run=dry in ("true", "1"), log_level=level,
+                   host=get("HOST") or "0.0.0.0", port=int(numbers["PORT"]),
+                   identity=get("IDENTITY") or "",
+                   lease_name=get("LEASE_NAME") or "classops-leader",
+                   lease_duration=numbers["LEASE_DURATION"],
+                   renew_deadline=numbers["RENEW_DEADLINE"],
+                   retry_period=numbers["RETRY_PERIOD"],
+                   webhook_token=Secret(webhook_token) if webhook_token else None,
+                   webhook_secret=get("WEBHOOK_SECRET") or "classops-webhook",
+                   dedupe_ttl=numbers["DEDUPE_TTL"], schedule=get("SCHEDULE"))
+
+
+def _number(name: str, text: str | None, default: float, problems: list[str]) -> float:
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        problems.append(f"{PREFIX}{name}={text!r}: expected a non-negative number")
+        return default
+    return value

@@ -49,6 +49,20 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> client
     return config.new_client_from_config(config_file=kubeconfig, context=context)
 
 
+def default_namespace(kubeconfig: str | None = None) -> str:
+    """The pod's own namespace in the cluster, else the kubeconfig context's (or `default`)."""
+    try:
+        with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace") as f:
+            return f.read().strip()
+    except OSError:
+        pass
+    try:
+        _, active = config.list_kube_config_contexts(config_file=kubeconfig)
+    except (config.ConfigException, OSError):
+        return "default"
+    return str((active or {}).get("context", {}).get("namespace") or "default")
+
+
 def without_status_retries(api: client.ApiClient) -> client.ApiClient:
     conf = copy.deepcopy(api.configuration)
     conf.retries = urllib3.Retry(total=3, connect=3, read=0, status=0, redirect=0,
@@ -83,14 +97,15 @@ class Kube:
 
     # -- plumbing -------------------------------------------------------------------------------
     def request(self, method: str, path: str, query: Mapping[str, Any] | None = None,
-                body: Any = None, content_type: str = JSON) -> dict[str, Any]:
+                body: Any = None, content_type: str = JSON,
+                timeout: float | None = None) -> dict[str, Any]:
         headers = {"Accept": JSON, "Content-Type": content_type}
         params = [(k, str(v).lower() if isinstance(v, bool) else v)
                   for k, v in (query or {}).items() if v not in (None, "")]
         req = self.api.param_serialize(method, path, query_params=params, header_params=headers,
                                        body=body, auth_settings=["BearerToken"])
         try:
-            resp = self.api.call_api(*req)
+            resp = self.api.call_api(*req, _request_timeout=timeout)
             raw = resp.read()
         except urllib3.exceptions.HTTPError as err:
             raise ApiError("kubernetes", 0, "Unreachable", str(err)) from err
@@ -100,6 +115,44 @@ class Kube:
             raise ApiError("kubernetes", resp.status, status.get("reason", ""),
                            status.get("message", ""), retry_after(resp.getheader("Retry-After")))
         return answer if isinstance(answer, dict) else {"items": answer}
+
+    def stream(self, path: str, query: Mapping[str, Any],
+               timeout: float) -> Iterator[dict[str, Any]]:
+        """A watch: one JSON object per line until the server ends the stream. `timeout` is the
+        client's read timeout, so a stream that went silent (no event, no BOOKMARK) raises
+        `ApiError(0, "Timeout")` instead of hanging."""
+        params = [(k, str(v).lower() if isinstance(v, bool) else v)
+                  for k, v in query.items() if v not in (None, "")]
+        req = self.api.param_serialize("GET", path, query_params=params,
+                                       header_params={"Accept": JSON},
+                                       auth_settings=["BearerToken"])
+        try:
+            resp = self.api.call_api(*req, _request_timeout=(timeout, timeout))
+            if not 200 <= resp.status < 300:
+                raw = resp.read()
+                status = json.loads(raw) if raw else {}
+                raise ApiError("kubernetes", resp.status, status.get("reason", ""),
+                               status.get("message", ""))
+            buffer = b""
+            try:
+                for chunk in resp.response.stream(65536, decode_content=True):
+                    buffer += chunk
+                    *lines, buffer = buffer.split(b"\n")
+                    for line in lines:
+                        if line.strip():
+                            yield json.loads(line)
+            finally:
+                resp.response.release_conn()
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise ApiError("kubernetes", 0, "Timeout" if "timed out" in str(err) else
+                           "Unreachable", str(err)) from err
+
+    def preferred_version(self, group: str) -> str:
+        """`v1` for the core group, else the server's preferred `group/version`."""
+        if group in ("", "core"):
+            return "v1"
+        answer = self.request("GET", f"/apis/{group}")
+        return str(answer["preferredVersion"]["groupVersion"])
 
     def resource(self, api_version: str, kind: str) -> Resource:
         known = self._resources.get(api_version)
@@ -169,6 +222,13 @@ class Kube:
         return KubeObject(self.request("PATCH", path, {"fieldManager": field_manager,
                                                        "force": force},
                                        dict(manifest), APPLY_PATCH))
+
+    def replace(self, manifest: Mapping[str, Any]) -> KubeObject:
+        """PUT: with `metadata.resourceVersion` set, a 409 Conflict if someone wrote first."""
+        meta = manifest.get("metadata") or {}
+        path = self._path(manifest["apiVersion"], manifest["kind"], meta.get("namespace", ""),
+                          meta["name"])
+        return KubeObject(self.request("PUT", path, body=dict(manifest)))
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str = "",
                uid: str = "") -> dict[str, Any]:

@@ -1,0 +1,111 @@
+"""Inbox entries: one received event, its state and its outcome, as data (no I/O here).
+
+An entry is stored as a ConfigMap named after the event's (source, id) (`ce-<sha256>`), so
+"have we seen it?" is the API server's own uniqueness: a create answered 409 AlreadyExists is a
+duplicate, with no race between replicas and no read-modify-write of a shared object. The
+entry stays after the event ran, as its dedupe record and its outcome (`classops events`), until
+it expires: `expired()` picks what a sweep deletes (older than the TTL, or beyond the cap of
+kept entries, oldest first; pending ones are never dropped).
+
+States: `pending` (to run, not before `not_before`), `done`, `failed` (a handler gave up or it
+kept failing for `MAX_ATTEMPTS` runs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+LABEL = "classops.edu/inbox"
+STATE = "classops.edu/state"
+ANNOTATION = "classops.edu/"
+MAX_ATTEMPTS = 5
+KEEP = 5000  # entries kept at most, whatever their age
+
+
+def entry_name(source: str, event_id: str) -> str:
+    digest = hashlib.sha256(f"{source}\n{event_id}".encode()).hexdigest()[:40]
+    return f"ce-{digest}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    source: str
+    id: str
+    type: str
+    received: datetime
+    event: str  # the CloudEvent, structured JSON
+    state: str = "pending"
+    attempts: int = 0
+    not_before: datetime | None = None
+    outcome: dict[str, Any] = field(default_factory=dict)
+    resource_version: str = ""
+
+    @property
+    def name(self) -> str:
+        return entry_name(self.source, self.id)
+
+    def due(self, now: datetime) -> bool:
+        return self.state == "pending" and (self.not_before is None or self.not_before <= now)
+
+    def settled(self, outcome: dict[str, Any], now: datetime) -> Entry:
+        """The entry after one run: `outcome["retry"]` (seconds) asks for another run later."""
+        attempts = self.attempts + 1
+        retry = outcome.get("retry")
+        if retry is None:
+            state = "failed" if outcome.get("failed") else "done"
+            return replace(self, state=state, attempts=attempts, outcome=outcome,
+                           not_before=None)
+        if attempts >= MAX_ATTEMPTS:
+            return replace(self, state="failed", attempts=attempts, not_before=None,
+                           outcome={**outcome, "gave_up": f"still failing after {attempts} runs"})
+        return replace(self, attempts=attempts, outcome=outcome,
+                       not_before=now + timedelta(seconds=float(retry)))
+
+    def to_configmap(self, namespace: str) -> dict[str, Any]:
+        a = ANNOTATION
+        notes = {f"{a}source": self.source, f"{a}id": self.id, f"{a}type": self.type,
+                 f"{a}received": self.received.isoformat(), f"{a}attempts": str(self.attempts)}
+        if self.not_before is not None:
+            notes[f"{a}not-before"] = self.not_before.isoformat()
+        meta: dict[str, Any] = {"name": self.name, "namespace": namespace,
+                                "labels": {LABEL: "event", STATE: self.state},
+                                "annotations": notes}
+        if self.resource_version:
+            meta["resourceVersion"] = self.resource_version
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
+                "data": {"event": self.event, "outcome": json.dumps(self.outcome,
+                                                                    sort_keys=True)}}
+
+    @classmethod
+    def from_configmap(cls, obj: dict[str, Any]) -> Entry:
+        meta = obj.get("metadata") or {}
+        notes, labels = meta.get("annotations") or {}, meta.get("labels") or {}
+        data = obj.get("data") or {}
+        a = ANNOTATION
+        not_before = notes.get(f"{a}not-before")
+        return cls(source=notes[f"{a}source"], id=notes[f"{a}id"], type=notes[f"{a}type"],
+                   received=datetime.fromisoformat(notes[f"{a}received"]),
+                   event=data.get("event", ""), state=labels.get(STATE, "pending"),
+                   attempts=int(notes.get(f"{a}attempts", "0")),
+                   not_before=datetime.fromisoformat(not_before) if not_before else None,
+                   outcome=json.loads(data.get("outcome") or "{}"),
+                   resource_version=str(meta.get("resourceVersion", "")))
+
+
+def in_order(entries: Iterable[Entry]) -> list[Entry]:
+    """Oldest first (received, then name, so the order is total)."""
+    return sorted(entries, key=lambda e: (e.received, e.name))
+
+
+def expired(entries: Sequence[Entry], now: datetime, ttl: timedelta,
+            keep: int = KEEP) -> list[Entry]:
+    """Settled entries to delete: older than `ttl`, and the oldest beyond `keep`."""
+    settled = in_order(e for e in entries if e.state != "pending")
+    old = [e for e in settled if now - e.received > ttl]
+    young = [e for e in settled if now - e.received <= ttl]
+    return old + young[:max(0, len(young) - keep)]

@@ -1,0 +1,210 @@
+"""`classops serve`: one process, every part of the runtime, on one threaded HTTP server.
+
+    Server(settings, registry).start()   ...   .stop()      # or run() until SIGTERM
+
+Every replica serves the webhook (`shared.webhook`) and takes part in the election
+(`shared.leadership`). The leader's work (`LeaderWork`: the inbox drainer and its watch, the
+watchers of the registered `@on_watch` handlers, the scheduler) starts when the Lease is won and
+stops, before anything else, when it is lost. The HTTP server is werkzeug's threaded one, in
+process: a forking server would start an elector and a scheduler per fork.
+
+SIGTERM: readiness turns false, the leader's work stops, the Lease is released (a follower leads
+at its next try), then the HTTP server stops.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from kubernetes import client
+from prometheus_client import Gauge
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from shared.connecting import live
+from shared.draining import Drainer
+from shared.entries import LABEL, STATE
+from shared.events import UnknownEventType, from_watch, typed
+from shared.executor import DryRunExecutor, Executor
+from shared.handlers import EventHandler, Registry
+from shared.inbox import Inbox
+from shared.leadership import Elector, Timings
+from shared.logs import bind
+from shared.metrics import Metrics
+from shared.ports.errors import ApiError
+from shared.ports.kube import Kube, connect, default_namespace
+from shared.running import NotLeading, Runner
+from shared.settings import Settings
+from shared.watching import Target, Watcher
+from shared.webhook import create_app
+
+
+class ServeError(Exception):
+    """classops serve cannot start (one line for the operator)."""
+
+
+class Worker(Protocol):
+    def start(self) -> Any: ...
+
+    def stop(self) -> None: ...
+
+
+class LeaderWork:
+    """What only the leader runs, built afresh for each term of leadership (a stopped thread is
+    never restarted); started in order, stopped in reverse."""
+
+    def __init__(self, build: Callable[[], Sequence[Worker]], gauge: Gauge) -> None:
+        self.build, self.gauge = build, gauge
+        self.running: list[Worker] = []
+
+    def start(self) -> None:
+        self.gauge.set(1)
+        self.running = list(self.build())
+        for worker in self.running:
+            worker.start()
+
+    def stop(self) -> None:
+        for worker in reversed(self.running):
+            worker.stop()
+        self.running = []
+        self.gauge.set(0)
+
+
+def webhook_token(settings: Settings, kube: Kube, namespace: str) -> str:
+    """From the environment (a Secret mapped to an env var), else the Secret itself."""
+    if settings.webhook_token is not None:
+        return settings.webhook_token.value
+    secret = kube.get("v1", "Secret", settings.webhook_secret, namespace)
+    encoded = (secret.raw.get("data") or {}).get("token") if secret is not None else None
+    if not encoded:
+        raise ServeError(f"no webhook token: set CLASSOPS_WEBHOOK_TOKEN or create Secret "
+                         f"{namespace}/{settings.webhook_secret} with key 'token'")
+    return base64.b64decode(encoded).decode().strip()
+
+
+def handled_types(registry: Registry) -> set[str]:
+    return {h.type for h in registry if isinstance(h, EventHandler)}
+
+
+def watch_targets(kube: Kube, registry: Registry, namespace: str) -> list[Target]:
+    """One watch per (group, kind, selector) of the `@on_watch` handlers."""
+    wanted = {(h.group, h.kind, h.label_selector) for h in registry.watches()}
+    targets = []
+    for group, kind, selector in sorted(wanted):
+        version = kube.preferred_version(group)
+        root = f"/apis/{version}" if "/" in version else f"/api/{version}"
+        listed = kube.request("GET", root).get("resources", [])
+        match = next((r for r in listed if r["kind"].lower() == kind and "/" not in r["name"]),
+                     None)
+        if match is None:
+            raise ServeError(f"the server has no kind {kind!r} in {version}")
+        targets.append(Target(version, match["kind"],
+                              namespace if match["namespaced"] else "", selector))
+    return targets
+
+
+class Server:
+    def __init__(self, settings: Settings, registry: Registry,
+                 api: client.ApiClient | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 extra_work: Sequence[Callable[[Server], Worker]] = (),
+                 drain_tick: float = 5.0, log: logging.Logger | None = None) -> None:
+        self.settings, self.registry, self.clock = settings, registry, clock
+        self.log = bind(log or logging.getLogger("classops.serve"))
+        self.api = api or connect(settings.kubeconfig)
+        self.namespace = settings.namespace or default_namespace(settings.kubeconfig)
+        self.kube = Kube(self.api)
+        self.metrics = Metrics()
+        self.identity = settings.identity or f"{socket.gethostname()}-{os.getpid()}"
+        try:
+            token = webhook_token(settings, self.kube, self.namespace)
+            targets = watch_targets(self.kube, registry, self.namespace)
+        except ApiError as err:
+            raise ServeError(f"cannot read from the cluster: {err}") from err
+        self.inbox = Inbox(self.kube, self.namespace, clock)
+        self.live = live(settings, clock, self.api, self.log.logger)
+        self.executor = (DryRunExecutor(sys.stdout, "json") if settings.dry_run else
+                         Executor(self.live.ports, self.metrics, clock, instance=self.identity))
+        self.elector = Elector(self.kube, self.namespace, settings.lease_name, self.identity,
+                               Timings(settings.lease_duration, settings.renew_deadline,
+                                       settings.retry_period),
+                               on_started=lambda: self.work.start(),
+                               on_stopped=lambda: self.work.stop(), wall=clock)
+        self.runner = Runner(registry, self.live.context, self.executor, self.metrics,
+                             lambda: self.elector.leading)
+        self.drain_tick, self.targets, self.extra_work = drain_tick, targets, extra_work
+        self.work = LeaderWork(self._leader_workers, Gauge(
+            "classops_leader", "1 while this replica leads", registry=self.metrics.registry))
+        self._stopping = False
+        app = create_app(self.inbox, token, handled_types(registry), self.metrics.registry,
+                         self._ready)
+        self.http: BaseWSGIServer = make_server(settings.host, settings.port, app,
+                                                threaded=True)
+        self._http_thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.http.server_port)
+
+    def _ready(self) -> tuple[bool, str]:
+        return (False, "stopping") if self._stopping else (True, "serving")
+
+    def _leader_workers(self) -> list[Worker]:
+        drainer = Drainer(self.inbox, self.runner, timedelta(seconds=self.settings.dedupe_ttl),
+                          tick=self.drain_tick)
+        pending = Target("v1", "ConfigMap", self.namespace, f"{LABEL}=event,{STATE}=pending")
+        workers: list[Worker] = [Watcher(Kube(self.api), pending, drainer.wake), drainer]
+        workers += [self._watcher(t) for t in self.targets]
+        return workers + [make(self) for make in self.extra_work]
+
+    def _watcher(self, target: Target) -> Watcher:
+        plural = self.kube.resource(target.api_version, target.kind).plural
+
+        def deliver(action: str, obj: dict[str, Any]) -> None:
+            try:
+                event = typed(from_watch(action, obj, plural, self.clock()))
+                outcome = self.runner.run(event)
+            except NotLeading:
+                return
+            except (UnknownEventType, ValueError) as err:
+                self.log.warning("watch event not handled: %s", err)
+                return
+            if outcome["retry"] is not None or outcome["failed"]:
+                self.log.warning("watch event %s did not settle", event.id,
+                                 extra={"event_id": event.id, "outcome": outcome})
+
+        return Watcher(Kube(self.api), target, deliver)
+
+    def start(self) -> Server:
+        self._http_thread = threading.Thread(target=self.http.serve_forever, name="http",
+                                             daemon=True)
+        self._http_thread.start()
+        self.elector.start()
+        self.log.info("serving", extra={"port": self.port, "namespace": self.namespace,
+                                        "identity": self.identity})
+        return self
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.elector.stop(release=True)  # stops the leader's work first, then releases
+        self.http.shutdown()
+        self.http.server_close()
+        self.log.info("stopped")
+
+    def run(self) -> int:
+        """Serve until SIGTERM or SIGINT."""
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        self.start()
+        stop.wait()
+        self.stop()
+        return 0

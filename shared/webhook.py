@@ -1,0 +1,108 @@
+"""The HTTP face of `classops serve`: `POST /` for CloudEvents, `OPTIONS /`, health and metrics.
+
+Every replica answers; none runs a handler here. A request is, in order:
+1. `OPTIONS`: the CloudEvents webhook abuse-protection handshake. The request names its origin
+   (`WebHook-Request-Origin`); we allow it and say so (`WebHook-Allowed-Origin`,
+   `WebHook-Allowed-Rate`). The POSTs that follow are still authenticated.
+2. authenticated: `Authorization: Bearer <token>` (constant-time compare), else 401;
+3. 413 on a declared or actual length over 1 MiB, before the body is read;
+4. the raw request checked (`shared.validation`: 415 / 400 with every problem);
+5. read by the SDK, and its data checked against the catalogue (400 with every problem);
+6. put into the inbox: 202 (`duplicate: true` when (source, id) was there already). An API
+   error there is 503 with Retry-After: the sender retries, and dedupe makes that safe.
+Decoding and running stay apart: no handler runs in a request, so a handler's ValueError can
+never be answered as "not a CloudEvent".
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable, Collection
+from typing import Any
+
+from cloudevents.core.bindings.http import HTTPMessage, from_http_event
+from cloudevents.core.exceptions import BaseCloudEventException
+from flask import Flask, Response, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+
+from shared.events import EventDataError, UnknownEventType, typed
+from shared.inbox import Inbox
+from shared.logs import bind
+from shared.ports.errors import ApiError
+from shared.validation import MAX_BODY, check
+
+
+def create_app(inbox: Inbox, token: str, handled: Collection[str], registry: CollectorRegistry,
+               ready: Callable[[], tuple[bool, str]], allowed_rate: int = 120,
+               log: logging.Logger | None = None) -> Flask:
+    app = Flask("classops")
+    logger = bind(log or logging.getLogger("classops.webhook"))
+    answers = Counter("classops_webhook_requests", "Webhook answers by status code", ["code"],
+                      registry=registry)
+
+    def answer(code: int, body: dict[str, Any], **headers: str) -> Response:
+        answers.labels(str(code)).inc()
+        resp = jsonify(body)
+        resp.status_code = code
+        resp.headers.update(headers)
+        return resp
+
+    @app.route("/", methods=["OPTIONS"])
+    def handshake() -> Response:
+        origin = request.headers.get("WebHook-Request-Origin")
+        if not origin:
+            return answer(400, {"problems": ["header WebHook-Request-Origin is missing"]})
+        return answer(200, {}, **{"WebHook-Allowed-Origin": origin,
+                                  "WebHook-Allowed-Rate": str(allowed_rate),
+                                  "Allow": "POST, OPTIONS"})
+
+    @app.route("/", methods=["POST"])
+    def receive() -> Response:
+        given = request.headers.get("Authorization", "")
+        if not (given.startswith("Bearer ") and
+                hmac.compare_digest(given[7:].encode(), token.encode())):
+            return answer(401, {"problems": ["a valid bearer token is required"]},
+                          **{"WWW-Authenticate": "Bearer"})
+        if (request.content_length or 0) > MAX_BODY:
+            return answer(413, {"problems": [f"the body is over {MAX_BODY} bytes"]})
+        body = request.stream.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            return answer(413, {"problems": [f"the body is over {MAX_BODY} bytes"]})
+        headers = dict(request.headers)
+        verdict = check(headers, body, handled)
+        if verdict.status != 200:
+            return answer(verdict.status, {"problems": verdict.problems})
+        try:
+            event = from_http_event(HTTPMessage(headers, body))
+            typed(event)
+        except EventDataError as err:
+            return answer(400, {"problems": err.problems})
+        except (BaseCloudEventException, UnknownEventType, ValueError, TypeError) as err:
+            return answer(400, {"problems": [f"not a valid CloudEvent: {err}"]})
+        try:
+            new = inbox.put(event)
+        except ApiError as err:
+            logger.warning("inbox unavailable: %s", err)
+            return answer(503, {"problems": ["the inbox is unavailable, retry later"]},
+                          **{"Retry-After": "5"})
+        logger.info("event %s", "received" if new else "duplicate",
+                    extra={"event_id": event.get_id(), "source": event.get_source(),
+                           "event_type": event.get_type(), "mode": verdict.mode})
+        return answer(202, {"id": event.get_id(), "source": event.get_source(),
+                            "duplicate": not new})
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return answer(200, {"ok": True})
+
+    @app.get("/readyz")
+    def readyz() -> Response:
+        ok, why = ready()
+        return answer(200 if ok else 503, {"ok": ok, "reason": why})
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,215 @@
+"""Every answer of the webhook, in binary and structured mode, against a real `Server` on the
+emulator: 202 (new and duplicate), 401, 400 with every problem, 415, 413, the OPTIONS handshake,
+health, readiness and metrics; dedupe across a restart; `classops events`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+
+from shared.actions import Action
+from shared.cli import main
+from shared.context import Context
+from shared.events import ROSTER_CHANGED, ClassEvent
+from shared.handlers import Registry, on
+from shared.serving import Server
+from tests.conftest import Kube
+
+from .conftest import TOKEN
+from .wait import until
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+DATA = {"size": 240, "added": ["alice"]}
+
+
+def roster_registry(runs: list[str]) -> Registry:
+    registry = Registry()
+
+    @on(ROSTER_CHANGED, registry=registry, id="roster")
+    def roster(event: ClassEvent[Any], ctx: Context) -> list[Action]:
+        runs.append(event.id)
+        return []
+
+    return registry
+
+
+def binary(event_id: str | None = "e-1", **attrs: str) -> dict[str, str]:
+    headers = {"ce-specversion": "1.0", "ce-type": ROSTER_CHANGED, "ce-source": "/lms",
+               "ce-time": "2026-09-01T10:00:00Z", "Content-Type": "application/json", **AUTH}
+    if event_id is not None:
+        headers["ce-id"] = event_id
+    headers.update({f"ce-{k}": v for k, v in attrs.items()})
+    return headers
+
+
+def structured(**attrs: Any) -> dict[str, Any]:
+    return {"specversion": "1.0", "type": ROSTER_CHANGED, "source": "/lms", "id": "s-1",
+            "time": "2026-09-01T10:00:00Z", "datacontenttype": "application/json",
+            "data": DATA, **attrs}
+
+
+def post_structured(url: str, doc: Any, headers: dict[str, str] | None = None) -> Any:
+    return requests.post(url, data=json.dumps(doc), timeout=10, headers={
+        "Content-Type": "application/cloudevents+json", **(AUTH if headers is None else headers)})
+
+
+@pytest.fixture
+def served(start_server: Callable[..., Server]) -> tuple[str, list[str], Server]:
+    runs: list[str] = []
+    server = start_server(roster_registry(runs))
+    until(lambda: server.elector.leading)
+    return f"http://127.0.0.1:{server.port}/", runs, server
+
+
+def test_binary_event_is_accepted_once_and_run_once(served: tuple[str, list[str], Server]) -> None:
+    url, runs, server = served
+    first = requests.post(url, json=DATA, headers=binary("e-1"), timeout=10)
+    again = requests.post(url, json=DATA, headers=binary("e-1"), timeout=10)
+    assert (first.status_code, first.json()["duplicate"]) == (202, False)
+    assert (again.status_code, again.json()["duplicate"]) == (202, True)
+    entry = until(lambda: (e := server.inbox.get("/lms", "e-1")) and e.state == "done" and e)
+    assert entry.outcome["handlers"][0]["status"] == "ok"
+    assert runs == ["e-1"]
+
+
+def test_structured_event_is_accepted_and_run(served: tuple[str, list[str], Server]) -> None:
+    url, runs, _ = served
+    first = post_structured(url, structured())
+    again = post_structured(url, structured())
+    assert (first.status_code, again.status_code, again.json()["duplicate"]) == (202, 202, True)
+    until(lambda: runs == ["s-1"])
+    # the same id from another source is another event
+    assert post_structured(url, structured(source="/other")).json()["duplicate"] is False
+
+
+@pytest.mark.parametrize("auth", [{}, {"Authorization": "Bearer wrong"},
+                                  {"Authorization": f"Basic {TOKEN}"}])
+def test_without_the_token_it_is_401_in_both_modes(served: tuple[str, list[str], Server],
+                                                   auth: dict[str, str]) -> None:
+    url, _, server = served
+    headers = {k: v for k, v in binary().items() if k != "Authorization"} | auth
+    assert requests.post(url, json=DATA, headers=headers, timeout=10).status_code == 401
+    answer = post_structured(url, structured(), headers=auth)
+    assert answer.status_code == 401 and answer.headers["WWW-Authenticate"] == "Bearer"
+    assert server.inbox.entries() == []
+
+
+def test_every_problem_is_listed_binary(served: tuple[str, list[str], Server]) -> None:
+    url, _, _ = served
+    headers = binary(None, specversion="0.3", type="edu.classops.nobody.handles")
+    del headers["ce-source"]
+    answer = requests.post(url, json=DATA, headers=headers, timeout=10)
+    assert answer.status_code == 400
+    problems = answer.json()["problems"]
+    assert problems == ["header ce-id is missing", "header ce-source is missing",
+                        "header ce-specversion '0.3' is not supported, expected '1.0'",
+                        "header ce-type 'edu.classops.nobody.handles' is not handled by any "
+                        "function"]
+
+
+def test_every_problem_is_listed_structured(served: tuple[str, list[str], Server]) -> None:
+    url, _, server = served
+    doc = structured(id="", type=7)
+    del doc["specversion"]
+    problems = post_structured(url, doc).json()["problems"]
+    assert problems == ["attribute id must be a non-empty string",
+                        "attribute type must be a non-empty string",
+                        "attribute specversion is missing"]
+    assert post_structured(url, [structured()]).status_code == 400  # a batch in the wrong type
+    bad = requests.post(url, data=b"{not json", timeout=10, headers={
+        "Content-Type": "application/cloudevents+json; charset=utf-8", **AUTH})
+    assert bad.status_code == 400 and "not JSON" in bad.json()["problems"][0]
+    assert server.inbox.entries() == []
+
+
+def test_data_that_does_not_fit_the_catalogue_is_400(served: tuple[str, list[str], Server]
+                                                     ) -> None:
+    url, _, _ = served
+    answer = post_structured(url, structured(data={"added": "alice"}))
+    assert answer.status_code == 400
+    assert answer.json()["problems"] == ["data.size is missing",
+                                         "data.added: expected a list, got str"]
+    answer = requests.post(url, json={"size": "many"}, headers=binary(), timeout=10)
+    assert answer.json()["problems"] == ["data.size: expected int, got str"]
+
+
+@pytest.mark.parametrize(("content_type", "ce"), [
+    ("text/plain", False), ("application/json", False),
+    ("application/cloudevents-batch+json", False), ("application/cloudevents+xml", False),
+    ("text/xml", True)])
+def test_unreadable_content_types_are_415(served: tuple[str, list[str], Server],
+                                          content_type: str, ce: bool) -> None:
+    url, _, _ = served
+    headers = (binary() if ce else dict(AUTH)) | {"Content-Type": content_type}
+    answer = requests.post(url, data=b"<x/>", headers=headers, timeout=10)
+    assert answer.status_code == 415, answer.text
+
+
+def test_over_one_mebibyte_is_413_in_both_modes(served: tuple[str, list[str], Server]) -> None:
+    url, _, _ = served
+    big = {"size": 1, "added": ["x" * (1024 * 1024)]}
+    assert requests.post(url, json=big, headers=binary(), timeout=10).status_code == 413
+    assert post_structured(url, structured(data=big)).status_code == 413
+
+    def chunks() -> Any:  # no Content-Length: the length is found by reading
+        yield b'{"size": 1, "added": ["'
+        for _ in range(1100):
+            yield b"x" * 1024
+        yield b'"]}'
+
+    chunked = requests.post(url, data=chunks(), headers=binary(), timeout=10)
+    assert chunked.status_code == 413
+
+
+def test_options_handshake(served: tuple[str, list[str], Server]) -> None:
+    url, _, _ = served
+    answer = requests.options(url, timeout=10,
+                              headers={"WebHook-Request-Origin": "lms.example.edu"})
+    assert answer.status_code == 200
+    assert answer.headers["WebHook-Allowed-Origin"] == "lms.example.edu"
+    assert answer.headers["WebHook-Allowed-Rate"] == "120"
+    assert "POST" in answer.headers["Allow"]
+    assert requests.options(url, timeout=10).status_code == 400
+
+
+def test_health_readiness_and_metrics(served: tuple[str, list[str], Server]) -> None:
+    url, _, _ = served
+    requests.post(url, json=DATA, headers=binary("m-1"), timeout=10)
+    requests.post(url, json=DATA, headers={}, timeout=10)
+    assert requests.get(url + "healthz", timeout=10).status_code == 200
+    assert requests.get(url + "readyz", timeout=10).json() == {"ok": True, "reason": "serving"}
+    text = requests.get(url + "metrics", timeout=10).text
+    assert 'classops_webhook_requests_total{code="202"} 1.0' in text
+    assert 'classops_webhook_requests_total{code="401"} 1.0' in text
+    assert "classops_leader 1.0" in text
+
+
+def test_dedupe_holds_across_a_restart(kube: Kube, start_server: Callable[..., Server],
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    runs: list[str] = []
+    first = start_server(roster_registry(runs))
+    url = f"http://127.0.0.1:{first.port}/"
+    assert requests.post(url, json=DATA, headers=binary("r-1"), timeout=10).status_code == 202
+    until(lambda: runs == ["r-1"])
+    first.stop()
+    second = start_server(roster_registry(runs), identity="replica-b")
+    url = f"http://127.0.0.1:{second.port}/"
+    answer = requests.post(url, json=DATA, headers=binary("r-1"), timeout=10)
+    assert (answer.status_code, answer.json()["duplicate"]) == (202, True)
+    until(lambda: second.elector.leading)
+    assert requests.post(url, json=DATA, headers=binary("r-2"), timeout=10).status_code == 202
+    until(lambda: runs == ["r-1", "r-2"])
+
+    code = main(["events", "--kubeconfig", str(kube.kubeconfig), "--namespace",
+                 kube.namespace, "-o", "json"])
+    listed = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [(e["id"], e["state"]) for e in listed] == [("r-1", "done"), ("r-2", "done")]
+    main(["events", "r-2", "--kubeconfig", str(kube.kubeconfig), "--namespace", kube.namespace])
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["RECEIVED", "STATE", "TYPE", "ID", "SOURCE", "OUTCOME"]
+    assert len(table) == 2 and "done" in table[1] and "roster ok; 0 actions" in table[1]
