@@ -20,6 +20,7 @@ from .hub import HUB_RULES
 from .labels import RESTRICTED, env_secret, obj, rule, selector, template
 
 RBAC = "rbac.authorization.k8s.io"
+SCHEDULE_CONFIGMAP, SCHEDULE_KEY = "classops-schedule", "schedules.yaml"
 RW = ["get", "list", "watch", "create", "patch", "update", "delete"]
 KEEP = ["get", "list", "watch", "create", "patch", "update"]  # prune never deletes these
 READ = ["get", "list", "watch"]
@@ -99,7 +100,7 @@ def classops(s: HubSettings, schedule_text: str) -> list[dict[str, Any]]:
     container = {
         "name": "classops", "image": s.classops_image,
         "args": ["serve", "--schedule", "/etc/classops/schedules.yaml"],
-        "ports": [{"name": "http", "containerPort": 8080}],
+        "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
         "env": [{"name": "CLASSOPS_NAMESPACE", "value": s.ns},
                 {"name": "CLASSOPS_HUB_API_URL", "value": "http://hub:8081/hub/api"},
                 env_secret("CLASSOPS_HUB_TOKEN", secrets.service("classops"), secrets.TOKEN),
@@ -116,7 +117,7 @@ def classops(s: HubSettings, schedule_text: str) -> list[dict[str, Any]]:
         "livenessProbe": {**probe, "initialDelaySeconds": 10, "periodSeconds": 20},
     }
     spec = {"serviceAccountName": "classops",
-            "volumes": [{"name": "schedule", "configMap": {"name": "classops-schedule"}},
+            "volumes": [{"name": "schedule", "configMap": {"name": SCHEDULE_CONFIGMAP}},
                         {"name": "tmp", "emptyDir": {}}],
             "containers": [container]}
     return [
@@ -125,7 +126,7 @@ def classops(s: HubSettings, schedule_text: str) -> list[dict[str, Any]]:
         part(f"{RBAC}/v1", "RoleBinding", "classops",
              subjects=[{"kind": "ServiceAccount", "name": "classops", "namespace": s.ns}],
              roleRef={"apiGroup": RBAC, "kind": "Role", "name": "classops"}),
-        part("v1", "ConfigMap", "classops-schedule", data={"schedules.yaml": schedule_text}),
+        part("v1", "ConfigMap", SCHEDULE_CONFIGMAP, data={SCHEDULE_KEY: schedule_text}),
         part("v1", "Service", "classops", spec={
             "type": "ClusterIP", "selector": selector(s, "classops"),
             "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]}),

@@ -143,7 +143,7 @@ class Outcome:
 
 def deploy(kube: Kube, executor: Executor, s: HubSettings, out: TextIO,
            parts: Sequence[str] = ("hub",), schedule_text: str = "", prune: bool = False,
-           dry_run: bool = False, timeout: float = 600.0, event_id: str = "deploy",
+           dry_run: bool = False, timeout: float | None = 600.0, event_id: str = "deploy",
            sleep: Callable[[float], None] = time.sleep,
            monotonic: Callable[[], float] = time.monotonic) -> Outcome:
     found = survey(kube, s, parts, schedule_text, prune)
@@ -155,6 +155,8 @@ def deploy(kube: Kube, executor: Executor, s: HubSettings, out: TextIO,
         if r.outcome == "failed":
             print(f"failed: {r.action.describe()}: {r.detail}", file=out, flush=True)
     workloads = [m for m in found.manifests if m["kind"] in WORKLOADS]
-    not_ready = wait_ready(kube, workloads, timeout, out, sleep, monotonic) if workloads else []
+    waiting = workloads and timeout is not None
+    not_ready = wait_ready(kube, workloads, timeout or 0.0, out, sleep, monotonic) if waiting \
+        else []
     return Outcome(found.entries, results, not_ready)
 

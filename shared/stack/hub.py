@@ -60,7 +60,7 @@ def deployment(s: HubSettings, config: dict[str, Any]) -> dict[str, Any]:
     container = {
         "name": "hub", "image": s.hub_image,
         "args": ["jupyterhub", "--config", f"{CONFIG_DIR}/jupyterhub_config.py", "--upgrade-db"],
-        "ports": [{"name": "http", "containerPort": 8081}],
+        "ports": [{"name": "http", "containerPort": 8081, "protocol": "TCP"}],
         "env": [
             {"name": "PYTHONUNBUFFERED", "value": "1"},
             {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath":

@@ -5,7 +5,9 @@ what is live: a new config, or drift made by hand in a field classops owns, whic
 repairs), `unchanged`, `orphaned` (classops rendered it before, by its labels, and renders it no
 more) or `delete` (an orphan under `--prune`). PVCs, Secrets and Namespaces are never deleted:
 they hold data or credentials and stay `orphaned`. Generated secrets are `create` or `kept`.
-Fields someone else edited by hand are reported as `drift` notes (their manager's name).
+Other managers owning part of the spec (hand edits) are named in the entry's detail.
+Container ports name their protocol: server-side apply merges them by (containerPort,
+protocol), so a port without it would be added again next to the defaulted one.
 
 `actions()` turns a plan into the executor's Actions, so `classops deploy` and the `term.start`
 handler act through the same code.
@@ -29,9 +31,6 @@ from shared.actions import (
 Verb = Literal["create", "change", "unchanged", "orphaned", "delete", "kept"]
 NEVER_PRUNED = frozenset({"PersistentVolumeClaim", "Secret", "Namespace"})
 OUR_MANAGERS = frozenset({"classops", WARMUP_MANAGER})
-#: What the API server and controllers own; writes by these are not drift.
-SYSTEM_MANAGERS = ("kube-", "kubelet", "k8s-", "system:", "deployment-controller",
-                   "statefulset-controller", "daemonset-controller", "replicaset-controller")
 IGNORED_META = ("resourceVersion", "managedFields", "generation", "uid", "creationTimestamp",
                 "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
 
@@ -81,13 +80,15 @@ def diff(before: Any, after: Any, path: str = "") -> list[str]:
 
 
 def drift(live: Mapping[str, Any]) -> list[str]:
-    """Managers other than classops and the system that wrote this object's spec or metadata."""
+    """Other managers owning part of the spec (not its replicas, which the warm-up owns):
+    hand edits. Controllers write status and annotations, never the spec."""
     found = []
     for entry in (live.get("metadata") or {}).get("managedFields") or []:
         manager = str(entry.get("manager", ""))
         if entry.get("subresource") or manager in OUR_MANAGERS:
             continue
-        if not manager.startswith(SYSTEM_MANAGERS):
+        spec = (entry.get("fieldsV1") or {}).get("f:spec") or {}
+        if any(k not in (".", "f:replicas") for k in spec):
             found.append(manager)
     return sorted(set(found))
 

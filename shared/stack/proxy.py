@@ -20,13 +20,14 @@ TLS_DIR = "/etc/chp/tls"
 def deployment(s: HubSettings) -> dict[str, Any]:
     args = ["configurable-http-proxy", "--ip=", "--api-ip=", "--api-port=8001",
             "--default-target=http://hub:8081", "--error-target=http://hub:8081/hub/error"]
-    ports = [{"name": "http", "containerPort": 8000}, {"name": "api", "containerPort": 8001}]
+    ports = [{"name": "http", "containerPort": 8000, "protocol": "TCP"},
+             {"name": "api", "containerPort": 8001, "protocol": "TCP"}]
     mounts: list[dict[str, Any]] = []
     volumes: list[dict[str, Any]] = []
     if s.tls_secret:
         args += ["--port=8443", f"--ssl-key={TLS_DIR}/tls.key", f"--ssl-cert={TLS_DIR}/tls.crt",
                  "--redirect-port=8000", "--redirect-to=443"]
-        ports.append({"name": "https", "containerPort": 8443})
+        ports.append({"name": "https", "containerPort": 8443, "protocol": "TCP"})
         mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
         volumes.append({"name": "tls", "secret": {"secretName": s.tls_secret}})
     else:

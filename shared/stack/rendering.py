@@ -50,6 +50,7 @@ def to_yaml(manifests: Iterable[dict[str, Any]]) -> str:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.width = 4096
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # as rendered
     out = io.StringIO()
     yaml.dump_all(list(manifests), out)
     return out.getvalue()
