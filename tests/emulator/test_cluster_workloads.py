@@ -30,6 +30,7 @@ def test_deployment_rolls_out_a_new_image_with_truthful_status(cluster: Cluster)
     assert d.status.available_replicas is None and d.status.unavailable_replicas == 4
     assert {c.type: c.reason for c in d.status.conditions}["Available"] == \
         "MinimumReplicasUnavailable"
+    cluster.taken(selector="app=hub", count=4)  # start times count from here on the clock
     cluster.advance(5)
     d = wait_until(lambda: (x := apps.read_namespaced_deployment("hub", ns))
                    .status.available_replicas == 4 and x, what="4 available")

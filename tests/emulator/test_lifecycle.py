@@ -119,3 +119,13 @@ def test_a_namespace_terminates_then_goes(kube: Kube) -> None:
                                           {"metadata": {"finalizers": None}})
     until(lambda: not _exists(lambda: kube.core.read_namespace(kube.namespace)),
           what="the namespace to go")
+
+
+def test_delete_options_in_the_query_string_count(kube: Kube) -> None:
+    # The official client sends propagation_policy and grace_period_seconds as query parameters.
+    owner = kube.core.create_namespaced_config_map(kube.namespace, configmap("owner"))
+    _owned(kube, "dep", owner)
+    kube.core.delete_namespaced_config_map("owner", kube.namespace, propagation_policy="Orphan")
+    until(lambda: not _cm_exists(kube, "owner"), what="the owner to go")
+    assert not kube.core.read_namespaced_config_map("dep", kube.namespace).metadata \
+        .owner_references

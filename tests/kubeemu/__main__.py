@@ -19,9 +19,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="changes kept for watches and paginated lists before 410 Expired")
     parser.add_argument("--bookmark-interval", type=float, default=5.0,
                         help="seconds between BOOKMARK events on watches that allow them")
+    parser.add_argument("--controllers", default="",
+                        help="comma-separated controllers to run: scheduler,kubelet,workloads")
     args = parser.parse_args(argv)
+    controllers = tuple(c for c in args.controllers.split(",") if c)
     emu = Emulator(port=args.port, history_window=args.history_window,
-                   bookmark_interval=args.bookmark_interval, admin_token=args.token).start()
+                   bookmark_interval=args.bookmark_interval, admin_token=args.token,
+                   controllers=controllers).start()
     if args.kubeconfig_out:
         emu.write_kubeconfig(args.kubeconfig_out)
     print(f"kubeemu serving on {emu.url}", flush=True)

@@ -262,7 +262,10 @@ class Registry:
             return new
         meta = new["metadata"]
         key = (meta.get("namespace", "") if res.namespaced else "", meta["name"])
-        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+        if meta.get("deletionTimestamp") and not meta.get("finalizers") and not meta.get(
+                "deletionGracePeriodSeconds"):
+            # The last finalizer went and no grace period runs (a terminating pod's kubelet
+            # still has to stop it): the object is gone now.
             return self.store.commit(res.key, key, None)
         return self.store.commit(res.key, key, new)
 

@@ -367,7 +367,7 @@ class Handler(BaseHTTPRequestHandler):
         elif verb == "patch":
             self._patch(route, raw, dry_run, query, writes)
         elif verb == "delete":
-            options = self._body(raw) if raw else {}
+            options = self._delete_options(raw, query)
             answer, _ = reg.delete(res, route.namespace, route.name, options, dry_run)
             still_there = answer.get("metadata", {}).get("deletionTimestamp") and \
                 answer["metadata"].get("finalizers")
@@ -376,9 +376,24 @@ class Handler(BaseHTTPRequestHandler):
             keep = self._filter(res, query)
             for key, obj in self.emu.store.items(res.key, route.namespace or None):
                 if keep(obj):
-                    reg.delete(res, key[0], key[1], {}, dry_run)
+                    reg.delete(res, key[0], key[1], self._delete_options(raw, query), dry_run)
             self._send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
                                   "status": "Success"})
+
+    def _delete_options(self, raw: bytes, query: dict[str, str]) -> Obj:
+        """DeleteOptions from the body, or from the query string as the official client sends
+        `grace_period_seconds` and `propagation_policy`."""
+        options = self._body(raw) if raw else {}
+        if "gracePeriodSeconds" in query:
+            try:
+                options.setdefault("gracePeriodSeconds", int(query["gracePeriodSeconds"]))
+            except ValueError:
+                raise ApiError(400, "BadRequest", "gracePeriodSeconds must be an integer") from None
+        if "propagationPolicy" in query:
+            options.setdefault("propagationPolicy", query["propagationPolicy"])
+        if "orphanDependents" in query:
+            options.setdefault("orphanDependents", query["orphanDependents"] in ("true", "1"))
+        return options
 
     def _body(self, raw: bytes) -> Obj:
         content_type = (self.headers.get("Content-Type") or "application/json").split(";")[0]
@@ -594,6 +609,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def serve_forever_in_thread(server: ApiServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, name="kubeemu", daemon=True)
+    # A short poll interval: stopping waits for the loop to notice, once per fixture teardown.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="kubeemu", daemon=True)
     thread.start()
     return thread
