@@ -46,7 +46,8 @@ def emulator() -> Iterator[Emulator]:
     emu.stop()
 
 
-def _kube(emu: Emulator, tmp_path: Path) -> Kube:
+def new_kube(emu: Emulator, tmp_path: Path) -> Kube:
+    """A namespace of the test's own on `emu`, with a client and a kubeconfig for it."""
     namespace = f"t-{uuid.uuid4().hex[:10]}"
     api = emu.api_client()
     client.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
@@ -56,7 +57,7 @@ def _kube(emu: Emulator, tmp_path: Path) -> Kube:
 @pytest.fixture
 def kube(emulator: Emulator, tmp_path: Path) -> Iterator[Kube]:
     """The shared emulator, with a namespace of the test's own."""
-    k = _kube(emulator, tmp_path)
+    k = new_kube(emulator, tmp_path)
     yield k
     emulator.clear_faults()
     emulator.set_history_window(HISTORY_WINDOW)
@@ -68,7 +69,7 @@ def kube(emulator: Emulator, tmp_path: Path) -> Iterator[Kube]:
 def lone_kube(tmp_path: Path) -> Iterator[Kube]:
     """An emulator of the test's own, for tests that compact history or cut every watch."""
     emu = Emulator(bookmark_interval=0.2).start()
-    k = _kube(emu, tmp_path)
+    k = new_kube(emu, tmp_path)
     yield k
     k.api.close()
     emu.stop()

@@ -9,57 +9,24 @@ clock only once `cluster.taken(...)` says the kubelet has the pod). Nodes come f
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
 
 import pytest
-from kubernetes import client
 
+from tests.conftest import Kube, new_kube
 from tests.kubeemu import Emulator
 from tests.kubeemu.controllers import Kubelet, Scheduler
 
-T = TypeVar("T")
+from .wait import wait_until
 
-
-def wait_until(predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.01,
-               what: str = "") -> T:
-    """Poll `predicate` (wall time) until it returns something truthy; return that.
-
-    A predicate that trips over a field not written yet (the client reads a missing status as
-    None: AttributeError, TypeError) counts as "not yet"; the last such error is reported on
-    timeout."""
-    deadline = time.monotonic() + timeout
-    error: Exception | None = None
-    while True:
-        try:
-            value = predicate()
-        except (AttributeError, TypeError) as exc:
-            value, error = None, exc
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for "
-                                 f"{what or predicate} (last error: {error!r})")
-        time.sleep(interval)
-
+__all__ = ["Cluster", "wait_until"]
 
 @dataclass
-class Cluster:
-    emu: Emulator
-    api: client.ApiClient
-    namespace: str
+class Cluster(Kube):
     nodes: list[str] = field(default_factory=list)
-
-    @property
-    def core(self) -> client.CoreV1Api:
-        return client.CoreV1Api(self.api)
-
-    @property
-    def apps(self) -> client.AppsV1Api:
-        return client.AppsV1Api(self.api)
 
     @property
     def kubelet(self) -> Kubelet:
@@ -110,16 +77,14 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster() -> Iterator[Cluster]:
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
     emu = Emulator(bookmark_interval=0.2, controllers=("scheduler", "kubelet", "workloads"),
                    controller_options={"kubelet": {"start_seconds": 0.0, "pull_seconds": 0.0}})
     emu.clock.set_rate(0)
     emu.start()
-    api = emu.api_client()
-    namespace = f"t-{uuid.uuid4().hex[:10]}"
-    client.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
-    yield Cluster(emu, api, namespace)
-    api.close()
+    made = Cluster(**vars(new_kube(emu, tmp_path)))
+    yield made
+    made.api.close()
     emu.stop()
     errors = [e for c in emu.controllers for e in c.errors]
     assert not errors, "a controller pass failed:\n" + "\n".join(errors)

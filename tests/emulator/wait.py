@@ -9,14 +9,23 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def until(probe: Callable[[], T], timeout: float = 10.0, every: float = 0.02,
-          what: str = "condition") -> T:
-    """Call `probe` until it returns something true; that value, or AssertionError at timeout."""
+def wait_until(predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.01,
+               what: str = "") -> T:
+    """Poll `predicate` (wall time) until it returns something truthy; return that.
+
+    A predicate that trips over a field not written yet (the client reads a missing status as
+    None: AttributeError, TypeError) counts as "not yet"; the last such error is reported on
+    timeout."""
     deadline = time.monotonic() + timeout
+    error: Exception | None = None
     while True:
-        value = probe()
+        try:
+            value = predicate()
+        except (AttributeError, TypeError) as exc:
+            value, error = None, exc
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
+            raise AssertionError(f"timed out after {timeout}s waiting for "
+                                 f"{what or predicate} (last error: {error!r})")
+        time.sleep(interval)
