@@ -8,13 +8,10 @@ https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-uris.
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,48 +21,16 @@ import yaml
 from . import discovery, openapi_v2, reviews
 from .auth import Attributes, User, acting_as, forbidden_details
 from .control import RequestRecord, reason_for
+from .listing import list_body, selection
 from .patches import APPLY, apply_patch
-from .resources import FIELD_LABELS, Resource
-from .selectors import SelectorError, compile_filter
-from .store import ApiError, Change, Obj
-from .tables import table
+from .routes import Route, method_not_allowed, not_found_path, parse_route, verb_of
+from .store import ApiError, Obj
+from .watching import WatchStream, serve_watch, watch_start
 
 if TYPE_CHECKING:
     from .emulator import Emulator
 
-DEFAULT_WATCH_SECONDS = 1800  # the apiserver picks 30-60 min (--min-request-timeout 1800)
 MAX_BODY = 3 * 1024 * 1024  # the apiserver refuses request bodies over 3 MiB
-
-
-@dataclass(frozen=True)
-class Route:
-    resource: Resource
-    namespace: str  # "" when not namespaced or across all namespaces
-    name: str = ""
-    subresource: str = ""
-    legacy_watch: bool = False
-
-
-def _not_found_path() -> ApiError:
-    return ApiError(404, "NotFound", "the server could not find the requested resource", {})
-
-
-def _method_not_allowed() -> ApiError:
-    return ApiError(405, "MethodNotAllowed",
-                    "the server does not allow this method on the requested resource", {})
-
-
-def _encode_continue(rv: int, start: str) -> str:
-    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start + "\x00"})
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_continue(token: str) -> tuple[int, str]:
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        return int(raw["rv"]), str(raw["start"]).rstrip("\x00")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ApiError(400, "BadRequest", f"continue key is not valid: {exc}") from exc
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -147,8 +112,8 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith("/_emu/"):
                 self.emu.serve_control(self, method, path, query, raw)
                 return
-            route = self._route(path)
-            verb = self._verb(method, route, query)
+            route = parse_route(self.emu.catalogue, path)
+            verb = verb_of(method, route, query)
             fault = self.emu.controls.take_fault(verb, path)
             delay = self.emu.controls.delay_for(verb, path)
             if delay:
@@ -205,51 +170,6 @@ class Handler(BaseHTTPRequestHandler):
                 return value
         return ""
 
-    # -- routing --------------------------------------------------------------------------------
-    def _route(self, path: str) -> Route | None:
-        """None for non-resource paths (discovery, OpenAPI, version, health)."""
-        segs = [s for s in path.split("/") if s]
-        if segs[:2] == ["api", "v1"]:
-            group, version, rest = "", "v1", segs[2:]
-        elif len(segs) >= 3 and segs[0] == "apis":
-            group, version, rest = segs[1], segs[2], segs[3:]
-        else:
-            return None
-        if not rest:
-            return None
-        legacy_watch = rest[0] == "watch"
-        if legacy_watch:
-            rest = rest[1:]
-        cat = self.emu.catalogue
-        namespace = ""
-        if rest and rest[0] == "namespaces" and len(rest) >= 3:
-            candidate = cat.find(group, version, rest[2])
-            if candidate is not None and candidate.namespaced:
-                namespace, rest = rest[1], rest[2:]
-        res = cat.find(group, version, rest[0]) if rest else None
-        if res is None or len(rest) > 3:
-            raise _not_found_path()
-        name = rest[1] if len(rest) > 1 else ""
-        sub = rest[2] if len(rest) > 2 else ""
-        if sub and sub not in res.subresources:
-            raise _not_found_path()
-        return Route(res, namespace, name, sub, legacy_watch)
-
-    def _verb(self, method: str, route: Route | None, query: dict[str, str]) -> str:
-        if route is None:
-            return method.lower()
-        if method == "GET":
-            if route.name:
-                return "get"
-            return "watch" if route.legacy_watch or query.get("watch") in ("true", "1") else "list"
-        if method == "POST":
-            return "create"
-        if method == "PUT":
-            return "update"
-        if method == "PATCH":
-            return "patch"
-        return "delete" if route.name else "deletecollection"
-
     # -- non-resource paths ---------------------------------------------------------------------
     def _discovery(self, path: str) -> None:
         cat = self.emu.catalogue
@@ -285,7 +205,7 @@ class Handler(BaseHTTPRequestHandler):
             self._openapi_document(segs[2:])
             return
         if body is None:
-            raise _not_found_path()
+            raise not_found_path()
         self._send_json(200, body)
 
     def _openapi_v2(self) -> None:
@@ -306,10 +226,10 @@ class Handler(BaseHTTPRequestHandler):
         elif segs[:1] == ["apis"] and len(segs) == 3:
             group, version = segs[1], segs[2]
         else:
-            raise _not_found_path()
+            raise not_found_path()
         resources = self.emu.catalogue.in_group_version(group, version)
         if not resources:
-            raise _not_found_path()
+            raise not_found_path()
         doc = discovery.openapi_v3_document(group, version, tuple(resources))
         data = doc.encode()
         self.send_response(200)
@@ -328,10 +248,10 @@ class Handler(BaseHTTPRequestHandler):
             allowed = {"status": ("get", "update", "patch"), "scale": ("get", "update", "patch"),
                        "finalize": ("update",), "token": ("create",)}.get(route.subresource, ())
             if verb not in allowed:
-                raise _method_not_allowed()
+                raise method_not_allowed()
         elif verb not in res.verbs or (verb in ("create", "deletecollection") and res.namespaced
                                        and not route.namespace):
-            raise _method_not_allowed()
+            raise method_not_allowed()
         dry_run = query.get("dryRun") == "All"
         validation = query.get("fieldValidation") or "Warn"
         if validation not in ("Ignore", "Warn", "Strict"):
@@ -373,7 +293,7 @@ class Handler(BaseHTTPRequestHandler):
                 answer["metadata"].get("finalizers")
             self._send_json(202 if still_there else 200, answer)
         elif verb == "deletecollection":
-            keep = self._filter(res, query)
+            keep = selection(res, query)
             for key, obj in self.emu.store.items(res.key, route.namespace or None):
                 if keep(obj):
                     reg.delete(res, key[0], key[1], self._delete_options(raw, query), dry_run)
@@ -448,163 +368,22 @@ class Handler(BaseHTTPRequestHandler):
             warnings=writes["warnings"])
         self._send_json(201 if created else 200, obj)
 
-    def _filter(self, res: Resource, query: dict[str, str]) -> Callable[[Obj], bool]:
-        try:
-            return compile_filter(query.get("labelSelector"), query.get("fieldSelector"),
-                                  FIELD_LABELS.get(res.plural, ()))
-        except SelectorError as exc:
-            raise ApiError(400, "BadRequest", str(exc)) from exc
-
-    def _list_kind(self, res: Resource) -> str:
-        return res.kind + "List"
-
-    def _item(self, res: Resource, obj: Obj) -> Obj:
-        if res.custom:
-            return obj
-        # Built-in lists carry kind and apiVersion once, on the list, not on each item.
-        return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
-
     def _list(self, route: Route, query: dict[str, str]) -> None:
-        res, store = route.resource, self.emu.store
-        keep = self._filter(res, query)
-        limit = int(query.get("limit") or 0)
-        token = query.get("continue", "")
-        rv_param, match = query.get("resourceVersion", ""), query.get("resourceVersionMatch", "")
-        start = ""
-        with store.lock:
-            current = store.revision
-        if token and rv_param:
-            raise ApiError(400, "BadRequest",
-                           "specifying resource version is not allowed when using continue")
-        if token:
-            at, start = _decode_continue(token)
-            if at < store.compacted_revision:
-                raise ApiError(410, "Expired", "The provided continue parameter is too old to "
-                               "display a consistent list result. You can start a new list "
-                               "without the continue parameter.")
-        elif rv_param not in ("", "0"):
-            try:
-                wanted = int(rv_param)
-            except ValueError:
-                raise ApiError(400, "BadRequest",
-                               f"invalid resource version {rv_param!r}") from None
-            if wanted > current:
-                raise ApiError(504, "Timeout", f"Too large resource version: {wanted}, current: "
-                               f"{current}", {"causes": [{"reason": "ResourceVersionTooLarge",
-                                                         "message": "Too large resource version"}]})
-            exact = match == "Exact" or (limit and not match)
-            at = wanted if exact else current
-        else:
-            at = current
-        pairs = store.items(res.key, route.namespace or None, at=at)
-        matching = [(k, o) for k, o in pairs if keep(o) and (not start or f"{k[0]}/{k[1]}" > start)]
-        meta: Obj = {"resourceVersion": str(at)}
-        page = matching
-        if limit and len(matching) > limit:
-            page = matching[:limit]
-            last = page[-1][0]
-            meta["continue"] = _encode_continue(at, f"{last[0]}/{last[1]}")
-            if not query.get("labelSelector") and not query.get("fieldSelector"):
-                meta["remainingItemCount"] = len(matching) - limit
-        objects = [o for _, o in page]
-        accept = self.headers.get("Accept", "")
-        if "as=Table" in accept:
-            body = table(res.key, objects, meta, self.emu.clock.now(),
-                         query.get("includeObject", "Metadata"))
-        else:
-            body = {"kind": self._list_kind(res), "apiVersion": res.api_version, "metadata": meta,
-                    "items": [self._item(res, o) for o in objects]}
-        self._send_json(200, body)
-
-    # -- watch ----------------------------------------------------------------------------------
-    def _chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
-
-    def _event(self, kind: str, obj: Obj) -> None:
-        self._chunk(json.dumps({"type": kind, "object": obj}, separators=(",", ":")).encode()
-                    + b"\n")
+        self._send_json(200, list_body(self.emu.store, route, query,
+                                       self.headers.get("Accept", ""), self.emu.clock.now()))
 
     def _watch(self, route: Route, query: dict[str, str]) -> None:
-        res, store = route.resource, self.emu.store
-        keep = self._filter(res, query)
-        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
-        initial = query.get("sendInitialEvents") in ("true", "1")
-        timeout = float(query.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS)
-        rv_param = query.get("resourceVersion", "")
-        try:
-            since = int(rv_param) if rv_param not in ("", "0") else None
-        except ValueError:
-            raise ApiError(400, "BadRequest", f"invalid resource version {rv_param!r}") from None
+        since = watch_start(query)  # a bad version is a 400 before the stream opens
+        selection(route.resource, query)  # and so is a bad selector
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.wfile.flush()  # a watcher learns the stream is open before the first event
         self._status = 200
-        existing: list[Any] = []
-        try:
-            with store.lock:
-                if since is None:
-                    since = store.revision
-                    existing = store.items(res.key, route.namespace or None, at=since)
-                elif initial:
-                    existing = store.items(res.key, route.namespace or None, at=since)
-        except ApiError as err:
-            self._event("ERROR", err.status())
-            self._end_stream()
-            return
-        for _, obj in existing:
-            if keep(obj):
-                self._event("ADDED", obj)
-        if initial and bookmarks:
-            self._bookmark(res, since, initial_end=True)
-
-        def wanted(change: Change) -> bool:
-            if change.resource != res.key:
-                return False
-            return not route.namespace or change.key[0] == route.namespace
-
-        deadline = time.monotonic() + timeout
-        try:
-            for item in store.follow(since, wanted, deadline, self.emu.bookmark_interval,
-                                     time.monotonic):
-                if item is None:  # cut: drop the connection without ending the chunked body
-                    self.close_connection = True
-                    return
-                if isinstance(item, int):
-                    if bookmarks:
-                        self._bookmark(res, item)
-                    continue
-                self._send_change(item, keep)
-        except ApiError as err:
-            self._event("ERROR", err.status())
-        self._end_stream()
-
-    def _send_change(self, change: Change, keep: Any) -> None:
-        was = change.prev is not None and keep(change.prev)
-        now = keep(change.obj)
-        if change.type == "DELETED":
-            if was:
-                self._event("DELETED", change.obj)
-        elif now and was:
-            self._event("MODIFIED", change.obj)
-        elif now:
-            self._event("ADDED", change.obj)
-        elif was:  # it left the selection: a watcher of the selection sees it go
-            self._event("DELETED", change.obj)
-
-    def _bookmark(self, res: Resource, rv: int, initial_end: bool = False) -> None:
-        meta: Obj = {"resourceVersion": str(rv)}
-        if initial_end:
-            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-        self._event("BOOKMARK", {"kind": res.kind, "apiVersion": res.api_version, "metadata": meta})
-
-    def _end_stream(self) -> None:
-        try:
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except OSError:
+        stream = WatchStream(self.wfile)
+        serve_watch(stream, self.emu.store, route, query, since, self.emu.bookmark_interval)
+        if stream.cut:
             self.close_connection = True
 
 
