@@ -132,3 +132,23 @@ def test_generated_secrets_survive_a_redeploy(stack: Stack) -> None:
 def test_every_workload_kind_is_waited_for() -> None:
     assert set(WORKLOADS) == {"Deployment", "StatefulSet", "DaemonSet"}
     assert client  # the official client reads what the deploy wrote
+
+
+def test_the_whole_deploy_runs_with_classops_own_service_account(stack: Stack) -> None:
+    """RBAC is enforced: a permission missing from the classops Role fails this test."""
+    ns = stack.cluster.namespace
+    admin = stack.deploy(parts=("classops",))
+    assert not admin.failed
+    token = stack.cluster.emu.service_account_token(ns, "classops")
+    api = stack.cluster.emu.api_client(token=token)
+    try:
+        first = stack.deploy(api=api, prune=True)
+        again = stack.deploy(api=api, prune=True)
+    finally:
+        api.close()
+    assert not first.failed, [f"{r.action.describe()}: {r.detail}" for r in first.failed]
+    assert first.not_ready == []
+    assert not again.failed
+    assert {e.verb for e in again.entries} <= {"unchanged", "kept"}
+    denied = [r for r in stack.cluster.emu.requests() if r.status == 403]
+    assert denied == [], denied
