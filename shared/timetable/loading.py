@@ -15,8 +15,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 
-from . import backup_section, change_sections, course_sections, meeting_sections
-from . import hub_section  # noqa: F401  (the hub stack's `hub:` key registers on import)
+from . import backup_section, change_sections, course_sections, hub_section, meeting_sections
 from .calendars import parse_ics
 from .fields import Context, Node
 from .model import Knobs, Timetable
@@ -25,6 +24,7 @@ from .sections import SECTIONS, Registry
 
 # The core sections register on import; naming them here keeps that import explicit.
 CORE = (course_sections, meeting_sections, parse_ics, change_sections, backup_section)
+EXTENSIONS = (hub_section,)  # capabilities' own sections (the hub stack's `hub:`)
 
 
 class _Constructor(RoundTripConstructor):
