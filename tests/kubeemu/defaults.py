@@ -178,6 +178,31 @@ def _priorityclass(obj: Obj) -> None:
     obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
 
+def _qos_class(pod: Obj) -> str:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    resources = [c.get("resources") or {} for c in containers]
+    if not any(r.get("requests") or r.get("limits") for r in resources):
+        return "BestEffort"
+
+    def equal(r: Obj, x: str) -> bool:
+        limit = (r.get("limits") or {}).get(x)
+        return bool(limit) and (r.get("requests") or {}).get(x, limit) == limit
+
+    guaranteed = all(equal(r, x) for r in resources for x in ("cpu", "memory"))
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def defaults_on_create(resource_key: str, obj: Obj) -> None:
+    """What only a create sets: a namespace's label, finalizer and phase; a pod's first status."""
+    if resource_key == "namespaces":
+        labels = obj["metadata"].setdefault("labels", {})
+        labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+        obj.setdefault("spec", {})["finalizers"] = ["kubernetes"]
+        obj["status"] = {"phase": "Active"}
+    elif resource_key == "pods":
+        obj["status"] = {"phase": "Pending", "qosClass": _qos_class(obj)}
+
+
 DEFAULTS: dict[str, Callable[[Obj], None]] = {
     "pods": _pod, "deployments.apps": _deployment, "statefulsets.apps": _statefulset,
     "daemonsets.apps": _daemonset, "replicasets.apps": _replicaset, "jobs.batch": _job,

@@ -18,7 +18,7 @@ from typing import Any
 from . import discovery, validation
 from .apply import server_side_apply, track_update
 from .clock import Clock, timestamp
-from .defaults import apply_defaults
+from .defaults import apply_defaults, defaults_on_create
 from .resources import Catalogue, Resource
 from .store import ApiError, Key, Obj, Store
 
@@ -55,17 +55,10 @@ def _same(a: Obj, b: Obj) -> bool:
     return a == b or strip(a) == strip(b)
 
 
-def _qos_class(pod: Obj) -> str:
-    containers = (pod.get("spec") or {}).get("containers") or []
-    resources = [c.get("resources") or {} for c in containers]
-    if not any(r.get("requests") or r.get("limits") for r in resources):
-        return "BestEffort"
-    def equal(r: Obj, x: str) -> bool:
-        limit = (r.get("limits") or {}).get(x)
-        return bool(limit) and (r.get("requests") or {}).get(x, limit) == limit
-
-    guaranteed = all(equal(r, x) for r in resources for x in ("cpu", "memory"))
-    return "Guaranteed" if guaranteed else "Burstable"
+def _stale(res: Resource, name: str) -> ApiError:
+    return ApiError(409, "Conflict", f'Operation cannot be fulfilled on {res.key} "{name}": the '
+                    "object has been modified; please apply your changes to the latest version "
+                    "and try again", _details(res, name))
 
 
 class Registry:
@@ -150,7 +143,7 @@ class Registry:
             meta.pop("generation", None)
         if "status" in res.subresources:
             obj.pop("status", None)
-        self._defaults_on_create(res, obj)
+        defaults_on_create(res.key, obj)
         apply_defaults(res.key, obj)
         with self.store.lock:
             self._check_namespace(res, namespace, creating=True)
@@ -177,17 +170,6 @@ class Registry:
                            f"not match the expected API version ({res.api_version})")
         obj["kind"], obj["apiVersion"] = res.kind, res.api_version
 
-    def _defaults_on_create(self, res: Resource, obj: Obj) -> None:
-        if res.plural == "namespaces":
-            labels = obj["metadata"].setdefault("labels", {})
-            labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
-            obj.setdefault("spec", {})["finalizers"] = ["kubernetes"]
-            obj["status"] = {"phase": "Active"}
-        elif res.key == "pods":
-            obj["status"] = {"phase": "Pending", "qosClass": _qos_class(obj)}
-        elif res.key == "secrets":
-            obj.setdefault("type", "Opaque")
-
     # -- update ---------------------------------------------------------------------------------
     def update(self, res: Resource, namespace: str, name: str, body: Obj,
                subresource: str = "", dry_run: bool = False, *, manager: str = "",
@@ -211,9 +193,7 @@ class Registry:
                                _details(res, name))
             wanted_rv = meta.get("resourceVersion")
             if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
-                raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {res.key} '
-                               f'"{name}": the object has been modified; please apply your '
-                               "changes to the latest version and try again", _details(res, name))
+                raise _stale(res, name)
             new = self._merge_update(res, old, obj, subresource)
             return self._store_update(res, old, new, dry_run, subresource=subresource,
                                       manager=manager, field_validation=field_validation,
@@ -293,9 +273,7 @@ class Registry:
             old = self.read(res, namespace, name)
             wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
             if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
-                raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {res.key} '
-                               f'"{name}": the object has been modified; please apply your '
-                               "changes to the latest version and try again", _details(res, name))
+                raise _stale(res, name)
             new = copy.deepcopy(old)
             new.setdefault("spec", {})["replicas"] = replicas
             if new != old:
