@@ -160,3 +160,12 @@ def test_cut_watches_end_open_streams(lone_kube: Kube) -> None:
     time.sleep(0.3)
     kube.emu.cut_watches()
     assert ended.wait(5), "the watch was still open after cut_watches()"
+
+
+def test_a_short_watch_still_gets_a_bookmark_before_it_ends(lone_kube: Kube) -> None:
+    kube = lone_kube
+    kube.emu.bookmark_interval = 60.0  # the real apiserver's pace: about one a minute
+    rv = kube.core.list_namespaced_config_map(kube.namespace).metadata.resource_version
+    events = _collect(kube, kube.core.list_namespaced_config_map, kube.namespace,
+                      resource_version=rv, allow_watch_bookmarks=True, timeout_seconds=2)
+    assert events and {t for t, _ in events} == {"BOOKMARK"}

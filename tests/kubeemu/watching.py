@@ -108,8 +108,11 @@ def serve_watch(stream: WatchStream, store: Store, route: Route, query: dict[str
         return not route.namespace or change.key[0] == route.namespace
 
     deadline = time.monotonic() + timeout
+    # The apiserver also bookmarks a watch shortly before its timeout, so a short watch that
+    # allows bookmarks sees one too.
+    tick = min(bookmark_every, max(timeout / 2, 0.05))
     try:
-        for item in store.follow(since, wanted, deadline, bookmark_every, time.monotonic):
+        for item in store.follow(since, wanted, deadline, tick, time.monotonic):
             if item is None:  # cut: drop the connection without ending the chunked body
                 stream.cut = True
                 return
