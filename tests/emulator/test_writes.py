@@ -234,3 +234,15 @@ def test_kubectl_server_side_apply(kube: Kube, kubectl: str) -> None:
     second = kube.core.read_namespaced_config_map("hub-config", kube.namespace)
     assert second.metadata.resource_version == first.metadata.resource_version
     assert managers(second) == [("kubectl", "Apply", None)]
+
+
+def test_reapplying_ports_without_protocol_changes_nothing(kube: Kube) -> None:
+    # ports are keyed by (containerPort, protocol) and protocol defaults to TCP: the applied
+    # item without it is the stored item with it, not a second port.
+    body = deployment("hub")
+    body["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"containerPort": 8081}]
+    first = apply(kube, body)
+    again = apply(kube, body)
+    assert again.metadata.resource_version == first.metadata.resource_version
+    ports = again.spec.template.spec.containers[0].ports
+    assert [(p.container_port, p.protocol) for p in ports] == [(8081, "TCP")]

@@ -47,8 +47,15 @@ def list_keys(schema: Schema) -> tuple[str, list[str]]:
     return "atomic", []
 
 
+# Key fields with a default in the API's OpenAPI (the schemas we load leave `default` out): an
+# applied `{containerPort: 80}` is the same item as the stored `{containerPort: 80, protocol: TCP}`.
+KEY_DEFAULTS = {"protocol": "TCP"}
+
+
 def item_key(item: Any, keys: list[str]) -> str:
-    fields = {k: item[k] for k in keys if isinstance(item, dict) and k in item}
+    item = item if isinstance(item, dict) else {}
+    fields = {k: item.get(k, KEY_DEFAULTS.get(k)) for k in keys
+              if k in item or k in KEY_DEFAULTS}
     return "k:" + json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
 
