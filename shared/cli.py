@@ -80,8 +80,10 @@ def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 
 def _add_plan(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sub = _subcommand(commands, "plan", "list every firing of a window of the term, in order",
-                      outputs=("table", "json", "ics"))
+                      outputs=("table", "json", "ics", "png"))
     sub.add_argument("--schedule", default=DEFAULT_SCHEDULE, metavar="FILE")
+    sub.add_argument("--out", metavar="FILE",
+                     help="write the plan to FILE instead of stdout (for -o png: a .png file)")
     sub.add_argument("--from", dest="start", metavar="DATE",
                      help="first day, YYYY-MM-DD in the term's timezone (default: term start)")
     sub.add_argument("--to", dest="end", metavar="DATE",
@@ -109,11 +111,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    """The window's firings in time order, as a table, JSON or iCalendar.
+    """The window's firings in time order, as a table, JSON, iCalendar or a PNG.
 
     With no cluster the plan assumes one: the class's full size, nobody running and the
-    default lead time. Each entry's `actions` are its handlers' decisions, dry-run.
+    default lead time. Each entry's `actions` are its handlers' decisions, dry-run (the
+    calendar and the picture show the firings only, so they do not run the handlers).
     """
+    if args.output == "png" and not args.out and sys.stdout.isatty():
+        raise UsageError("-o png writes binary data: give --out FILE or redirect stdout")
     try:
         timetable = load(args.schedule)
     except TimetableError as err:
@@ -130,26 +135,42 @@ def cmd_plan(args: argparse.Namespace) -> int:
     occurrences = expand(timetable, start, end)
     registry = _registry(args)
     note = _assumption(timetable, registry)
+    if args.output == "ics":
+        stamp = datetime.now(UTC).replace(microsecond=0)  # the CLI may read the clock
+        return _emit(args, as_ics(occurrences, stamp, f"classops {timetable.course}"))
+    if args.output == "png":
+        from shared.timetable.drawing import as_png  # matplotlib loads only for a picture
+
+        return _emit(args, as_png(timetable, occurrences, first, last, note))
     actions = _dry_run(occurrences, registry, _settings(args))
     if args.output == "json":
         print(f"note: {note}", file=sys.stderr)
         entries = as_dicts(occurrences)
         for entry, found in zip(entries, actions, strict=True):
             entry["actions"] = found
-        print(json.dumps(entries, indent=1))
-    elif args.output == "ics":
-        stamp = datetime.now(UTC).replace(microsecond=0)  # the CLI may read the clock
-        sys.stdout.buffer.write(as_ics(occurrences, stamp, f"classops {timetable.course}"))
+        return _emit(args, json.dumps(entries, indent=1) + "\n")
+    header = [f"{timetable.course} {term.name} ({term.timezone.key}), {first} .. {last}: "
+              f"{len(occurrences)} firings", note]
+    lines = as_table(occurrences, header).splitlines()
+    first_row = len(header) + 1
+    out = lines[:first_row]
+    for row, found in zip(lines[first_row:], actions, strict=True):
+        out.append(row)
+        out.extend(f"    -> {a['describe']}" for a in found)
+    return _emit(args, "\n".join(out) + "\n")
+
+
+def _emit(args: argparse.Namespace, data: str | bytes) -> int:
+    """Write a plan (text or binary) to `--out FILE`, or to stdout."""
+    if args.out:
+        with open(args.out, "wb") as out:
+            out.write(data.encode() if isinstance(data, str) else data)
+    elif isinstance(data, str):
+        print(data, end="")
     else:
-        header = [f"{timetable.course} {term.name} ({term.timezone.key}), {first} .. {last}: "
-                  f"{len(occurrences)} firings", note]
-        lines = as_table(occurrences, header).splitlines()
-        first_row = len(header) + 1
-        out = lines[:first_row]
-        for row, found in zip(lines[first_row:], actions, strict=True):
-            out.append(row)
-            out.extend(f"    -> {a['describe']}" for a in found)
-        print("\n".join(out))
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     return 0
 
 

@@ -26,11 +26,13 @@ def test_unknown_key_has_its_line_and_a_did_you_mean():
 
 
 def test_unknown_section_has_a_did_you_mean():
-    assert problems(FALL + "meetngs: []\n") == [
-        "test.yaml:14:1: meetngs: unknown section, expected one of backup, cancelled, class, "
-        "course, deadlines, holidays, ics, knobs, meetings, moved, one_off, term; "
-        "did you mean 'meetings'?"
-    ]
+    [found] = problems(FALL + "meetngs: []\n")
+    # The list of known sections grows as capabilities register theirs: check its core only.
+    assert found.startswith("test.yaml:14:1: meetngs: unknown section, expected one of ")
+    assert found.endswith("; did you mean 'meetings'?")
+    listed = found.split("expected one of ")[1].split(";")[0].split(", ")
+    assert listed == sorted(listed)
+    assert {"course", "term", "class", "meetings", "one_off", "backup", "ics"} <= set(listed)
 
 
 def test_several_problems_are_reported_at_once_in_file_order():
@@ -148,16 +150,16 @@ def test_unmatched_ics_event_is_a_problem():
 def test_a_capability_registers_its_own_section():
     registry = SECTIONS.copy()
 
-    @section("hub", registry=registry)
-    def parse_hub(node: Node) -> str | None:
+    @section("demo", registry=registry)
+    def parse_demo(node: Node) -> str | None:
         return node.get("image", Node.text) if node.keys(("image",)) else None
 
-    tt = loads(FALL + "hub:\n  image: quay.io/jupyter/base-notebook\n", "t.yaml",
+    tt = loads(FALL + "demo:\n  image: quay.io/jupyter/base-notebook\n", "t.yaml",
                registry=registry)
-    assert tt.extensions == {"hub": "quay.io/jupyter/base-notebook"}
-    assert "hub" not in SECTIONS  # the shared registry is untouched
-    with pytest.raises(TimetableError, match=r"t.yaml:15:4: hub.imag: unknown key 'imag'"):
-        loads(FALL + "hub:\n   imag: x\n", "t.yaml", registry=registry)
+    assert tt.extensions == {"demo": "quay.io/jupyter/base-notebook"}
+    assert "demo" not in SECTIONS  # the shared registry is untouched
+    with pytest.raises(TimetableError, match=r"t.yaml:15:4: demo.imag: unknown key 'imag'"):
+        loads(FALL + "demo:\n   imag: x\n", "t.yaml", registry=registry)
 
 
 def test_bundled_schedule_is_clean():
