@@ -8,6 +8,9 @@ watchers of the registered `@on_watch` handlers, the scheduler) starts when the 
 stops, before anything else, when it is lost. The HTTP server is werkzeug's threaded one, in
 process: a forking server would start an elector and a scheduler per fork.
 
+A schedule (`CLASSOPS_SCHEDULE`) adds the scheduler (`shared.scheduling`) to the leader's work
+and the calendar-overlay handler to the registry.
+
 SIGTERM: readiness turns false, the leader's work stops, the Lease is released (a follower leads
 at its next try), then the HTTP server stops.
 """
@@ -42,7 +45,10 @@ from shared.metrics import Metrics
 from shared.ports.errors import ApiError
 from shared.ports.kube import Kube, connect, default_namespace
 from shared.running import NotLeading, Runner
+from shared.scheduling import Scheduler, register_calendar
 from shared.settings import Settings
+from shared.timetable import TimetableError
+from shared.timetable import load as load_timetable
 from shared.watching import Target, Watcher
 from shared.webhook import create_app
 
@@ -124,6 +130,9 @@ class Server:
         self.kube = Kube(self.api)
         self.metrics = Metrics()
         self.identity = settings.identity or f"{socket.gethostname()}-{os.getpid()}"
+        self.extra_work = list(extra_work)
+        if settings.schedule:
+            self._add_scheduler(settings.schedule)
         try:
             token = webhook_token(settings, self.kube, self.namespace)
             targets = watch_targets(self.kube, registry, self.namespace)
@@ -140,7 +149,7 @@ class Server:
                                on_stopped=lambda: self.work.stop(), wall=clock)
         self.runner = Runner(registry, self.live.context, self.executor, self.metrics,
                              lambda: self.elector.leading)
-        self.drain_tick, self.targets, self.extra_work = drain_tick, targets, extra_work
+        self.drain_tick, self.targets = drain_tick, targets
         self.work = LeaderWork(self._leader_workers, Gauge(
             "classops_leader", "1 while this replica leads", registry=self.metrics.registry))
         self._stopping = False
@@ -149,6 +158,15 @@ class Server:
         self.http: BaseWSGIServer = make_server(settings.host, settings.port, app,
                                                 threaded=True)
         self._http_thread: threading.Thread | None = None
+
+    def _add_scheduler(self, path: str) -> None:
+        try:
+            timetable = load_timetable(path)
+        except TimetableError as err:
+            raise ServeError(f"{path} is invalid: " + "; ".join(map(str, err.problems))) from err
+        register_calendar(self.registry)
+        self.extra_work.append(lambda s: Scheduler(Kube(s.api), s.namespace, timetable,
+                                                   s.inbox, s.clock))
 
     @property
     def port(self) -> int:

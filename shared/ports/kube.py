@@ -141,6 +141,8 @@ class Kube:
                     for line in lines:
                         if line.strip():
                             yield json.loads(line)
+            except urllib3.exceptions.ProtocolError:
+                return  # the connection ended mid-stream (a cut, a restart): the watch ended
             finally:
                 resp.response.release_conn()
         except (urllib3.exceptions.HTTPError, OSError) as err:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,9 +29,10 @@ def settings_for(kube: Kube, **changes: Any) -> Settings:
 def start_server(kube: Kube) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def start(registry: Registry, **changes: Any) -> Server:
+    def start(registry: Registry, clock: Callable[[], datetime] | None = None,
+              **changes: Any) -> Server:
         server = Server(settings_for(kube, **changes), registry, api=kube.emu.api_client(),
-                        drain_tick=0.2).start()
+                        clock=clock or (lambda: datetime.now(UTC)), drain_tick=0.2).start()
         started.append(server)
         return server
 

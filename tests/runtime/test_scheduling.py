@@ -1,0 +1,96 @@
+"""The scheduler with the emulator's clock: catch-up after a restart (warm during the lecture's
+first minutes, skip after it, never twice), a firing on time through APScheduler, and a calendar
+change that replans."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+from shared.events import CALENDAR_CHANGED
+from shared.handlers import Registry
+from shared.inbox import Inbox
+from shared.ports.kube import Kube as KubePort
+from shared.scheduling import Scheduler
+from shared.serving import Server
+from shared.timetable import loads
+from tests.conftest import Kube
+
+from .conftest import TOKEN
+from .schedule import TEXT, WARMUP_MON, at
+from .wait import until
+
+
+def scheduler(kube: Kube) -> Scheduler:
+    port = KubePort(kube.api)
+    return Scheduler(port, kube.namespace, loads(TEXT), Inbox(port, kube.namespace,
+                                                              kube.emu.clock.now),
+                     kube.emu.clock.now)
+
+
+def ids(kube: Kube) -> list[str]:
+    inbox = Inbox(KubePort(kube.api), kube.namespace, kube.emu.clock.now)
+    return [e.id for e in inbox.entries()]
+
+
+def test_restart_during_the_lecture_warms_once(kube: Kube) -> None:
+    kube.emu.clock.set(at(14, 10, 15))
+    first = scheduler(kube).start()
+    first.stop()
+    assert ids(kube) == [WARMUP_MON]
+    second = scheduler(kube).start()  # a restart: nothing fires twice
+    try:
+        assert ids(kube) == [WARMUP_MON]
+        assert second.last_fired()["warmup/lecture"] == at(14, 9, 40)
+        assert "cooldown/lecture@2026-09-14T11:15:00-04:00" in second.jobs()
+    finally:
+        second.stop()
+
+
+def test_restart_after_the_lecture_skips_and_records(kube: Kube) -> None:
+    kube.emu.clock.set(at(14, 11, 5))
+    s = scheduler(kube).start()
+    s.stop()
+    assert ids(kube) == []
+    assert [n["id"] for n in s.skipped()] == [WARMUP_MON]
+
+
+def test_a_firing_on_time(kube: Kube) -> None:
+    kube.emu.clock.set(at(14, 9, 39, 59))
+    s = scheduler(kube).start()
+    try:
+        assert ids(kube) == []
+        until(lambda: ids(kube) == [WARMUP_MON], timeout=5)
+        assert s.last_fired()["warmup/lecture"] == at(14, 9, 40)
+    finally:
+        s.stop()
+
+
+def test_a_calendar_change_replans(kube: Kube, start_server: Callable[..., Server],
+                                   tmp_path: Path) -> None:
+    path = tmp_path / "schedules.yaml"
+    path.write_text(TEXT)
+    kube.emu.clock.set(at(13, 12, 0))  # Sunday
+    server = start_server(Registry(), clock=kube.emu.clock.now, schedule=str(path))
+    until(lambda: server.elector.leading)
+    def jobs() -> list[str]:  # the running scheduler's (a new one if leadership changed hands)
+        found = [w for w in server.work.running if isinstance(w, Scheduler)]
+        return found[0].jobs() if found else []
+
+    until(lambda: WARMUP_MON in jobs())
+    moved = {"specversion": "1.0", "id": "cal-1", "source": "/lms", "type": CALENDAR_CHANGED,
+             "time": "2026-09-13T16:00:00Z",
+             "data": {"change": "moved", "meeting": "lecture", "date": "2026-09-14",
+                      "to": "2026-09-14", "start": "14:10", "end": "15:00"}}
+    answer = requests.post(f"http://127.0.0.1:{server.port}/", json=moved, timeout=10,
+                           headers={"Authorization": f"Bearer {TOKEN}",
+                                    "Content-Type": "application/cloudevents+json"})
+    assert answer.status_code == 202, answer.text
+    entry = until(lambda: (e := server.inbox.get("/lms", "cal-1")) and e.state != "pending"
+                  and e)
+    assert entry.state == "done", entry.outcome
+    until(lambda: "warmup/lecture@2026-09-14T13:40:00-04:00" in jobs(), timeout=10)
+    assert WARMUP_MON not in jobs()
+
