@@ -31,7 +31,6 @@ from shared.handlers import load as load_functions
 from shared.runtime_commands import add_commands as add_runtime_commands
 from shared.settings import Settings, SettingsError
 from shared.stack import commands as stack_commands
-from shared.stack import commands as stack_commands
 from shared.timetable import Occurrence, Timetable, TimetableError, expand, load, sessions
 from shared.timetable.rendering import as_dicts, as_ics, as_table
 
@@ -48,7 +47,6 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_validate(commands)
     _add_plan(commands)
-    stack_commands.add(commands, _subcommand)  # render, deploy (shared/stack/commands.py)
     stack_commands.add(commands, _subcommand)  # render, deploy (shared/stack/commands.py)
     add_runtime_commands(commands, _subcommand)  # serve, events
     return parser
