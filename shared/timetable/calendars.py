@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import icalendar
@@ -69,22 +69,36 @@ def meeting_names(source: IcsSource) -> set[str]:
     return names
 
 
-def sessions(source: IcsSource, term: Term, enrolment: Enrolment, knobs: Knobs) -> list[Session]:
-    """Every timed, matched event instance that starts on a day of the term."""
+def instances(source: IcsSource, term: Term) -> Iterator[tuple[IcsRule, Any, datetime, datetime]]:
+    """Each timed, matched event instance starting on a day of the term: rule, event, times."""
     zone = term.timezone
     first = datetime.combine(term.start, datetime.min.time(), zone)
     after = datetime.combine(term.end + timedelta(days=1), datetime.min.time(), zone)
-    result = []
     for event in recurring_ical_events.of(source.calendar).between(first, after):
         start = event["DTSTART"].dt
         if not isinstance(start, datetime) or (rule := match(source.rules, event)) is None:
             continue
         end = event["DTEND"].dt if "DTEND" in event else start + event["DURATION"].dt
+        yield rule, event, start.astimezone(zone), end.astimezone(zone)
+
+
+def sessions(source: IcsSource, term: Term, enrolment: Enrolment, knobs: Knobs) -> list[Session]:
+    """Every timed, matched event instance that starts on a day of the term."""
+    result = []
+    for rule, event, start, end in instances(source, term):
         attendance = knobs.attendance if rule.attendance is None else rule.attendance
         expected = math.ceil(enrolment.audience_size(rule.audience) * attendance)
         result.append(Session(meeting_name(rule, event), rule.kind, rule.audience, expected,
-                              start.astimezone(zone), end.astimezone(zone), source="ics"))
+                              start, end, source="ics"))
     return result
+
+
+def meeting_days(source: IcsSource, term: Term) -> dict[str, set[date]]:
+    """The days (in the term's timezone) each ICS meeting meets: where it can be changed."""
+    days: dict[str, set[date]] = {}
+    for rule, event, start, _ in instances(source, term):
+        days.setdefault(meeting_name(rule, event), set()).add(start.date())
+    return days
 
 
 def _rule(node: Node) -> IcsRule | None:

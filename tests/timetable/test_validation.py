@@ -168,3 +168,81 @@ def test_bundled_schedule_is_clean():
     from .helpers import REPO
 
     assert load(REPO / "schedules.yaml").course == "cs101"
+
+
+ICS_REPLACE = """\
+ics:
+  file: cs101.ics
+  mode: replace
+  map:
+    - {category: LECTURE, kind: lecture, name: lecture}
+    - {summary: "^Lab A", kind: lab, audience: lab-a, name: lab-a}
+"""
+
+
+def test_changes_to_ics_meetings_are_checked_against_the_days_they_meet():
+    # cs101.ics: lectures MWF Aug 31 .. Sep 18 without Sep 9 (EXDATE), plus Saturday Sep 12
+    # (RDATE); lab A on three Tuesdays from Sep 8.
+    text = FALL + ICS_REPLACE + """\
+cancelled:
+  - {meeting: lecture, date: 2026-09-09}
+  - {meeting: lecture, date: 2026-09-12}
+moved:
+  - {meeting: lab-a, date: 2026-09-29, to: 2026-09-30}
+  - {meeting: lab-a, date: 2026-09-15, to: 2026-09-16}
+"""
+    assert problems(text) == [
+        "test.yaml:21:30: cancelled[0].date: 'lecture' does not meet on 2026-09-09 (Wed) in "
+        "cs101.ics, expected a day it meets, the nearest being 2026-09-07 (Mon) or "
+        "2026-09-11 (Fri)",
+        "test.yaml:24:28: moved[0].date: 'lab-a' does not meet on 2026-09-29 (Tue) in "
+        "cs101.ics, expected a day it meets, the nearest being 2026-09-22 (Tue)",
+    ]
+
+
+def test_in_add_mode_a_meeting_meets_on_its_yaml_days_and_its_ics_days():
+    text = FALL + LECTURES + ICS_REPLACE.replace("replace", "add") + """\
+cancelled:
+  - {meeting: lecture, date: 2026-09-12}
+  - {meeting: lecture, date: 2026-12-14}
+  - {meeting: lecture, date: 2026-12-15}
+"""
+    # Sep 12 is the ICS's RDATE Saturday; Dec 14 a YAML Monday; Dec 15 neither.
+    assert problems(text) == [
+        "test.yaml:29:30: cancelled[2].date: 'lecture' does not meet on 2026-12-15 (Tue) in "
+        "cs101.ics, expected a day it meets, the nearest being 2026-12-14 (Mon) or "
+        "2026-12-16 (Wed)",
+    ]
+
+
+SPRING = FALL.replace("2026-08-31", "2027-03-01").replace("2026-12-18", "2027-03-31")
+
+
+def test_a_weekly_deadline_in_a_dst_gap_is_refused_at_its_time():
+    text = SPRING + """\
+deadlines:
+  - name: night-quiz
+    days: [sun]
+    at: "02:30"
+"""
+    assert problems(text) == [
+        "test.yaml:17:9: deadlines[0].at: 02:30 does not exist on 2027-03-14 in "
+        "America/New_York (the clocks skip it for DST), expected a time outside the gap"
+    ]
+    # Not due that Sunday (a holiday, or outside its from/until): nothing to refuse.
+    timetable(text + "holidays:\n  - {name: Spring break, date: 2027-03-14}\n")
+    timetable(text + "    from: 2027-03-15\n")
+
+
+def test_deadline_bounds():
+    text = FALL + """\
+deadlines:
+  - {name: assignment, days: [fri], at: "23:59", from: 2026-10-01, until: 2026-09-01}
+  - {name: project, date: 2026-12-11, at: "17:00", until: 2026-12-12}
+"""
+    assert problems(text) == [
+        "test.yaml:15:75: deadlines[0].until: 2026-09-01 is before 'from' 2026-10-01, expected "
+        "a later date",
+        "test.yaml:16:5: deadlines[1]: 'from' and 'until' bound weekly deadlines, expected them "
+        "only with 'days' (a deadline with a 'date' is due once)",
+    ]
