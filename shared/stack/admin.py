@@ -3,15 +3,18 @@
 
 - cluster: the two PriorityClasses (user pods at 0 pre-empt placeholders at -10), the
   user-scheduler's ClusterRole (kube-scheduler's own grants) and binding, and a read-only
-  ClusterRole for classops (nodes, storage and snapshot classes, for `check` and `status`).
+  ClusterRole for classops (CRDs, storage and snapshot classes, the autoscaler's tell-tales in
+  kube-system by name: what `classops check` reads).
 - classops: ServiceAccount, Role, RoleBinding, the ConfigMap holding `schedules.yaml`, the
   Deployment (2 replicas, non-root, read-only root filesystem, probes, requests) and the webhook
-  Service. Its Role holds exactly what deploying the hub part needs; RBAC forbids granting what
-  one does not hold, so it includes the hub's own grants (pods, services, ...).
+  Service. Its Role holds what deploy, status and serve need, each grant naming its capability
+  (`Grant`); RBAC forbids granting what one does not hold, so it includes the hub's own grants.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from . import secrets
@@ -21,8 +24,6 @@ from .labels import RESTRICTED, env_secret, obj, rule, selector, template
 
 RBAC = "rbac.authorization.k8s.io"
 SCHEDULE_CONFIGMAP, SCHEDULE_KEY = "classops-schedule", "schedules.yaml"
-RW = ["get", "list", "watch", "create", "patch", "update", "delete"]
-KEEP = ["get", "list", "watch", "create", "patch", "update"]  # prune never deletes these
 READ = ["get", "list", "watch"]
 
 
@@ -56,10 +57,7 @@ def cluster(s: HubSettings) -> list[dict[str, Any]]:
                         subjects=[{"kind": "ServiceAccount", "name": sa, "namespace": s.ns}],
                         roleRef={"apiGroup": RBAC, "kind": "ClusterRole", "name": name})
 
-    read = [rule([""], ["nodes", "namespaces"], READ),
-            rule(["storage.k8s.io"], ["storageclasses", "csidrivers"], READ),
-            rule(["snapshot.storage.k8s.io"], ["volumesnapshotclasses"], READ),
-            rule(["apiextensions.k8s.io"], ["customresourcedefinitions"], READ)]
+    read = [g.rule for g in READ_GRANTS]
     return [
         _cluster("scheduling.k8s.io/v1", "PriorityClass", s.user_priority, s, "hub", value=0,
                  globalDefault=False, description="z2jh core and user pods of " + s.rel),
@@ -75,33 +73,109 @@ def cluster(s: HubSettings) -> list[dict[str, Any]]:
     ]
 
 
-CLASSOPS_RULES = [
-    *HUB_RULES,  # to grant them to the hub, classops must hold them
-    rule(["apps"], ["deployments", "statefulsets", "daemonsets"], RW),
-    rule(["apps"], ["statefulsets/scale"], ["get", "patch", "update"]),
-    rule([""], ["configmaps", "services", "serviceaccounts"], RW),
-    rule([""], ["persistentvolumeclaims", "secrets"], KEEP),
-    rule(["rbac.authorization.k8s.io"], ["roles", "rolebindings"], RW),
-    rule(["policy"], ["poddisruptionbudgets"], RW),
-    rule(["networking.k8s.io"], ["networkpolicies"], RW),
-    rule(["coordination.k8s.io"], ["leases"], RW),
-    rule(["events.k8s.io"], ["events"], ["create", "patch", "get", "list"]),
-    rule(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["get", "list", "watch", "create",
-                                                             "delete"]),
+@dataclass(frozen=True)
+class Grant:
+    """One rule of classops's own RBAC and the capabilities that need it.
+
+    The one source of what classops may do: the Role and ClusterRole render these rules,
+    `classops check` asks a SelfSubjectAccessReview for each (`permissions`), and the
+    least-privilege test runs the flows it can and fails on a grant of an exercised capability
+    that no request used. `uses` names capabilities: `deploy`, `check`, `status` (exercised by
+    that test); `serve` (the runtime: inbox, Lease, scheduler state), `snapshots` (not built yet)
+    are known but not exercised there, so their grants must stay unused by the flows it runs;
+    `hub-role` means "held only to grant it to the hub's Role" (RBAC refuses to grant what one
+    does not hold), which the test checks against the rendered hub Role instead.
+    """
+
+    rule: dict[str, Any]
+    uses: tuple[str, ...]
+
+
+def _grant(groups: list[str], resources: list[str], verbs: list[str], *uses: str,
+           names: list[str] | None = None) -> Grant:
+    return Grant(rule(groups, resources, verbs, names), uses)
+
+
+PRUNED = ["get", "list", "patch", "delete"]  # survey (get, list), apply (patch), --prune
+KEPT = ["get", "list", "patch"]  # never pruned
+
+#: The namespaced Role `classops` (the course's namespace).
+CLASSOPS_GRANTS = [
+    *(Grant(r, ("hub-role",)) for r in HUB_RULES),
+    _grant(["apps"], ["deployments", "statefulsets", "daemonsets"], PRUNED, "deploy"),
+    _grant(["apps"], ["statefulsets/scale"], ["get", "patch"], "deploy"),  # warm-up's scale
+    _grant([""], ["configmaps", "services", "serviceaccounts"], PRUNED, "deploy"),
+    _grant([""], ["configmaps"], ["create", "update", "watch"], "serve"),  # inbox, state
+    _grant([""], ["persistentvolumeclaims"], KEPT, "deploy"),
+    _grant([""], ["secrets"], ["get", "list", "create"], "deploy"),  # generated once
+    _grant([RBAC], ["roles", "rolebindings"], PRUNED, "deploy"),
+    _grant(["policy"], ["poddisruptionbudgets"], PRUNED, "deploy"),
+    _grant(["networking.k8s.io"], ["networkpolicies"], PRUNED, "deploy"),
+    _grant(["coordination.k8s.io"], ["leases"], PRUNED, "deploy"),  # user-scheduler-lock
+    _grant(["coordination.k8s.io"], ["leases"], ["create", "update"], "serve"),  # its leader
+    _grant(["events.k8s.io"], ["events"], ["create"], "deploy"),  # the executor's Events
+    _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["list"], "status"),
+    _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["get", "create", "delete"],
+           "snapshots"),  # the backup cron and deadlines (not built yet)
 ]
+CLASSOPS_RULES = [g.rule for g in CLASSOPS_GRANTS]
+
+#: The ClusterRole `<release>-classops-read`, bound cluster-wide: reads for `check`.
+READ_GRANTS = [
+    _grant(["apiextensions.k8s.io"], ["customresourcedefinitions"], ["get"], "check"),
+    _grant(["storage.k8s.io"], ["storageclasses"], ["list"], "check"),
+    _grant(["snapshot.storage.k8s.io"], ["volumesnapshotclasses"], ["list"], "check"),
+    # the autoscaler's tell-tales in kube-system, by name only
+    _grant([""], ["configmaps"], ["get"], "check", names=["cluster-autoscaler-status"]),
+    _grant(["apps"], ["deployments"], ["get"], "check", names=["cluster-autoscaler"]),
+]
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One SelfSubjectAccessReview's question: may classops `verb` `resource` (in `namespace`,
+    "" for cluster-wide, by `name` when the grant names one)?"""
+
+    namespace: str
+    group: str
+    resource: str  # plural, or plural/subresource
+    verb: str
+    name: str = ""
+
+    def describe(self) -> str:
+        where = f" in {self.namespace}" if self.namespace else " cluster-wide"
+        group = f".{self.group}" if self.group else ""
+        named = f" {self.name}" if self.name else ""
+        return f"{self.verb} {self.resource}{group}{named}{where}"
+
+
+def permissions(s: HubSettings, grants: Sequence[Grant] | None = None,
+                cluster: Sequence[Grant] | None = None) -> list[Permission]:
+    """Every (verb, resource) the rendered Role and ClusterRole hold, one question each."""
+    found: dict[Permission, None] = {}
+    for where, chosen in ((s.ns, CLASSOPS_GRANTS if grants is None else grants),
+                          ("", READ_GRANTS if cluster is None else cluster)):
+        for g in chosen:
+            r = g.rule
+            for group in r["apiGroups"]:
+                for resource in r["resources"]:
+                    for verb in r["verbs"]:
+                        for name in r.get("resourceNames") or [""]:
+                            found[Permission(where, group, resource, verb, name)] = None
+    return list(found)
 
 
 def classops(s: HubSettings, schedule_text: str) -> list[dict[str, Any]]:
     def part(api: str, kind: str, name: str, **body: Any) -> dict[str, Any]:
         return obj(api, kind, name, s, "classops", part="classops", **body)
 
-    probe = {"httpGet": {"path": "/healthz", "port": "http"}}
     optional = {"name": "classops-s3", "optional": True}
     container = {
         "name": "classops", "image": s.classops_image,
-        "args": ["serve", "--schedule", "/etc/classops/schedules.yaml"],
+        "args": ["serve"],
         "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
         "env": [{"name": "CLASSOPS_NAMESPACE", "value": s.ns},
+                {"name": "CLASSOPS_SCHEDULE", "value": "/etc/classops/schedules.yaml"},
                 {"name": "CLASSOPS_HUB_API_URL", "value": "http://hub:8081/hub/api"},
                 env_secret("CLASSOPS_HUB_TOKEN", secrets.service("classops"), secrets.TOKEN),
                 {"name": "CLASSOPS_WEBHOOK_TOKEN", "valueFrom": {"secretKeyRef": {
@@ -113,8 +187,10 @@ def classops(s: HubSettings, schedule_text: str) -> list[dict[str, Any]]:
                       "limits": {"memory": "512Mi"}},
         "securityContext": {**RESTRICTED, "runAsUser": 10001, "runAsGroup": 10001,
                             "readOnlyRootFilesystem": True},
-        "readinessProbe": {**probe, "periodSeconds": 5},
-        "livenessProbe": {**probe, "initialDelaySeconds": 10, "periodSeconds": 20},
+        # Every replica takes webhook traffic while ready; /readyz turns 503 as SIGTERM drains.
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5},
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"},
+                          "initialDelaySeconds": 10, "periodSeconds": 20},
     }
     spec = {"serviceAccountName": "classops",
             "volumes": [{"name": "schedule", "configMap": {"name": SCHEDULE_CONFIGMAP}},
