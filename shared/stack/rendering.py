@@ -51,6 +51,9 @@ def to_yaml(manifests: Iterable[dict[str, Any]]) -> str:
     yaml.default_flow_style = False
     yaml.width = 4096
     yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # as rendered
+    # Objects that share a list (a Role's verbs) are written out in full, not as &anchors:
+    # an operator reads this, and not every tool that reads manifests resolves aliases.
+    yaml.representer.ignore_aliases = lambda *_: True
     out = io.StringIO()
     yaml.dump_all(list(manifests), out)
     return out.getvalue()
