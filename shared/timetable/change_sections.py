@@ -133,6 +133,15 @@ def parse_moved(node: Node) -> tuple[Move, ...]:
             item.problem("'start' and 'end' go together, expected both or neither")
             continue
         clock = times(item, [to]) if item.child("start") else None
+        usual, term = known.yaml.get(name), term_of(item)
+        skipped = [at for at in (usual.start, usual.end) if not exists(to, at, term.timezone)
+                   ] if clock is None and usual and term else []
+        if skipped and usual and term:
+            item.child("to").problem(  # type: ignore[union-attr]
+                f"{name!r} keeps its usual {usual.start:%H:%M}-{usual.end:%H:%M}, but "
+                f"{skipped[0]:%H:%M} does not exist on {to} in {term.timezone.key} (the clocks "
+                "skip it for DST), expected another day or a new 'start' and 'end'")
+            continue
         if item.child("start") is None or clock:
             result.append(Move(name, day, to, *(clock or (None, None))))
     return tuple(result)

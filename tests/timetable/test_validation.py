@@ -246,3 +246,18 @@ deadlines:
         "test.yaml:16:5: deadlines[1]: 'from' and 'until' bound weekly deadlines, expected them "
         "only with 'days' (a deadline with a 'date' is due once)",
     ]
+
+
+def test_a_move_at_the_usual_times_into_a_dst_gap():
+    text = SPRING + """\
+meetings:
+  - {name: night-owls, kind: lab, days: [sat], start: "02:30", end: "03:30"}
+moved:
+  - {meeting: night-owls, date: 2027-03-13, to: 2027-03-14}
+  - {meeting: night-owls, date: 2027-03-20, to: 2027-03-21, start: "04:00", end: "05:00"}
+"""
+    assert problems(text) == [
+        "test.yaml:17:49: moved[0].to: 'night-owls' keeps its usual 02:30-03:30, but 02:30 does "
+        "not exist on 2027-03-14 in America/New_York (the clocks skip it for DST), expected "
+        "another day or a new 'start' and 'end'"
+    ]
