@@ -70,6 +70,12 @@ class Hub:
                 return
             offset = following["offset"]
 
+    def token_owner(self) -> dict[str, Any]:
+        """The token's own model (GET /user): its owner's `kind` and `name`, and `scopes`, the
+        token's scopes as the hub expanded them (JupyterHub 2+)."""
+        answer: dict[str, Any] = self._call("GET", "/user").json()
+        return answer
+
     def user(self, name: str) -> HubUser | None:
         try:
             return _user(self._call("GET", f"/users/{quote(name, safe='')}").json())

@@ -1,4 +1,5 @@
-"""The stack's subcommands of `classops`: `render` and `deploy` (and later `check`, `status`).
+"""The stack's subcommands of `classops`: `render` and `deploy`; `check` and `status` are in
+`inspecting`.
 
 `shared/cli.py` calls `add(commands, subcommand)` once; each command is `cmd_<name>(args) -> int`
 with the CLI's exit codes (0 done, 1 the schedule is invalid or the deploy did not come out
@@ -21,6 +22,7 @@ from shared.metrics import Metrics
 from shared.ports.kube import Kube, connect
 from shared.timetable import TimetableError, load
 
+from . import inspecting
 from .config import HubSettings
 from .deploying import deploy
 from .labels import PARTS
@@ -48,6 +50,7 @@ def add(commands: Any, subcommand: Subcommand) -> None:
                      help="how long to wait for every workload to be ready (default 600)")
     sub.add_argument("--no-wait", action="store_true", help="apply and return")
     sub.set_defaults(func=cmd_deploy)
+    inspecting.add(commands, subcommand)  # check, status
 
 
 def _common(sub: argparse.ArgumentParser, parts: str) -> None:

@@ -1,0 +1,106 @@
+"""The stack's read-only subcommands: `classops check` (before term: is the cluster ready for
+classops?) and `classops status` (one screen on the running stack).
+
+Clients come from the settings (`CLASSOPS_HUB_API_URL`, `CLASSOPS_HUB_TOKEN`,
+`CLASSOPS_S3_BUCKET`, `CLASSOPS_S3_ENDPOINT`, boto3's credential chain) and the kubeconfig;
+tests inject them as `args.api_client`, `args.s3`, `args.hub` and `args.now`.
+Exit codes: check 0 when nothing failed (warnings allowed), 1 when something failed; status 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.ports.hub import Hub
+from shared.ports.kube import Kube, connect, default_namespace
+from shared.ports.s3 import S3
+from shared.ports.s3 import connect as connect_s3
+from shared.settings import Settings, SettingsError
+from shared.timetable import Timetable, TimetableError, load
+
+from . import checking, checks, status
+from .config import HubSettings
+from .rendering import settings_of
+
+
+def add(commands: Any, subcommand: Any) -> None:
+    sub = subcommand(commands, "check", "before term: snapshot support, S3, the hub token, "
+                     "classops's own permissions and an autoscaler; exit 1 if anything fails")
+    sub.add_argument("--schedule", default="schedules.yaml", metavar="FILE")
+    sub.set_defaults(func=cmd_check)
+    sub = subcommand(commands, "status", "the hub stack on one screen: components, "
+                     "placeholders, servers, PVCs, snapshots and the next actions")
+    sub.add_argument("--schedule", default="schedules.yaml", metavar="FILE",
+                     help="for the next actions (status works without it)")
+    sub.set_defaults(func=cmd_status)
+
+
+def _env(args: argparse.Namespace) -> Settings:
+    try:
+        return Settings.from_env(os.environ)
+    except SettingsError as err:
+        raise ValueError(str(err)) from None
+
+
+def _hub(args: argparse.Namespace, env: Settings) -> Hub | None:
+    if hasattr(args, "hub"):
+        given: Hub | None = args.hub
+        return given
+    return Hub(env.hub_api_url, env.hub_token) if env.hub_api_url and env.hub_token else None
+
+
+def _s3(args: argparse.Namespace, env: Settings) -> S3 | None:
+    if hasattr(args, "s3"):
+        given: S3 | None = args.s3
+        return given
+    return S3(connect_s3(env.s3_endpoint, env.s3_region), env.s3_bucket) if env.s3_bucket \
+        else None
+
+
+def _namespace(args: argparse.Namespace, settings: HubSettings | None) -> str:
+    return (getattr(args, "namespace", None) or (settings.ns if settings else "")
+            or default_namespace(getattr(args, "kubeconfig", None)))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        timetable = load(args.schedule)
+    except TimetableError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    settings = settings_of(timetable)
+    settings = dataclasses.replace(settings, namespace=_namespace(args, settings))
+    env = _env(args)
+    kube = Kube(getattr(args, "api_client", None) or connect(args.kubeconfig))
+    try:
+        found = checks.verdicts(checking.observe(
+            checking.Systems(kube, _s3(args, env), _hub(args, env)), settings))
+    finally:
+        kube.close()
+    print(checks.as_json(found) if args.output == "json" else checks.table(found))
+    return 1 if checks.failed(found) else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    timetable: Timetable | None = None
+    with contextlib.suppress(TimetableError, OSError):  # without one: no next actions
+        timetable = load(args.schedule)
+    settings = settings_of(timetable) if timetable else None
+    namespace = _namespace(args, settings)
+    now: datetime = getattr(args, "now", None) or datetime.now(UTC)
+    kube = Kube(getattr(args, "api_client", None) or connect(args.kubeconfig))
+    try:
+        found = status.read(kube, namespace, now, _hub(args, _env(args)), timetable)
+    finally:
+        kube.close()
+    print(json.dumps(status.as_dict(found), indent=1, default=str) if args.output == "json"
+          else status.table(found))
+    return 0
