@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cloudevents.core.v1.event import CloudEvent
 
@@ -28,7 +28,9 @@ from shared.actions import (
 )
 from shared.events import KubeObject
 from shared.ports.errors import ApiError
-from shared.ports.kube import Kube
+
+if TYPE_CHECKING:  # the client loads only where a Kube is made (`classops plan` never does)
+    from shared.ports.kube import Kube
 
 
 class HubWriter(Protocol):

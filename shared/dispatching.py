@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from shared.actions import Action
 from shared.context import Context
 from shared.events import Event
 from shared.handlers import PermanentError, Registry, TemporaryError
-from shared.metrics import Metrics
+
+if TYPE_CHECKING:  # prometheus_client loads with the runtime, not with `classops plan`
+    from shared.metrics import Metrics
 
 DEFAULT_DELAY = 60.0
 

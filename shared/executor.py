@@ -21,13 +21,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from shared.actions import Action
 from shared.applying import Done, Ports, Ref, Refused, create, do
 from shared.logs import Bound, bind
-from shared.metrics import Metrics
 from shared.ports.errors import ApiError
+
+if TYPE_CHECKING:  # prometheus_client loads with the runtime; the dry run needs no metrics
+    from shared.metrics import Metrics
 
 CONTROLLER = "classops.edu/executor"
 

@@ -16,15 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shared.applying import Ports
-from shared.executor import Executor
-from shared.metrics import Metrics
-from shared.ports.kube import Kube, connect
 from shared.timetable import TimetableError, load
 
 from . import inspecting
 from .config import HubSettings
-from .deploying import deploy
 from .labels import PARTS
 from .rendering import render, settings_of, to_yaml
 
@@ -109,6 +104,14 @@ def rendered_file(settings: HubSettings, schedule_text: str, part: str, source: 
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
+    # The client and the executor load here, not with the CLI: `classops plan` never needs them.
+    from shared.applying import Ports
+    from shared.executor import Executor
+    from shared.metrics import Metrics
+    from shared.ports.kube import Kube, connect
+
+    from .deploying import deploy
+
     found = _settings(args)
     if found is None:
         return 1

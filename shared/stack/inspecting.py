@@ -16,18 +16,17 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.ports.hub import Hub
-from shared.ports.kube import Kube, connect, default_namespace
-from shared.ports.s3 import S3
-from shared.ports.s3 import connect as connect_s3
 from shared.settings import Settings, SettingsError
 from shared.timetable import Timetable, TimetableError, load
 
-from . import checking, checks, status
 from .config import HubSettings
 from .rendering import settings_of
+
+if TYPE_CHECKING:  # the ports (kubernetes, boto3) load when a command runs, not with the CLI
+    from shared.ports.hub import Hub
+    from shared.ports.s3 import S3
 
 
 def add(commands: Any, subcommand: Any) -> None:
@@ -50,6 +49,8 @@ def _env(args: argparse.Namespace) -> Settings:
 
 
 def _hub(args: argparse.Namespace, env: Settings) -> Hub | None:
+    from shared.ports.hub import Hub
+
     if hasattr(args, "hub"):
         given: Hub | None = args.hub
         return given
@@ -57,6 +58,9 @@ def _hub(args: argparse.Namespace, env: Settings) -> Hub | None:
 
 
 def _s3(args: argparse.Namespace, env: Settings) -> S3 | None:
+    from shared.ports.s3 import S3
+    from shared.ports.s3 import connect as connect_s3
+
     if hasattr(args, "s3"):
         given: S3 | None = args.s3
         return given
@@ -65,11 +69,17 @@ def _s3(args: argparse.Namespace, env: Settings) -> S3 | None:
 
 
 def _namespace(args: argparse.Namespace, settings: HubSettings | None) -> str:
+    from shared.ports.kube import default_namespace
+
     return (getattr(args, "namespace", None) or (settings.ns if settings else "")
             or default_namespace(getattr(args, "kubeconfig", None)))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from shared.ports.kube import Kube, connect
+
+    from . import checking, checks
+
     try:
         timetable = load(args.schedule)
     except TimetableError as err:
@@ -90,6 +100,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from shared.ports.kube import Kube, connect
+
+    from . import status
+
     timetable: Timetable | None = None
     with contextlib.suppress(TimetableError, OSError):  # without one: no next actions
         timetable = load(args.schedule)
