@@ -6,9 +6,14 @@ subcommand. A later issue adds a subcommand by writing `cmd_<name>(args) -> int`
 problem printed, one per line), 2 any other error (one line on stderr, never a traceback).
 
 `plan` runs the registered functions of each firing (the `functions` package, loaded by name, or
-`--functions PACKAGE`) in a "no cluster" context through the dry-run executor, so each firing
-lists the actions it would take; a handler that fails is a warning on stderr, not an exit code,
-so one broken function does not hide the rest of the term.
+`--functions PACKAGE`) through the dry-run executor, so each firing lists the actions it would
+take; a handler that fails is a warning on stderr, not an exit code, so one broken function does
+not hide the rest of the term. With a cluster (`--kubeconfig`, `$KUBECONFIG`,
+`$CLASSOPS_KUBECONFIG` or a pod's ServiceAccount) the handlers read it and the live calendar
+overlay is applied; else they get a "no cluster" context (`shared.observing`).
+
+Imports stay light: a subcommand imports the SDKs it needs (the Kubernetes client, boto3,
+matplotlib) when it runs, so `validate` and `plan` start in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -22,12 +27,13 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from shared.context import no_cluster
+from shared import observing
 from shared.dispatching import dispatch
 from shared.events import from_occurrence, typed
 from shared.executor import DryRunExecutor
 from shared.handlers import Registry
 from shared.handlers import load as load_functions
+from shared.ports.errors import ApiError
 from shared.runtime_commands import add_commands as add_runtime_commands
 from shared.settings import Settings, SettingsError
 from shared.stack import commands as stack_commands
@@ -89,6 +95,9 @@ def _add_plan(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                           "when term.end fires)")
     sub.add_argument("--functions", metavar="PACKAGE",
                      help="the package of handlers (default: $CLASSOPS_FUNCTIONS or functions)")
+    sub.add_argument("--no-cluster", action="store_true",
+                     help="assume a cluster even when one is configured (the class's size, "
+                          "nobody running, default lead time, no live overlay)")
     sub.set_defaults(func=cmd_plan)
 
 
@@ -112,8 +121,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     """The window's firings in time order, as a table, JSON, iCalendar or a PNG.
 
     With no cluster the plan assumes one: the class's full size, nobody running and the
-    default lead time. Each entry's `actions` are its handlers' decisions, dry-run (the
-    calendar and the picture show the firings only, so they do not run the handlers).
+    default lead time; with one, the handlers read it and the live calendar overlay applies.
+    Each entry's `actions` are its handlers' decisions, dry-run (the calendar and the picture
+    show the firings only, so they do not run the handlers).
     """
     if args.output == "png" and not args.out and sys.stdout.isatty():
         raise UsageError("-o png writes binary data: give --out FILE or redirect stdout")
@@ -130,9 +140,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise UsageError(f"--to {last} is before --from {first}")
     start = datetime.combine(first, time(0), term.timezone)
     end = datetime.combine(last + timedelta(days=1), time(0), term.timezone)
+    registry, settings = _registry(args), _plan_settings(args)
+    view = _view(args, timetable, settings, len(registry))
+    try:
+        return _plan(args, view, registry, start, end, first, last)
+    finally:
+        view.close()
+
+
+def _plan(args: argparse.Namespace, view: observing.View, registry: Registry,
+          start: datetime, end: datetime, first: date, last: date) -> int:
+    timetable, note = view.timetable, view.note
+    term = timetable.term
     occurrences = expand(timetable, start, end)
-    registry = _registry(args)
-    note = _assumption(timetable, registry)
     if args.output == "ics":
         stamp = datetime.now(UTC).replace(microsecond=0)  # the CLI may read the clock
         return _emit(args, as_ics(occurrences, stamp, f"classops {timetable.course}"))
@@ -140,7 +160,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         from shared.timetable.drawing import as_png  # matplotlib loads only for a picture
 
         return _emit(args, as_png(timetable, occurrences, first, last, note))
-    actions = _dry_run(occurrences, registry, _settings(args))
+    actions = _dry_run(occurrences, registry, view.context)
     if args.output == "json":
         print(f"note: {note}", file=sys.stderr)
         entries = as_dicts(occurrences)
@@ -182,6 +202,27 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _plan_settings(args: argparse.Namespace) -> Settings:
+    settings = _settings(args)
+    if getattr(args, "kubeconfig", None):
+        settings = Settings(**{**vars(settings), "kubeconfig": args.kubeconfig})
+    return settings
+
+
+def _view(args: argparse.Namespace, timetable: Timetable, settings: Settings,
+          handlers: int) -> observing.View:
+    """A cluster when one is given or configured (not merely ~/.kube/config), else none."""
+    configured = (settings.kubeconfig or os.environ.get("KUBECONFIG")
+                  or os.environ.get("KUBERNETES_SERVICE_HOST"))
+    if getattr(args, "no_cluster", False) or not configured:
+        return observing.assumed(timetable, settings, handlers)
+    try:
+        return observing.observed(timetable, settings, handlers)
+    except ApiError as err:
+        raise UsageError(f"cannot read the cluster (--no-cluster plans without one): "
+                         f"{err}") from None
+
+
 def _registry(args: argparse.Namespace) -> Registry:
     given: Registry | None = getattr(args, "registry", None)
     if given is not None:
@@ -194,15 +235,15 @@ def _registry(args: argparse.Namespace) -> Registry:
 
 
 def _dry_run(occurrences: Sequence[Occurrence], registry: Registry,
-             settings: Settings) -> list[list[dict[str, Any]]]:
-    """Each firing's actions, decided by its handlers in a "no cluster" context, as dicts."""
+             contexts: observing.Contexts) -> list[list[dict[str, Any]]]:
+    """Each firing's actions, decided by its handlers in the plan's context, as dicts."""
     executor, found = DryRunExecutor(), []
     quiet = logging.getLogger("classops.plan")  # failures are reported below, once, in plain words
     quiet.handlers[:], quiet.propagate = [logging.NullHandler()], False
     for occurrence in occurrences:
         event = typed(from_occurrence(occurrence))
         actions = []
-        for outcome in dispatch(event, no_cluster(settings, occurrence.at, quiet), registry):
+        for outcome in dispatch(event, contexts(occurrence.at, quiet), registry):
             if outcome.status != "ok":
                 print(f"classops: warning: {outcome.handler} {outcome.status} for {event.id}: "
                       f"{outcome.error}", file=sys.stderr)
@@ -211,12 +252,6 @@ def _dry_run(occurrences: Sequence[Occurrence], registry: Registry,
                                 "describe": result.action.describe()})
         found.append(actions)
     return found
-
-
-def _assumption(timetable: Timetable, registry: Registry) -> str:
-    minutes = int(timetable.knobs.lead_time.total_seconds() // 60)
-    return (f"no cluster: assuming {timetable.enrolment.size} students, nobody running, "
-            f"default lead time {minutes}m; {len(registry)} handlers registered")
 
 
 def _day(text: str, option: str) -> date:

@@ -1,6 +1,7 @@
 """The live overlay: calendar changes (`edu.classops.calendar.changed`) laid over the timetable
-from `schedules.yaml` (pure). The changes are kept in the cluster (a ConfigMap the scheduler
-watches); this module only says what they mean.
+from `schedules.yaml` (pure). The changes are kept in the cluster (the ConfigMap `OVERLAY`, a
+JSON list under `changes`, written by serve's calendar handler and watched by its scheduler);
+this module says what they mean, and `read` fetches them through a read port.
 
 - `cancelled`: the meeting does not meet that day;
 - `moved`: it meets on `to` instead (at `start`-`end` if given, else its usual times);
@@ -11,16 +12,31 @@ Later changes win: they are applied in the order received.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable
 from datetime import date, time
 
-from shared.events import CalendarChangedData
+from shared.events import CALENDAR_CHANGED, CalendarChangedData
+from shared.readers import KubeReader
 from shared.timetable import Timetable
 from shared.timetable.model import Cancellation, Meeting, Move, OneOff
+
+OVERLAY, OVERLAY_LABEL = "classops-calendar-overlay", "classops.edu/overlay"
 
 
 class OverlayError(ValueError):
     pass
+
+
+def parse(text: str) -> list[CalendarChangedData]:
+    """The changes as kept in the ConfigMap, in the order received (a `ValueError` if bad)."""
+    return [CalendarChangedData.parse(CALENDAR_CHANGED, c) for c in json.loads(text or "[]")]
+
+
+def read(kube: KubeReader, namespace: str) -> list[CalendarChangedData]:
+    """The changes kept in `namespace`; none when there is no overlay yet."""
+    found = kube.get("v1", "ConfigMap", OVERLAY, namespace)
+    return parse(str((found.raw.get("data") or {}).get("changes", ""))) if found else []
 
 
 def _time(text: str | None) -> time | None:

@@ -38,15 +38,14 @@ from shared.events import CALENDAR_CHANGED, CalendarChangedData, ClassEvent, fro
 from shared.handlers import Registry, on
 from shared.inbox import Inbox
 from shared.logs import bind
-from shared.overlay import OverlayError, apply
+from shared.overlay import OVERLAY, OVERLAY_LABEL, OverlayError, apply, parse
 from shared.ports.errors import ApiError
 from shared.ports.kube import Kube
 from shared.timetable import Occurrence, Timetable, expand
 from shared.usefulness import catch_up, following, useful_until
 from shared.watching import Target, Watcher
 
-STATE, OVERLAY = "classops-scheduler", "classops-calendar-overlay"
-OVERLAY_LABEL = "classops.edu/overlay"
+STATE = "classops-scheduler"
 KEEP_SKIPPED = 200
 
 
@@ -134,8 +133,7 @@ class Scheduler:
                         field_manager="classops-scheduler")
 
     def _timetable(self) -> Timetable:
-        raw = json.loads(self._read(OVERLAY).get("changes", "[]"))
-        changes = [CalendarChangedData.parse(CALENDAR_CHANGED, c) for c in raw]
+        changes = parse(self._read(OVERLAY).get("changes", "[]"))
         try:
             return apply(self.base, changes)
         except OverlayError as err:

@@ -63,6 +63,15 @@ def default_namespace(kubeconfig: str | None = None) -> str:
     return str((active or {}).get("context", {}).get("namespace") or "default")
 
 
+def context_name(kubeconfig: str | None = None) -> str:
+    """The kubeconfig's current context, or `in-cluster` when `connect` would use the pod's."""
+    try:
+        _, active = config.list_kube_config_contexts(config_file=kubeconfig)
+    except (config.ConfigException, OSError):
+        return "in-cluster"
+    return str((active or {}).get("name") or "default")
+
+
 def without_status_retries(api: client.ApiClient) -> client.ApiClient:
     conf = copy.deepcopy(api.configuration)
     conf.retries = urllib3.Retry(total=3, connect=3, read=0, status=0, redirect=0,
