@@ -80,9 +80,10 @@ class Grant:
     The one source of what classops may do: the Role and ClusterRole render these rules,
     `classops check` asks a SelfSubjectAccessReview for each (`permissions`), and the
     least-privilege test runs the flows it can and fails on a grant of an exercised capability
-    that no request used. `uses` names capabilities: `deploy`, `check`, `status` (exercised by
-    that test); `serve` (the runtime: inbox, Lease, scheduler state), `snapshots` (not built yet)
-    are known but not exercised there, so their grants must stay unused by the flows it runs;
+    that no request used. `uses` names capabilities: `deploy`, `check`, `status` and `serve`
+    (the runtime: inbox, Lease, scheduler state, overlay; its every request must be granted by
+    a grant naming it) are exercised by that test; `snapshots` (not built yet) is known but not
+    exercised there, so its grants must stay unused by the flows it runs;
     `hub-role` means "held only to grant it to the hub's Role" (RBAC refuses to grant what one
     does not hold), which the test checks against the rendered hub Role instead.
     """
@@ -105,15 +106,17 @@ CLASSOPS_GRANTS = [
     _grant(["apps"], ["deployments", "statefulsets", "daemonsets"], PRUNED, "deploy"),
     _grant(["apps"], ["statefulsets/scale"], ["get", "patch"], "deploy"),  # warm-up's scale
     _grant([""], ["configmaps", "services", "serviceaccounts"], PRUNED, "deploy"),
-    _grant([""], ["configmaps"], ["create", "update", "watch"], "serve"),  # inbox, state
+    # inbox entries (create, update, sweep), scheduler state and overlay (apply), watches
+    _grant([""], ["configmaps"], ["get", "list", "watch", "create", "update", "patch", "delete"],
+           "serve"),
     _grant([""], ["persistentvolumeclaims"], KEPT, "deploy"),
     _grant([""], ["secrets"], ["get", "list", "create"], "deploy"),  # generated once
     _grant([RBAC], ["roles", "rolebindings"], PRUNED, "deploy"),
     _grant(["policy"], ["poddisruptionbudgets"], PRUNED, "deploy"),
     _grant(["networking.k8s.io"], ["networkpolicies"], PRUNED, "deploy"),
     _grant(["coordination.k8s.io"], ["leases"], PRUNED, "deploy"),  # user-scheduler-lock
-    _grant(["coordination.k8s.io"], ["leases"], ["create", "update"], "serve"),  # its leader
-    _grant(["events.k8s.io"], ["events"], ["create"], "deploy"),  # the executor's Events
+    _grant(["coordination.k8s.io"], ["leases"], ["get", "create", "update"], "serve"),  # leader
+    _grant(["events.k8s.io"], ["events"], ["create"], "deploy", "serve"),  # executor's Events
     _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["list"], "status"),
     _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["get", "create", "delete"],
            "snapshots"),  # the backup cron and deadlines (not built yet)

@@ -5,24 +5,40 @@ by a request, with no request denied.
 A grant names the capabilities that need it (`admin.Grant.uses`). This test exercises
 `EXERCISED`; a grant of one of them must be used, verb by verb. A grant held only to be granted
 on to the hub (`hub-role`) must appear in the hub's rendered Role instead. A grant of a capability
-not exercised here (`serve`, `snapshots`) must stay unused by these flows, or it is named wrongly.
+not exercised here (`snapshots`) must stay unused by these flows, or it is named wrongly.
 When a later capability adds its flow here, it joins `EXERCISED` and its grants must then be used.
+
+`serve` runs in-process (`Server`, as tests/runtime start it) with the token: it takes the Lease,
+receives one webhook event (a calendar change, which its executor applies to the overlay), runs
+one watch, fires one timetable occurrence on time through its scheduler, and stops (releasing
+the Lease). Everything serve requested must be granted by a grant that names `serve`.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
+import requests
+
+from shared.actions import Action
+from shared.context import Context
+from shared.events import CALENDAR_CHANGED, WatchEvent
+from shared.handlers import Registry, on_watch
+from shared.inbox import Inbox
 from shared.ports.kube import Kube
+from shared.serving import Server
 from shared.stack import admin, checking, status
 from shared.stack.hub import HUB_RULES
 from shared.stack.labels import labels
+from tests.emulator.conftest import Cluster, wait_until
+from tests.runtime.conftest import TOKEN, settings_for
 
 from .conftest import Stack
 
-EXERCISED = {"deploy", "check", "status"}
-KNOWN = EXERCISED | {"hub-role", "serve", "snapshots"}
+EXERCISED = {"deploy", "check", "status", "serve"}
+KNOWN = EXERCISED | {"hub-role", "snapshots"}
 Triple = tuple[str, str, str]  # (apiGroup, resource[/subresource], verb)
 
 
@@ -82,7 +98,77 @@ def orphans(stack: Stack) -> None:
         kube.close()
 
 
-def test_every_grant_is_used_and_no_request_is_denied(stack: Stack) -> None:
+def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
+    """Run `serve` as classops's ServiceAccount through one of everything it does; the ids of
+    the inbox entries it settled."""
+    # The frozen clock moves to the next noon (UTC); the quiz's warm-up is 2 s after it.
+    noon = datetime.combine(cluster.emu.clock.now().date() + timedelta(days=1), time(12), UTC)
+    cluster.emu.clock.set(noon)
+    schedule = tmp_path / "schedules.yaml"
+    schedule.write_text(
+        "course: cs101\n"
+        f"term: {{name: t, start: {noon.date() - timedelta(days=7)}, "
+        f"end: {noon.date() + timedelta(days=30)}, timezone: UTC}}\n"
+        "class: {size: 10}\nknobs: {lead_time: 118s}\n"
+        f"one_off: [{{name: quiz, kind: exam, date: {noon.date()}, start: '12:02', "
+        "end: '12:30'}]\n")
+    registry, seen = Registry(), []
+
+    @on_watch(kind="ConfigMap", labels={"component": "classops"},
+              id="test.watch", registry=registry)
+    def watched(event: WatchEvent, ctx: Context) -> list[Action]:
+        seen.append(event.object.name)
+        return []
+
+    token = cluster.emu.service_account_token(cluster.namespace, "classops")
+    api = cluster.emu.api_client(token=token)
+    inbox = Inbox(Kube(cluster.api), cluster.namespace, cluster.emu.clock.now)  # the test's look
+    settings = settings_for(cluster, schedule=str(schedule), dedupe_ttl=60.0)
+
+    def start() -> Server:
+        server = Server(settings, registry, api=api, clock=cluster.emu.clock.now,
+                        drain_tick=0.2).start()
+        wait_until(lambda: server.elector.leading, timeout=10, what="the Lease taken")
+        return server
+
+    server = start()
+    try:
+        change = {"specversion": "1.0", "id": "cal-1", "source": "/lms",
+                  "type": CALENDAR_CHANGED, "time": noon.isoformat(),
+                  "data": {"change": "cancelled", "meeting": "quiz", "date": "2000-01-01"}}
+        answer = requests.post(f"http://127.0.0.1:{server.port}/", json=change, timeout=10,
+                               headers={"Authorization": f"Bearer {TOKEN}",
+                                        "Content-Type": "application/cloudevents+json"})
+        assert answer.status_code == 202, answer.text
+        warmup = f"warmup/quiz@{(noon + timedelta(seconds=2)).isoformat()}"
+
+        def settled() -> set[str]:
+            done = {e.id for e in inbox.entries("done")}
+            return done if done >= {"cal-1", warmup} and seen else set()
+
+        done = wait_until(settled, timeout=15,
+                          what="the webhook event, the firing and a watch event handled")
+        assert inbox.entries("failed") == []
+    finally:
+        server.stop()
+    # A restarted leader sweeps the inbox at its first drain: past the dedupe TTL, all goes.
+    cluster.advance(120)
+    server = start()
+    try:
+        wait_until(lambda: not inbox.entries(), timeout=10, what="the inbox swept")
+    finally:
+        server.stop()
+        api.close()
+    # The emulator logs a request when it ends: a watch only once cut (its stopped client may
+    # sit in a read until its timeout).
+    cluster.emu.cut_watches()
+    wait_until(lambda: any(r.verb == "watch" and r.path.endswith("/configmaps")
+                           for r in cluster.emu.requests()), timeout=10,
+               what="a watch of ConfigMaps ended")
+    return sorted(done)
+
+
+def test_every_grant_is_used_and_no_request_is_denied(stack: Stack, tmp_path: Path) -> None:
     ns, emu = stack.cluster.namespace, stack.cluster.emu
     assert not stack.deploy(parts=("classops",)).failed  # the Role, applied as admin
     orphans(stack)
@@ -102,6 +188,8 @@ def test_every_grant_is_used_and_no_request_is_denied(stack: Stack) -> None:
     assert {e.name for e in first.entries if e.verb == "delete"} == {"old"}
     assert [a for a in findings.access if not a.allowed] == []
     assert {c.component for c in seen.components} >= {"hub", "proxy", "classops"}
+    served_from = len(emu.requests())
+    assert "cal-1" in serve_once(stack.cluster, tmp_path)
 
     me = f"system:serviceaccount:{ns}:classops"
     mine = [r for r in emu.requests() if r.user == me]
@@ -120,7 +208,13 @@ def test_every_grant_is_used_and_no_request_is_denied(stack: Stack) -> None:
             unused += sorted(triples - granted_to_hub)
         else:  # a capability not exercised here: none of these flows may need it
             misnamed += sorted(triples & used)
-    print(f"{len(mine)} requests as {me}; {len(used)} (group, resource, verb) used")
+    served = {t for r in emu.requests()[served_from:]
+              if r.user == me and (t := triple(r.verb, r.path)) is not None}
+    unfiled = sorted(served - expand([g.rule for g in admin.CLASSOPS_GRANTS
+                                      if "serve" in g.uses]))
+    print(f"{len(mine)} requests as {me}; {len(used)} (group, resource, verb) used, "
+          f"{len(served)} by serve")
+    assert unfiled == [], f"used by serve but granted for other capabilities only: {unfiled}"
     assert unknown == [], f"grants naming no known capability: {unknown}"
     assert unused == [], f"granted but never used by {sorted(EXERCISED)}: {unused}"
     assert misnamed == [], f"used by {sorted(EXERCISED)} but granted for another: {misnamed}"
