@@ -127,12 +127,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     """
     if args.output == "png" and not args.out and sys.stdout.isatty():
         raise UsageError("-o png writes binary data: give --out FILE or redirect stdout")
-    try:
-        timetable = load(args.schedule)
-    except TimetableError as err:
-        for problem in err.problems:
-            print(problem, file=sys.stderr)
-        return 1
+    timetable = load(args.schedule)
     term = timetable.term
     first = _day(args.start, "--from") if args.start else term.start
     last = _day(args.end, "--to") if args.end else term.end + timedelta(days=1)
@@ -271,6 +266,10 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
     args.registry = registry
     try:
         return int(args.func(args))
+    except TimetableError as err:  # an invalid schedule: every problem, then exit 1
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return 1
     except UsageError as err:
         print(f"classops: error: {err}", file=sys.stderr)
     except OSError as err:

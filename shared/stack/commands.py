@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shared.timetable import TimetableError, load
+from shared.timetable import load
 
 from . import inspecting
 from .config import HubSettings
@@ -54,13 +54,8 @@ def _common(sub: argparse.ArgumentParser, parts: str) -> None:
                      help=f"comma-separated, of {', '.join(PARTS)} (default: {parts})")
 
 
-def _settings(args: argparse.Namespace) -> tuple[HubSettings, str] | None:
-    try:
-        timetable = load(args.schedule)
-    except TimetableError as err:
-        for problem in err.problems:
-            print(problem, file=sys.stderr)
-        return None
+def _settings(args: argparse.Namespace) -> tuple[HubSettings, str]:
+    timetable = load(args.schedule)  # an invalid one is reported by main, exit 1
     settings = settings_of(timetable)
     if getattr(args, "namespace", None):
         settings = dataclasses.replace(settings, namespace=args.namespace)
@@ -77,10 +72,7 @@ def _parts(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    found = _settings(args)
-    if found is None:
-        return 1
-    settings, text = found
+    settings, text = _settings(args)
     if not args.out_dir:
         sys.stdout.write(to_yaml(render(settings, text, _parts(args))))
         return 0
@@ -112,10 +104,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     from .deploying import deploy
 
-    found = _settings(args)
-    if found is None:
-        return 1
-    settings, text = found
+    settings, text = _settings(args)
     api = getattr(args, "api_client", None) or connect(args.kubeconfig)
     kube = Kube(api)
     try:
