@@ -36,8 +36,11 @@ def test_get_pods_all_namespaces(kube: Kube, kubectl: str) -> None:
         "metadata": {"name": "jupyter-alice"},
         "spec": {"containers": [{"name": "notebook", "image": "jupyter/base"}]}})
     out = run(kubectl, kube, "get", "pods", "-A")
-    line = next(row for row in out.splitlines() if "jupyter-alice" in row)
-    assert line.split()[:4] == [kube.namespace, "jupyter-alice", "0/1", "Pending"]
+    # Other tests share this emulator and may have a jupyter-alice of their own: pick ours.
+    rows = [row.split() for row in out.splitlines()]
+    assert rows[0][:2] == ["NAMESPACE", "NAME"]
+    mine = [r for r in rows if r[:2] == [kube.namespace, "jupyter-alice"]]
+    assert len(mine) == 1 and mine[0][2:4] == ["0/1", "Pending"]
 
 
 def test_apply_create_then_update_then_scale_and_delete(kube: Kube, kubectl: str) -> None:
