@@ -61,7 +61,8 @@ def test_the_official_client_waits_out_retry_after(kube: Kube) -> None:
     since, started = time.time(), time.monotonic()
     kube.core.list_namespaced_config_map(kube.namespace)
     assert time.monotonic() - started >= 1
-    statuses = [r.status for r in kube.emu.requests(since) if r.path.endswith("/configmaps")]
+    statuses = [r.status for r in kube.emu.requests(since)
+                if r.path.endswith(f"/namespaces/{kube.namespace}/configmaps")]
     assert statuses == [429, 200]
 
 
