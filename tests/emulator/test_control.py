@@ -67,7 +67,7 @@ def test_the_official_client_waits_out_retry_after(kube: Kube) -> None:
 
 
 def test_faults_match_verb_and_path_only(kube: Kube) -> None:
-    kube.emu.fail("create", "/configmaps$", 500)
+    kube.emu.fail("create", f"/namespaces/{kube.namespace}/configmaps$", 500)
     kube.core.list_namespaced_config_map(kube.namespace)  # a list is not a create
     kube.core.create_namespaced_secret(kube.namespace, {"metadata": {"name": "s"}})
     with pytest.raises(ApiException):
