@@ -51,6 +51,8 @@ class Settings:
     retry_period: float = 2.0
     webhook_token: Secret | None = None  # else read from the Secret `webhook_secret`, key `token`
     webhook_secret: str = "classops-webhook"
+    # origins whose OPTIONS handshake is granted (lowercase); ("*",): any; (): none
+    webhook_allowed_origins: tuple[str, ...] = ()
     dedupe_ttl: float = 7 * 86400.0  # how long an event's id is remembered
     schedule: str | None = None  # schedules.yaml for the scheduler; None: no scheduler
 
@@ -80,6 +82,8 @@ class Settings:
             problems.append(f"{PREFIX}RETRY_PERIOD < {PREFIX}RENEW_DEADLINE < "
                             f"{PREFIX}LEASE_DURATION must hold")
         webhook_token = get("WEBHOOK_TOKEN")
+        origins = tuple(o.strip().lower() for o in (get("WEBHOOK_ALLOWED_ORIGINS") or "")
+                        .split(",") if o.strip())
         if problems:
             raise SettingsError(problems)
         return cls(namespace=get("NAMESPACE") or "", kubeconfig=get("KUBECONFIG"),
@@ -95,6 +99,7 @@ class Settings:
                    retry_period=numbers["RETRY_PERIOD"],
                    webhook_token=Secret(webhook_token) if webhook_token else None,
                    webhook_secret=get("WEBHOOK_SECRET") or "classops-webhook",
+                   webhook_allowed_origins=origins,
                    dedupe_ttl=numbers["DEDUPE_TTL"], schedule=get("SCHEDULE"))
 
 

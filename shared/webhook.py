@@ -2,8 +2,10 @@
 
 Every replica answers; none runs a handler here. A request is, in order:
 1. `OPTIONS`: the CloudEvents webhook abuse-protection handshake. The request names its origin
-   (`WebHook-Request-Origin`); we allow it and say so (`WebHook-Allowed-Origin`,
-   `WebHook-Allowed-Rate`). The POSTs that follow are still authenticated.
+   (`WebHook-Request-Origin`); a configured one (or any, when `*` is configured) is granted
+   with `WebHook-Allowed-Origin` (the origin, or `*`) and `WebHook-Allowed-Rate`. Any other
+   is answered 403 without those headers: the spec's refusal is their absence, whatever the
+   status. The POSTs that follow are authenticated either way.
 2. authenticated: `Authorization: Bearer <token>` (constant-time compare), else 401;
 3. 413 on a declared or actual length over 1 MiB, before the body is read;
 4. the raw request checked (`shared.validation`: 415 / 400 with every problem);
@@ -35,6 +37,7 @@ from shared.validation import MAX_BODY, check
 
 def create_app(inbox: Inbox, token: str, handled: Collection[str], registry: CollectorRegistry,
                ready: Callable[[], tuple[bool, str]], allowed_rate: int = 120,
+               allowed_origins: Collection[str] = (),
                log: logging.Logger | None = None) -> Flask:
     app = Flask("classops")
     logger = bind(log or logging.getLogger("classops.webhook"))
@@ -53,7 +56,15 @@ def create_app(inbox: Inbox, token: str, handled: Collection[str], registry: Col
         origin = request.headers.get("WebHook-Request-Origin")
         if not origin:
             return answer(400, {"problems": ["header WebHook-Request-Origin is missing"]})
-        return answer(200, {}, **{"WebHook-Allowed-Origin": origin,
+        if "*" in allowed_origins:
+            granted = "*"
+        elif origin.strip().lower() in allowed_origins:
+            granted = origin
+        else:
+            logger.warning("handshake refused", extra={"origin": origin})
+            return answer(403, {"problems": [f"origin {origin!r} is not allowed to deliver "
+                                             f"here"]}, Allow="POST, OPTIONS")
+        return answer(200, {}, **{"WebHook-Allowed-Origin": granted,
                                   "WebHook-Allowed-Rate": str(allowed_rate),
                                   "Allow": "POST, OPTIONS"})
 

@@ -165,8 +165,9 @@ def test_over_one_mebibyte_is_413_in_both_modes(served: tuple[str, list[str], Se
     assert chunked.status_code == 413
 
 
-def test_options_handshake(served: tuple[str, list[str], Server]) -> None:
-    url, _, _ = served
+def test_options_handshake(start_server: Callable[..., Server]) -> None:
+    server = start_server(Registry(), webhook_allowed_origins=("lms.example.edu",))
+    url = f"http://127.0.0.1:{server.port}/"
     answer = requests.options(url, timeout=10,
                               headers={"WebHook-Request-Origin": "lms.example.edu"})
     assert answer.status_code == 200
@@ -174,6 +175,23 @@ def test_options_handshake(served: tuple[str, list[str], Server]) -> None:
     assert answer.headers["WebHook-Allowed-Rate"] == "120"
     assert "POST" in answer.headers["Allow"]
     assert requests.options(url, timeout=10).status_code == 400
+    # Another origin: refused, and refused the spec's way (no WebHook-Allowed-* headers).
+    other = requests.options(url, timeout=10,
+                             headers={"WebHook-Request-Origin": "evil.example.com"})
+    assert other.status_code == 403 and "evil.example.com" in other.json()["problems"][0]
+    assert not any(h.lower().startswith("webhook-allowed") for h in other.headers)
+    assert "POST" in other.headers["Allow"]
+
+
+def test_options_handshake_refuses_every_origin_unless_configured(
+        start_server: Callable[..., Server], served: tuple[str, list[str], Server]) -> None:
+    url, _, _ = served  # nothing configured
+    asked = {"WebHook-Request-Origin": "lms.example.edu"}
+    refused = requests.options(url, timeout=10, headers=asked)
+    assert refused.status_code == 403 and "WebHook-Allowed-Origin" not in refused.headers
+    anyone = start_server(Registry(), webhook_allowed_origins=("*",), identity="replica-b")
+    granted = requests.options(f"http://127.0.0.1:{anyone.port}/", timeout=10, headers=asked)
+    assert granted.status_code == 200 and granted.headers["WebHook-Allowed-Origin"] == "*"
 
 
 def test_health_readiness_and_metrics(served: tuple[str, list[str], Server]) -> None:
