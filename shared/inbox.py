@@ -4,10 +4,17 @@ Entries are ConfigMaps labelled `classops.edu/inbox=event` (see `shared.entries`
 course's namespace, so the inbox survives restarts and leader changes, and `kubectl get cm -l
 classops.edu/inbox` shows it. A put is one create (new, or AlreadyExists: a duplicate); a
 settle is one PUT guarded by the entry's resourceVersion.
+
+`pending()` counts what waits to run, for the webhook's bound: a list at most `max_age` old
+plus this replica's own puts since, so one replica never overshoots the bound, and several
+overshoot it by at most what the others took within `max_age`. The list is small while the
+leader keeps up, and only large when the bound is what protects the cluster.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -24,6 +31,8 @@ CONFIGMAP = ("v1", "ConfigMap")
 class Inbox:
     def __init__(self, kube: Kube, namespace: str, clock: Callable[[], datetime]) -> None:
         self.kube, self.namespace, self.clock = kube, namespace, clock
+        self._lock = threading.Lock()
+        self._pending: tuple[int, float] | None = None  # (count, monotonic time of the list)
 
     def put(self, event: BaseCloudEvent) -> bool:
         """Keep the event to run; False if (source, id) is there already (a duplicate)."""
@@ -35,7 +44,19 @@ class Inbox:
             if err.already_exists:
                 return False
             raise
+        with self._lock:
+            if self._pending is not None:
+                self._pending = (self._pending[0] + 1, self._pending[1])
         return True
+
+    def pending(self, max_age: float = 2.0) -> int:
+        """How many entries wait to run (see the module's docstring)."""
+        with self._lock:
+            if self._pending is None or time.monotonic() - self._pending[1] > max_age:
+                listed = self.kube.list(*CONFIGMAP, self.namespace,
+                                        label_selector=f"{LABEL}=event,{STATE}=pending")
+                self._pending = (sum(1 for _ in listed), time.monotonic())
+            return self._pending[0]
 
     def get(self, source: str, event_id: str) -> Entry | None:
         found = self.kube.get(*CONFIGMAP, entry_name(source, event_id), self.namespace)

@@ -154,7 +154,8 @@ class Server:
             "classops_leader", "1 while this replica leads", registry=self.metrics.registry))
         self._stopping = False
         app = create_app(self.inbox, token, handled_types(registry), self.metrics.registry,
-                         self._ready, allowed_origins=settings.webhook_allowed_origins)
+                         self._ready, allowed_origins=settings.webhook_allowed_origins,
+                         max_pending=settings.inbox_max_pending)
         self.http: BaseWSGIServer = make_server(settings.host, settings.port, app,
                                                 threaded=True)
         self._http_thread: threading.Thread | None = None

@@ -54,6 +54,7 @@ class Settings:
     # origins whose OPTIONS handshake is granted (lowercase); ("*",): any; (): none
     webhook_allowed_origins: tuple[str, ...] = ()
     dedupe_ttl: float = 7 * 86400.0  # how long an event's id is remembered
+    inbox_max_pending: int = 10_000  # over it the webhook answers 503 + Retry-After
     schedule: str | None = None  # schedules.yaml for the scheduler; None: no scheduler
 
     @classmethod
@@ -75,7 +76,10 @@ class Settings:
         numbers = {name: _number(name, get(name), default, problems)
                    for name, default in (("PORT", 8080.0), ("LEASE_DURATION", 15.0),
                                          ("RENEW_DEADLINE", 10.0), ("RETRY_PERIOD", 2.0),
-                                         ("DEDUPE_TTL", 7 * 86400.0))}
+                                         ("DEDUPE_TTL", 7 * 86400.0),
+                                         ("INBOX_MAX_PENDING", 10_000.0))}
+        if numbers["INBOX_MAX_PENDING"] < 1:
+            problems.append(f"{PREFIX}INBOX_MAX_PENDING must be at least 1")
         if not (numbers["RETRY_PERIOD"] < numbers["RENEW_DEADLINE"]
                 < numbers["LEASE_DURATION"]):
             # A leader must give up (renew deadline) before others may take over (duration).
@@ -100,7 +104,8 @@ class Settings:
                    webhook_token=Secret(webhook_token) if webhook_token else None,
                    webhook_secret=get("WEBHOOK_SECRET") or "classops-webhook",
                    webhook_allowed_origins=origins,
-                   dedupe_ttl=numbers["DEDUPE_TTL"], schedule=get("SCHEDULE"))
+                   dedupe_ttl=numbers["DEDUPE_TTL"], schedule=get("SCHEDULE"),
+                   inbox_max_pending=int(numbers["INBOX_MAX_PENDING"]))
 
 
 def _number(name: str, text: str | None, default: float, problems: list[str]) -> float:

@@ -11,7 +11,9 @@ Every replica answers; none runs a handler here. A request is, in order:
 4. the raw request checked (`shared.validation`: 415 / 400 with every problem);
 5. read by the SDK, and its data checked against the catalogue (400 with every problem);
 6. put into the inbox: 202 (`duplicate: true` when (source, id) was there already). An API
-   error there is 503 with Retry-After: the sender retries, and dedupe makes that safe.
+   error there is 503 with Retry-After: the sender retries, and dedupe makes that safe. So is
+   a full inbox (`max_pending` entries wait to run): 503 with Retry-After, the CloudEvents
+   webhook spec's "later", never a silent drop; a duplicate of a kept event is still 202.
 Decoding and running stay apart: no handler runs in a request, so a handler's ValueError can
 never be answered as "not a CloudEvent".
 """
@@ -37,7 +39,7 @@ from shared.validation import MAX_BODY, check
 
 def create_app(inbox: Inbox, token: str, handled: Collection[str], registry: CollectorRegistry,
                ready: Callable[[], tuple[bool, str]], allowed_rate: int = 120,
-               allowed_origins: Collection[str] = (),
+               allowed_origins: Collection[str] = (), max_pending: int = 10_000,
                log: logging.Logger | None = None) -> Flask:
     app = Flask("classops")
     logger = bind(log or logging.getLogger("classops.webhook"))
@@ -92,6 +94,13 @@ def create_app(inbox: Inbox, token: str, handled: Collection[str], registry: Col
         except (BaseCloudEventException, UnknownEventType, ValueError, TypeError) as err:
             return answer(400, {"problems": [f"not a valid CloudEvent: {err}"]})
         try:
+            if (waiting := inbox.pending()) >= max_pending and inbox.get(
+                    event.get_source(), event.get_id()) is None:
+                logger.warning("inbox full", extra={"pending": waiting,
+                                                    "event_id": event.get_id()})
+                return answer(503, {"problems": [f"{waiting} events wait to run (at most "
+                                                 f"{max_pending}), retry later"]},
+                              **{"Retry-After": "30"})
             new = inbox.put(event)
         except ApiError as err:
             logger.warning("inbox unavailable: %s", err)

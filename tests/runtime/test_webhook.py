@@ -15,7 +15,7 @@ from shared.actions import Action
 from shared.cli import main
 from shared.context import Context
 from shared.events import ROSTER_CHANGED, ClassEvent
-from shared.handlers import Registry, on
+from shared.handlers import Registry, TemporaryError, on
 from shared.serving import Server
 from tests.conftest import Kube
 
@@ -231,3 +231,25 @@ def test_dedupe_holds_across_a_restart(kube: Kube, start_server: Callable[..., S
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["RECEIVED", "STATE", "TYPE", "ID", "SOURCE", "OUTCOME"]
     assert len(table) == 2 and "done" in table[1] and "roster ok; 0 actions" in table[1]
+
+
+def test_a_full_inbox_is_503_with_retry_after_and_drops_nothing(
+        start_server: Callable[..., Server]) -> None:
+    registry = Registry()
+
+    @on(ROSTER_CHANGED, registry=registry, id="stuck")
+    def stuck(event: ClassEvent[Any], ctx: Context) -> list[Action]:
+        raise TemporaryError("the LMS is down", delay=600)  # so entries stay pending
+
+    server = start_server(registry, inbox_max_pending=2)
+    url = f"http://127.0.0.1:{server.port}/"
+    for event_id in ("p-1", "p-2"):
+        assert requests.post(url, json=DATA, headers=binary(event_id), timeout=10
+                             ).status_code == 202
+    full = requests.post(url, json=DATA, headers=binary("p-3"), timeout=10)
+    assert full.status_code == 503 and full.headers["Retry-After"] == "30"
+    assert "2 events wait to run (at most 2)" in full.json()["problems"][0]
+    again = requests.post(url, json=DATA, headers=binary("p-1"), timeout=10)
+    assert (again.status_code, again.json()["duplicate"]) == (202, True)
+    assert sorted(e.id for e in server.inbox.entries()) == ["p-1", "p-2"]
+    assert server.inbox.get("/lms", "p-3") is None  # refused, and the sender was told so
