@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from ..emulator import Emulator
 
 DEFAULT_GRACE = 30
+# The conditions the kubelet writes; others (PodScheduled, DisruptionTarget) are kept as found.
+_OWN_CONDITIONS = frozenset({"PodReadyToStartContainers", "Initialized", "Ready",
+                             "ContainersReady"})
 
 
 def image_id(image: str) -> str:
@@ -151,7 +154,7 @@ class Kubelet(Controller):
         ip = old.get("podIP") or self._ips.get(uid) or self._pod_ip(node_name)
         self._ips[uid] = ip
         new["podIP"], new["podIPs"] = ip, [{"ip": ip}]
-        scheduled = [c for c in old.get("conditions") or [] if c.get("type") == "PodScheduled"]
+        others = [c for c in old.get("conditions") or [] if c.get("type") not in _OWN_CONDITIONS]
         ready_at = running if up else taken
 
         def cond(kind: str, ok: bool, at: datetime, reason: str = "") -> Obj:
@@ -167,7 +170,7 @@ class Kubelet(Controller):
                  "ContainersNotInitialized"),
             cond("Ready", up, ready_at, "ContainersNotReady"),
             cond("ContainersReady", up, ready_at, "ContainersNotReady"),
-            *scheduled]
+            *others]
         if inits:
             new["initContainerStatuses"] = [
                 self._init_status(c, now, done[i]) for i, c in enumerate(inits)]

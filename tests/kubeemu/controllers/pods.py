@@ -9,6 +9,11 @@
   (only NoSchedule and NoExecute keep a pod off a node; PreferNoSchedule is a preference).
 - nodeSelector and required node affinity (terms ORed, expressions ANDed):
   https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/.
+- Label selectors (matchLabels and matchExpressions ANDed; an empty selector selects everything,
+  a missing one nothing): https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/.
+- The `DisruptionTarget` condition a pod gets just before a disruption deletes it (pre-emption,
+  the Eviction API, the taint manager), as since 1.26:
+  https://kubernetes.io/docs/concepts/workloads/pods/disruptions/#pod-disruption-conditions.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ..clock import timestamp
 from ..store import Obj
 
 _SUFFIX: dict[str, int | Decimal] = {
@@ -150,6 +156,26 @@ def _expression(expr: Obj, values: dict[str, str]) -> bool:
             return False
         return number > bound if op == "Gt" else number < bound
     return False
+
+
+def selects(selector: Obj | None, obj: Obj) -> bool:
+    """metav1.LabelSelector semantics: None selects nothing, {} everything."""
+    if selector is None:
+        return False
+    have = labels(obj)
+    return (all(have.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
+            and all(_expression(e, have) for e in selector.get("matchExpressions") or []))
+
+
+def with_condition(old: Obj, cond: Obj) -> Obj:
+    """A status with `cond` in place of any condition of its type."""
+    conditions = [c for c in old.get("conditions") or [] if c.get("type") != cond["type"]]
+    return {**old, "conditions": [*conditions, cond]}
+
+
+def disruption_target(reason: str, message: str, now: datetime) -> Obj:
+    return {"type": "DisruptionTarget", "status": "True", "reason": reason, "message": message,
+            "lastProbeTime": None, "lastTransitionTime": timestamp(now)}
 
 
 def node_matches(pod: Obj, node: Obj) -> bool:

@@ -19,10 +19,15 @@ sized to what the hub stack needs:
 - **Pre-emption** (https://kubernetes.io/docs/concepts/scheduling-eviction/pod-priority-preemption/):
   if removing lower-priority pods from a node would let the pod fit, the fewest needed (the others
   reprieved, most important first) are deleted gracefully, the pod's
-  `status.nominatedNodeName` names the node, and it binds once the victims are gone. The room on a
-  nominated node is held for the nominee against pods of lower priority; a nominee whose node
-  still has terminating lower-priority pods waits instead of pre-empting more. The node chosen has
-  the lowest highest-victim priority, then the fewest victims. `preemptionPolicy: Never` pods wait.
+  `status.nominatedNodeName` names the node, and it binds once the victims are gone. Each victim
+  first gets the `DisruptionTarget` condition (reason `PreemptionByScheduler`, message
+  "<scheduler>: preempting to accommodate a higher priority pod"), as the scheduler writes it
+  since 1.26 (https://kubernetes.io/docs/concepts/workloads/pods/disruptions/
+  #pod-disruption-conditions); a victim written by someone else meanwhile puts the pre-emption
+  off to the next pass. The room on a nominated node is held for the nominee against pods of
+  lower priority; a nominee whose node still has terminating lower-priority pods waits instead of
+  pre-empting more. The node chosen has the lowest highest-victim priority, then the fewest
+  victims. `preemptionPolicy: Never` pods wait.
 - **Priority**: the scheduler brings the Priority admission plugin (`priority.py`) with it.
 - **Binding** is what `pods/binding` does: `spec.nodeName` set and `PodScheduled=True`, in one
   write guarded by the resourceVersion read.
@@ -41,18 +46,19 @@ from ..store import Obj
 from .base import Controller, deep
 from .pods import (
     RESOURCES,
-    _expression,
     allocatable,
+    disruption_target,
     finished,
-    labels,
     node_matches,
     priority,
     quantity,
     requests,
+    selects,
     spec,
     status,
     terminating,
     untolerated_taint,
+    with_condition,
 )
 from .priority import PriorityAdmission
 
@@ -64,14 +70,6 @@ _NONZERO = {"cpu": Decimal("0.1"), "memory": Decimal(200 * 2**20)}
 Usage = dict[str, Decimal]
 
 
-def _selects(selector: Obj | None, pod: Obj) -> bool:
-    if selector is None:
-        return False
-    have = labels(pod)
-    return (all(have.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
-            and all(_expression(e, have) for e in selector.get("matchExpressions") or []))
-
-
 def _anti_terms(pod: Obj) -> list[Obj]:
     anti = (spec(pod).get("affinity") or {}).get("podAntiAffinity") or {}
     return [t for t in anti.get("requiredDuringSchedulingIgnoredDuringExecution") or []
@@ -80,8 +78,8 @@ def _anti_terms(pod: Obj) -> list[Obj]:
 
 def _term_hits(term: Obj, owner: Obj, other: Obj) -> bool:
     namespaces = term.get("namespaces") or [owner["metadata"]["namespace"]]
-    return other["metadata"]["namespace"] in namespaces and _selects(term.get("labelSelector"),
-                                                                       other)
+    return (other["metadata"]["namespace"] in namespaces
+            and selects(term.get("labelSelector"), other))
 
 
 def anti_affinity_conflict(pod: Obj, others: list[Obj]) -> bool:
@@ -218,12 +216,13 @@ class Scheduler(Controller):
             terminating(o) and priority(o) < priority(pod) for o in bound[nominee])
         if not waiting and spec(pod).get("preemptionPolicy") != "Never":
             choice = self._victims(pod, state)
-            if choice is not None:
+            marked = self._mark_victims(pod, choice[1], now) if choice is not None else None
+            if choice is not None and marked is not None:
                 nominee, victims = choice
-                for victim in victims:
-                    self.delete(self.pods, victim)
+                for victim, latest in zip(victims, marked, strict=True):
+                    self.delete(self.pods, latest)
                     # What is left of this pass sees the victim as leaving, the room as held.
-                    gone = deep(victim)
+                    gone = deep(latest)
                     gone["metadata"]["deletionTimestamp"] = timestamp(now)
                     bound[nominee] = [gone if o is victim else o for o in bound[nominee]]
                 nominated[nominee].append(pod)
@@ -268,10 +267,25 @@ class Scheduler(Controller):
         _, _, name, victims = min(candidates, key=lambda c: c[:3])
         return name, victims
 
+    def _mark_victims(self, pod: Obj, victims: list[Obj], now: datetime) -> list[Obj] | None:
+        """The DisruptionTarget condition on every victim before any is deleted (the victims as
+        written); None (pre-empt next pass, from fresh state) if one changed since this pass
+        read it."""
+        cond = disruption_target(
+            "PreemptionByScheduler", f"{spec(pod).get('schedulerName') or 'default-scheduler'}: "
+            "preempting to accommodate a higher priority pod", now)
+        marked = []
+        for victim in victims:
+            latest = self.set_status(self.pods, victim, with_condition(status(victim), cond))
+            if latest is None:
+                return None
+            marked.append(latest)
+        return marked
+
     def _bind(self, pod: Obj, node: str, now: datetime) -> bool:
         new = deep(pod)
         new["spec"]["nodeName"] = node
-        new["status"] = _with_condition(status(new), {
+        new["status"] = with_condition(status(new), {
             "type": "PodScheduled", "status": "True", "lastProbeTime": None,
             "lastTransitionTime": timestamp(now)})
         return self.commit_if_unchanged(self.pods, pod, new)
@@ -284,7 +298,7 @@ class Scheduler(Controller):
             "False", "Unschedulable", message)
         if same and (old.get("nominatedNodeName") or "") == nominee:
             return
-        new = _with_condition(old, {
+        new = with_condition(old, {
             "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
             "message": message, "lastProbeTime": None,
             "lastTransitionTime": current.get("lastTransitionTime") if current.get(
@@ -296,6 +310,3 @@ class Scheduler(Controller):
         self.set_status(self.pods, pod, new)
 
 
-def _with_condition(old: Obj, cond: Obj) -> Obj:
-    conditions = [c for c in old.get("conditions") or [] if c.get("type") != cond["type"]]
-    return {**old, "conditions": [*conditions, cond]}
