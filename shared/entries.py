@@ -9,6 +9,13 @@ kept entries, oldest first; pending ones are never dropped).
 
 States: `pending` (to run, not before `not_before`), `done`, `failed` (a handler gave up or it
 kept failing for `MAX_ATTEMPTS` runs).
+
+Sizes: a ConfigMap holds at most 1 MiB of data (keys and values, in bytes) and 256 KiB of
+annotations; a write over either is refused (422), which the webhook would answer 503 and the
+sender would retry forever, or which would leave a settled entry pending. So the outcome is
+kept under `OUTCOME_MAX` (`small()`: long lists of action results and long errors are cut, and
+the record says how much), and an event is kept only if its stored form leaves room for that
+(`too_large()`: the webhook answers 413 otherwise).
 """
 
 from __future__ import annotations
@@ -25,6 +32,11 @@ STATE = "classops.edu/state"
 ANNOTATION = "classops.edu/"
 MAX_ATTEMPTS = 5
 KEEP = 5000  # entries kept at most, whatever their age
+MAX_DATA = 1024 * 1024  # a ConfigMap's data, keys included
+MAX_NOTES = 256 * 1024  # a ConfigMap's annotations
+OUTCOME_MAX = 16 * 1024  # an outcome's JSON, at most
+MAX_EVENT = MAX_DATA - len("event") - len("outcome") - OUTCOME_MAX  # the event's JSON, at most
+NOTES_SPARE = 1024  # for annotations written after the put (attempts, not-before)
 
 
 def entry_name(source: str, event_id: str) -> str:
@@ -52,8 +64,22 @@ class Entry:
     def due(self, now: datetime) -> bool:
         return self.state == "pending" and (self.not_before is None or self.not_before <= now)
 
+    def too_large(self) -> str | None:
+        """Why this entry cannot be stored with room for its outcome, or None."""
+        size = len(self.event.encode())
+        if size > MAX_EVENT:
+            return (f"the event takes {size} bytes as structured JSON; at most {MAX_EVENT} are "
+                    f"kept (a ConfigMap holds 1 MiB, with room for the outcome)")
+        notes = sum(len(k.encode()) + len(v.encode())
+                    for k, v in self.to_configmap("")["metadata"]["annotations"].items())
+        if notes > MAX_NOTES - NOTES_SPARE:
+            return (f"source, id and type take {notes} bytes; at most "
+                    f"{MAX_NOTES - NOTES_SPARE} are kept")
+        return None
+
     def settled(self, outcome: dict[str, Any], now: datetime) -> Entry:
         """The entry after one run: `outcome["retry"]` (seconds) asks for another run later."""
+        outcome = small(outcome, OUTCOME_MAX - 256)  # room for "gave_up"
         attempts = self.attempts + 1
         retry = outcome.get("retry")
         if retry is None:
@@ -109,3 +135,33 @@ def expired(entries: Sequence[Entry], now: datetime, ttl: timedelta,
     old = [e for e in settled if now - e.received > ttl]
     young = [e for e in settled if now - e.received <= ttl]
     return old + young[:max(0, len(young) - keep)]
+
+
+def _size(outcome: dict[str, Any]) -> int:
+    return len(json.dumps(outcome, sort_keys=True).encode())
+
+
+def _cut(text: Any, at: int = 500) -> Any:
+    return text[:at] + f"... ({len(text) - at} more characters)" if (
+        isinstance(text, str) and len(text) > at) else text
+
+
+def small(outcome: dict[str, Any], limit: int = OUTCOME_MAX) -> dict[str, Any]:
+    """The outcome, cut to fit `limit` bytes of JSON: first each handler's action results (the
+    failed ones kept first, `actions_omitted` counts the rest) and long errors, at last
+    everything but the verdict."""
+    if _size(outcome) <= limit:
+        return outcome
+    handlers = []
+    for h in outcome.get("handlers") or []:
+        actions = sorted(h.get("actions") or [], key=lambda r: r.get("outcome") != "failed")
+        kept = [{k: _cut(v) for k, v in r.items()} for r in actions[:5]]
+        handlers.append({**h, "error": _cut(h.get("error")), "actions": kept,
+                         "actions_omitted": len(actions) - len(kept)})
+    cut = {k: _cut(v) for k, v in outcome.items() if k != "handlers"}
+    cut = {**cut, "handlers": handlers, "trimmed": True}
+    if _size(cut) <= limit:
+        return cut
+    return {"retry": outcome.get("retry"), "failed": outcome.get("failed", False),
+            "at": outcome.get("at"), "handlers": [], "handlers_omitted": len(handlers),
+            "trimmed": True}

@@ -34,10 +34,14 @@ class Inbox:
         self._lock = threading.Lock()
         self._pending: tuple[int, float] | None = None  # (count, monotonic time of the list)
 
-    def put(self, event: BaseCloudEvent) -> bool:
+    def entry(self, event: BaseCloudEvent) -> Entry:
+        """The entry `put` would store (`Entry.too_large()` says whether it fits)."""
+        return Entry(event.get_source(), event.get_id(), event.get_type(), self.clock(),
+                     JSONFormat().write(event).decode())
+
+    def put(self, event: BaseCloudEvent | Entry) -> bool:
         """Keep the event to run; False if (source, id) is there already (a duplicate)."""
-        entry = Entry(event.get_source(), event.get_id(), event.get_type(), self.clock(),
-                      JSONFormat().write(event).decode())
+        entry = event if isinstance(event, Entry) else self.entry(event)
         try:
             self.kube.create(entry.to_configmap(self.namespace))
         except ApiError as err:

@@ -90,6 +90,6 @@ def _summary(entry: Entry) -> str:
     handlers = entry.outcome.get("handlers") or []
     if not handlers:
         return entry.outcome.get("error", "") if entry.state != "pending" else ""
-    actions = sum(len(h.get("actions") or []) for h in handlers)
+    actions = sum(len(h.get("actions") or []) + h.get("actions_omitted", 0) for h in handlers)
     statuses = ", ".join(f"{h['handler'].rsplit('.', 1)[-1]} {h['status']}" for h in handlers)
     return f"{statuses}; {actions} actions"

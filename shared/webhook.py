@@ -7,7 +7,9 @@ Every replica answers; none runs a handler here. A request is, in order:
    is answered 403 without those headers: the spec's refusal is their absence, whatever the
    status. The POSTs that follow are authenticated either way.
 2. authenticated: `Authorization: Bearer <token>` (constant-time compare), else 401;
-3. 413 on a declared or actual length over 1 MiB, before the body is read;
+3. 413 on a declared or actual length over 1 MiB, before the body is read (and, once the
+   event is read, after 5, if its stored form would not fit its ConfigMap with room for its
+   outcome: `Entry.too_large`; a 503 would have the sender retry what never fits);
 4. the raw request checked (`shared.validation`: 415 / 400 with every problem);
 5. read by the SDK, and its data checked against the catalogue (400 with every problem);
 6. put into the inbox: 202 (`duplicate: true` when (source, id) was there already). An API
@@ -93,6 +95,9 @@ def create_app(inbox: Inbox, token: str, handled: Collection[str], registry: Col
             return answer(400, {"problems": err.problems})
         except (BaseCloudEventException, UnknownEventType, ValueError, TypeError) as err:
             return answer(400, {"problems": [f"not a valid CloudEvent: {err}"]})
+        entry = inbox.entry(event)
+        if (why := entry.too_large()) is not None:
+            return answer(413, {"problems": [why]})
         try:
             if (waiting := inbox.pending()) >= max_pending and inbox.get(
                     event.get_source(), event.get_id()) is None:
@@ -101,7 +106,7 @@ def create_app(inbox: Inbox, token: str, handled: Collection[str], registry: Col
                 return answer(503, {"problems": [f"{waiting} events wait to run (at most "
                                                  f"{max_pending}), retry later"]},
                               **{"Retry-After": "30"})
-            new = inbox.put(event)
+            new = inbox.put(entry)
         except ApiError as err:
             logger.warning("inbox unavailable: %s", err)
             return answer(503, {"problems": ["the inbox is unavailable, retry later"]},

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import Any
@@ -173,7 +174,27 @@ def _check_labels(labels: Any, field: str, problems: Problems) -> None:
                          "'-', '_' or '.', and must start and end with an alphanumeric character")
 
 
+def _utf8(text: Any) -> int:
+    return len(str(text).encode())
+
+
+def _check_sizes(resource_key: str, obj: Obj, problems: Problems) -> None:
+    """The apiserver's size limits: 256 KiB of annotations, 1 MiB of ConfigMap data (keys and
+    values, in bytes; binaryData by its values)."""
+    notes = (obj.get("metadata") or {}).get("annotations") or {}
+    if isinstance(notes, dict) and sum(_utf8(k) + _utf8(v) for k, v in notes.items()) > 262144:
+        problems.add("FieldValueTooLong", "metadata.annotations",
+                     "Too long: may not be more than 262144 bytes")
+    data, binary = obj.get("data") or {}, obj.get("binaryData") or {}
+    if resource_key == "configmaps" and isinstance(data, dict) and isinstance(binary, dict):
+        size = (sum(_utf8(k) + _utf8(v) for k, v in data.items())
+                + sum(len(base64.b64decode(v)) for v in binary.values()))
+        if size > 1048576:
+            problems.add("FieldValueTooLong", "", "Too long: may not be more than 1048576 bytes")
+
+
 def _check_semantics(resource_key: str, obj: Obj, problems: Problems) -> None:
+    _check_sizes(resource_key, obj, problems)
     spec = obj.get("spec") or {}
     replicas = spec.get("replicas")
     if isinstance(replicas, int) and replicas < 0:

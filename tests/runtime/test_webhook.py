@@ -10,10 +10,13 @@ from typing import Any
 
 import pytest
 import requests
+from cloudevents.core.bindings.http import HTTPMessage, from_http_event
+from cloudevents.core.formats.json import JSONFormat
 
 from shared.actions import Action
 from shared.cli import main
 from shared.context import Context
+from shared.entries import MAX_EVENT, OUTCOME_MAX
 from shared.events import ROSTER_CHANGED, ClassEvent
 from shared.handlers import Registry, TemporaryError, on
 from shared.serving import Server
@@ -253,3 +256,40 @@ def test_a_full_inbox_is_503_with_retry_after_and_drops_nothing(
     assert (again.status_code, again.json()["duplicate"]) == (202, True)
     assert sorted(e.id for e in server.inbox.entries()) == ["p-1", "p-2"]
     assert server.inbox.get("/lms", "p-3") is None  # refused, and the sender was told so
+
+
+def test_an_event_that_would_not_fit_its_configmap_is_413_one_that_just_fits_is_kept(
+        start_server: Callable[..., Server]) -> None:
+    registry = Registry()
+
+    @on(ROSTER_CHANGED, registry=registry, id="verbose")
+    def verbose(event: ClassEvent[Any], ctx: Context) -> list[Action]:
+        raise TemporaryError("e" * 200_000, delay=600)  # an outcome far over its budget
+
+    server = start_server(registry)
+    url = f"http://127.0.0.1:{server.port}/"
+
+    def padded(event_id: str, stored_size: int) -> dict[str, Any]:
+        def doc(pad: int) -> dict[str, Any]:
+            return structured(id=event_id, data={"size": 1, "added": ["x" * pad]})
+
+        def size(pad: int) -> int:
+            body = json.dumps(doc(pad)).encode()
+            return len(JSONFormat().write(from_http_event(HTTPMessage(
+                {"content-type": "application/cloudevents+json"}, body))))
+
+        return doc(1000 + stored_size - size(1000))
+
+    too_big = post_structured(url, padded("big", MAX_EVENT + 1))
+    assert too_big.status_code == 413
+    assert too_big.json()["problems"] == [
+        f"the event takes {MAX_EVENT + 1} bytes as structured JSON; at most {MAX_EVENT} are "
+        f"kept (a ConfigMap holds 1 MiB, with room for the outcome)"]
+    fits = post_structured(url, padded("fits", MAX_EVENT))
+    assert fits.status_code == 202, fits.text
+    # Its outcome is cut to fit beside it: the settle was written, not refused (422).
+    entry = until(lambda: (e := server.inbox.get("/lms", "fits")) and e.attempts == 1 and e)
+    assert entry.state == "pending" and entry.outcome["trimmed"] is True
+    assert len(json.dumps(entry.outcome, sort_keys=True)) <= OUTCOME_MAX
+    long_id = post_structured(url, structured(id="i" * 300_000))
+    assert long_id.status_code == 413 and "source, id and type take" in long_id.text
