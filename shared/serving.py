@@ -24,6 +24,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -84,16 +85,48 @@ class LeaderWork:
         self.gauge.set(0)
 
 
-def webhook_token(settings: Settings, kube: Kube, namespace: str) -> str:
-    """From the environment (a Secret mapped to an env var), else the Secret itself."""
-    if settings.webhook_token is not None:
-        return settings.webhook_token.value
-    secret = kube.get("v1", "Secret", settings.webhook_secret, namespace)
-    encoded = (secret.raw.get("data") or {}).get("token") if secret is not None else None
-    if not encoded:
-        raise ServeError(f"no webhook token: set CLASSOPS_WEBHOOK_TOKEN or create Secret "
-                         f"{namespace}/{settings.webhook_secret} with key 'token'")
-    return base64.b64decode(encoded).decode().strip()
+class WebhookToken:
+    """The webhook's bearer token: `CLASSOPS_WEBHOOK_TOKEN` (fixed for the process), else the
+    Secret's key `token`, read again when the last read is `ttl` seconds old, so a rotated
+    Secret takes effect within `ttl` without a restart. A failed read keeps the last token (an
+    API hiccup must not lock senders out); a deleted Secret or key gives none, so every POST is
+    401 until it is back (revoking must not be undone by a cache)."""
+
+    def __init__(self, settings: Settings, kube: Kube, namespace: str,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 log: logging.Logger | None = None) -> None:
+        self.fixed = settings.webhook_token.value if settings.webhook_token else None
+        self.kube, self.namespace, self.name = kube, namespace, settings.webhook_secret
+        self.ttl, self.monotonic = settings.webhook_token_ttl, monotonic
+        self.log = log or logging.getLogger("classops.serve")
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._read_at = -float("inf")
+        if self.fixed is None and self._read() is None:
+            raise ServeError(f"no webhook token: set CLASSOPS_WEBHOOK_TOKEN or create Secret "
+                             f"{namespace}/{self.name} with key 'token'")
+
+    def __call__(self) -> str | None:
+        if self.fixed is not None:
+            return self.fixed
+        with self._lock:
+            if self.monotonic() - self._read_at >= self.ttl:
+                try:
+                    self._read()
+                except ApiError as err:
+                    self.log.warning("cannot read the webhook Secret, keeping the last token: "
+                                     "%s", err)
+            return self._token
+
+    def _read(self) -> str | None:
+        secret = self.kube.get("v1", "Secret", self.name, self.namespace)
+        encoded = (secret.raw.get("data") or {}).get("token") if secret is not None else None
+        token = base64.b64decode(encoded).decode().strip() if encoded else None
+        if token != self._token and self._read_at > -float("inf"):
+            self.log.info("the webhook token changed" if token else
+                          "the webhook Secret or its key is gone: every POST is 401")
+        self._token, self._read_at = token, self.monotonic()
+        return token
 
 
 def handled_types(registry: Registry) -> set[str]:
@@ -134,7 +167,7 @@ class Server:
         if settings.schedule:
             self._add_scheduler(settings.schedule)
         try:
-            token = webhook_token(settings, self.kube, self.namespace)
+            token = WebhookToken(settings, self.kube, self.namespace, log=self.log.logger)
             targets = watch_targets(self.kube, registry, self.namespace)
         except ApiError as err:
             raise ServeError(f"cannot read from the cluster: {err}") from err

@@ -51,6 +51,7 @@ class Settings:
     retry_period: float = 2.0
     webhook_token: Secret | None = None  # else read from the Secret `webhook_secret`, key `token`
     webhook_secret: str = "classops-webhook"
+    webhook_token_ttl: float = 10.0  # the Secret is read again after this long (rotation)
     # origins whose OPTIONS handshake is granted (lowercase); ("*",): any; (): none
     webhook_allowed_origins: tuple[str, ...] = ()
     dedupe_ttl: float = 7 * 86400.0  # how long an event's id is remembered
@@ -77,7 +78,8 @@ class Settings:
                    for name, default in (("PORT", 8080.0), ("LEASE_DURATION", 15.0),
                                          ("RENEW_DEADLINE", 10.0), ("RETRY_PERIOD", 2.0),
                                          ("DEDUPE_TTL", 7 * 86400.0),
-                                         ("INBOX_MAX_PENDING", 10_000.0))}
+                                         ("INBOX_MAX_PENDING", 10_000.0),
+                                         ("WEBHOOK_TOKEN_TTL", 10.0))}
         if numbers["INBOX_MAX_PENDING"] < 1:
             problems.append(f"{PREFIX}INBOX_MAX_PENDING must be at least 1")
         if not (numbers["RETRY_PERIOD"] < numbers["RENEW_DEADLINE"]
@@ -104,6 +106,7 @@ class Settings:
                    webhook_token=Secret(webhook_token) if webhook_token else None,
                    webhook_secret=get("WEBHOOK_SECRET") or "classops-webhook",
                    webhook_allowed_origins=origins,
+                   webhook_token_ttl=numbers["WEBHOOK_TOKEN_TTL"],
                    dedupe_ttl=numbers["DEDUPE_TTL"], schedule=get("SCHEDULE"),
                    inbox_max_pending=int(numbers["INBOX_MAX_PENDING"]))
 

@@ -6,7 +6,8 @@ Every replica answers; none runs a handler here. A request is, in order:
    with `WebHook-Allowed-Origin` (the origin, or `*`) and `WebHook-Allowed-Rate`. Any other
    is answered 403 without those headers: the spec's refusal is their absence, whatever the
    status. The POSTs that follow are authenticated either way.
-2. authenticated: `Authorization: Bearer <token>` (constant-time compare), else 401;
+2. authenticated: `Authorization: Bearer <token>` (constant-time compare) against `token()`,
+   the current one (a rotated Secret is read again by the caller's cache), else 401;
 3. 413 on a declared or actual length over 1 MiB, before the body is read (and, once the
    event is read, after 5, if its stored form would not fit its ConfigMap with room for its
    outcome: `Entry.too_large`; a 503 would have the sender retry what never fits);
@@ -39,7 +40,8 @@ from shared.ports.errors import ApiError
 from shared.validation import MAX_BODY, check
 
 
-def create_app(inbox: Inbox, token: str, handled: Collection[str], registry: CollectorRegistry,
+def create_app(inbox: Inbox, token: Callable[[], str | None], handled: Collection[str],
+               registry: CollectorRegistry,
                ready: Callable[[], tuple[bool, str]], allowed_rate: int = 120,
                allowed_origins: Collection[str] = (), max_pending: int = 10_000,
                log: logging.Logger | None = None) -> Flask:
@@ -74,9 +76,9 @@ def create_app(inbox: Inbox, token: str, handled: Collection[str], registry: Col
 
     @app.route("/", methods=["POST"])
     def receive() -> Response:
-        given = request.headers.get("Authorization", "")
-        if not (given.startswith("Bearer ") and
-                hmac.compare_digest(given[7:].encode(), token.encode())):
+        given, expected = request.headers.get("Authorization", ""), token()
+        if not (expected and given.startswith("Bearer ") and
+                hmac.compare_digest(given[7:].encode(), expected.encode())):
             return answer(401, {"problems": ["a valid bearer token is required"]},
                           **{"WWW-Authenticate": "Bearer"})
         if (request.content_length or 0) > MAX_BODY:

@@ -111,6 +111,7 @@ CLASSOPS_GRANTS = [
            "serve"),
     _grant([""], ["persistentvolumeclaims"], KEPT, "deploy"),
     _grant([""], ["secrets"], ["get", "list", "create"], "deploy"),  # generated once
+    _grant([""], ["secrets"], ["get"], "serve", names=["classops-webhook"]),  # its token
     _grant([RBAC], ["roles", "rolebindings"], PRUNED, "deploy"),
     _grant(["policy"], ["poddisruptionbudgets"], PRUNED, "deploy"),
     _grant(["networking.k8s.io"], ["networkpolicies"], PRUNED, "deploy"),
@@ -180,9 +181,9 @@ def classops(s: HubSettings, schedule_text: str) -> list[dict[str, Any]]:
         "env": [{"name": "CLASSOPS_NAMESPACE", "value": s.ns},
                 {"name": "CLASSOPS_SCHEDULE", "value": "/etc/classops/schedules.yaml"},
                 {"name": "CLASSOPS_HUB_API_URL", "value": "http://hub:8081/hub/api"},
-                env_secret("CLASSOPS_HUB_TOKEN", secrets.service("classops"), secrets.TOKEN),
-                {"name": "CLASSOPS_WEBHOOK_TOKEN", "valueFrom": {"secretKeyRef": {
-                    "name": "classops-webhook", "key": "token", "optional": True}}}],
+                env_secret("CLASSOPS_HUB_TOKEN", secrets.service("classops"), secrets.TOKEN)],
+        # The webhook token is read from its Secret by serve (not mapped to an env var, which
+        # a pod reads once), so rotating it needs no restart.
         "envFrom": [{"secretRef": optional}],  # S3 endpoint, bucket and credentials
         "volumeMounts": [{"name": "schedule", "mountPath": "/etc/classops", "readOnly": True},
                          {"name": "tmp", "mountPath": "/tmp"}],

@@ -8,10 +8,11 @@ on to the hub (`hub-role`) must appear in the hub's rendered Role instead. A gra
 not exercised here (`snapshots`) must stay unused by these flows, or it is named wrongly.
 When a later capability adds its flow here, it joins `EXERCISED` and its grants must then be used.
 
-`serve` runs in-process (`Server`, as tests/runtime start it) with the token: it takes the Lease,
-receives one webhook event (a calendar change, which its executor applies to the overlay), runs
-one watch, fires one timetable occurrence on time through its scheduler, and stops (releasing
-the Lease). Everything serve requested must be granted by a grant that names `serve`.
+`serve` runs in-process (`Server`, as tests/runtime start it) with the token from its Secret:
+it takes the Lease, receives one webhook event (a calendar change, which its executor applies to
+the overlay), runs one watch, fires one timetable occurrence on time through its scheduler, and
+stops (releasing the Lease). Everything serve requested must be granted by a grant that names
+`serve`.
 """
 
 from __future__ import annotations
@@ -123,7 +124,12 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
     token = cluster.emu.service_account_token(cluster.namespace, "classops")
     api = cluster.emu.api_client(token=token)
     inbox = Inbox(Kube(cluster.api), cluster.namespace, cluster.emu.clock.now)  # the test's look
-    settings = settings_for(cluster, schedule=str(schedule), dedupe_ttl=60.0)
+    # The token from its Secret, as the Deployment has it (read again as it rotates).
+    Kube(cluster.api).create({"apiVersion": "v1", "kind": "Secret", "metadata": {
+        "name": "classops-webhook", "namespace": cluster.namespace},
+        "stringData": {"token": TOKEN}})
+    settings = settings_for(cluster, schedule=str(schedule), dedupe_ttl=60.0,
+                            webhook_token=None)
 
     def start() -> Server:
         server = Server(settings, registry, api=api, clock=cluster.emu.clock.now,

@@ -12,6 +12,7 @@ import pytest
 import requests
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 from cloudevents.core.formats.json import JSONFormat
+from kubernetes.client.exceptions import ApiException
 
 from shared.actions import Action
 from shared.cli import main
@@ -19,10 +20,11 @@ from shared.context import Context
 from shared.entries import MAX_EVENT, OUTCOME_MAX
 from shared.events import ROSTER_CHANGED, ClassEvent
 from shared.handlers import Registry, TemporaryError, on
-from shared.serving import Server
+from shared.ports.kube import Kube as KubePort
+from shared.serving import Server, WebhookToken
 from tests.conftest import Kube
 
-from .conftest import TOKEN
+from .conftest import TOKEN, settings_for
 from .wait import until
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -293,3 +295,49 @@ def test_an_event_that_would_not_fit_its_configmap_is_413_one_that_just_fits_is_
     assert len(json.dumps(entry.outcome, sort_keys=True)) <= OUTCOME_MAX
     long_id = post_structured(url, structured(id="i" * 300_000))
     assert long_id.status_code == 413 and "source, id and type take" in long_id.text
+
+
+def test_a_rotated_token_takes_effect_without_a_restart(kube: Kube,
+                                                        start_server: Callable[..., Server]
+                                                        ) -> None:
+    def set_token(value: str) -> None:
+        secret = {"metadata": {"name": "classops-webhook"}, "stringData": {"token": value}}
+        try:
+            kube.core.replace_namespaced_secret("classops-webhook", kube.namespace, secret)
+        except ApiException:
+            kube.core.create_namespaced_secret(kube.namespace, secret)
+
+    def post(token: str, event_id: str) -> int:
+        headers = binary(event_id) | {"Authorization": f"Bearer {token}"}
+        return requests.post(url, json=DATA, headers=headers, timeout=10).status_code
+
+    set_token("old-token")
+    # A TTL of 0 reads the Secret at every request, so the test needs no wait.
+    server = start_server(roster_registry([]), webhook_token=None, webhook_token_ttl=0.0)
+    url = f"http://127.0.0.1:{server.port}/"
+    assert (post("old-token", "k-1"), post("new-token", "k-2")) == (202, 401)
+    set_token("new-token")
+    assert (post("old-token", "k-3"), post("new-token", "k-4")) == (401, 202)
+    kube.core.delete_namespaced_secret("classops-webhook", kube.namespace)
+    assert post("new-token", "k-5") == 401  # revoked: no cached token outlives its Secret
+
+
+def test_the_token_is_read_again_only_after_its_ttl(kube: Kube) -> None:
+    kube.core.create_namespaced_secret(kube.namespace, {
+        "metadata": {"name": "classops-webhook"}, "stringData": {"token": "one"}})
+    now = [0.0]
+    token = WebhookToken(settings_for(kube, webhook_token=None, webhook_token_ttl=10.0),
+                         KubePort(kube.api), kube.namespace, monotonic=lambda: now[0])
+    kube.core.patch_namespaced_secret("classops-webhook", kube.namespace,
+                                      {"stringData": {"token": "two"}})
+    now[0] = 9.9
+    assert token() == "one"
+    now[0] = 10.0
+    assert token() == "two"
+    kube.emu.fail("get", f"/namespaces/{kube.namespace}/secrets/classops-webhook", 503)
+    kube.core.patch_namespaced_secret("classops-webhook", kube.namespace,
+                                      {"stringData": {"token": "three"}})
+    now[0] = 20.0
+    assert token() == "two"  # an API hiccup keeps the last token
+    now[0] = 30.0
+    assert token() == "three"
