@@ -40,12 +40,14 @@ def free_port() -> int:
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[tuple[client.ApiClient, Path]]:
     kubeconfig = tmp_path / "kubeconfig"
-    proc = subprocess.Popen([sys.executable, "-m", "tests.kubeemu", "--port", "0",
-                             "--kubeconfig-out", str(kubeconfig), "--bookmark-interval", "1"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
+    errors = tmp_path / "emulator.err"
+    with errors.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.kubeemu", "--port", "0",
+                                 "--kubeconfig-out", str(kubeconfig), "--bookmark-interval",
+                                 "1"], cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
     assert proc.stdout is not None
-    assert "serving on" in proc.stdout.readline()
+    first = proc.stdout.readline()
+    assert "serving on" in first, f"the emulator did not start: {errors.read_text()[-2000:]}"
     api = config.new_client_from_config(str(kubeconfig))
     core = client.CoreV1Api(api)
     core.create_namespace({"metadata": {"name": NS}})
