@@ -246,7 +246,8 @@ class Handler(BaseHTTPRequestHandler):
         res = route.resource
         if route.subresource:
             allowed = {"status": ("get", "update", "patch"), "scale": ("get", "update", "patch"),
-                       "finalize": ("update",), "token": ("create",)}.get(route.subresource, ())
+                       "finalize": ("update",), "token": ("create",),
+                       "eviction": ("create",)}.get(route.subresource, ())
             if verb not in allowed:
                 raise method_not_allowed()
         elif verb not in res.verbs or (verb in ("create", "deletecollection") and res.namespaced
@@ -265,6 +266,12 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(201, reviews.create(self.emu.authorizer, self.user, res,
                                                 route.namespace, route.name, route.subresource,
                                                 self._body(raw)))
+            return
+        if verb == "create" and route.subresource == "eviction":
+            from .controllers.eviction import evict  # the controllers load only when used
+
+            self._send_json(*evict(self.emu, route.namespace, route.name, self._body(raw),
+                                   dry_run))
             return
         if verb == "list":
             self._list(route, query)

@@ -5,7 +5,11 @@
 - `kubelet`: starts bound pods on the emulated clock with an image cache per node, ends deleted
   pods after their grace period, collects pods of vanished nodes (`kubelet.py`);
 - `workloads`: Deployments through ReplicaSets, StatefulSets, DaemonSets (`workloads.py`,
-  `deployments.py`, `statefulsets.py`, `daemonsets.py`).
+  `deployments.py`, `statefulsets.py`, `daemonsets.py`);
+- `disruption`: PodDisruptionBudget status, which the Eviction API (`eviction.py`, served by the
+  apiserver whether or not controllers run) spends (`disruption.py`);
+- `taints`: the taint eviction controller, evicting pods from nodes with NoExecute taints they
+  do not tolerate, after `tolerationSeconds` on the clock (`taints.py`).
 
 `Emulator(controllers=("scheduler", "kubelet", "workloads"))` or
 `emu.enable_controllers("scheduler", kubelet={"pull_seconds": 30})` turn them on; none run by
@@ -20,20 +24,23 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .base import Controller
+from .disruption import Disruption
 from .kubelet import Kubelet
 from .priority import PriorityAdmission
 from .scheduling import Scheduler
+from .taints import TaintEviction
 from .workloads import Workloads
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
 
-NAMES = ("scheduler", "kubelet", "workloads")
+NAMES = ("scheduler", "kubelet", "workloads", "disruption", "taints")
 _KINDS: dict[str, type[Controller]] = {"scheduler": Scheduler, "kubelet": Kubelet,
-                                       "workloads": Workloads}
+                                       "workloads": Workloads, "disruption": Disruption,
+                                       "taints": TaintEviction}
 
-__all__ = ["NAMES", "Controller", "Kubelet", "PriorityAdmission", "Scheduler", "Workloads",
-           "build"]
+__all__ = ["NAMES", "Controller", "Disruption", "Kubelet", "PriorityAdmission", "Scheduler",
+           "TaintEviction", "Workloads", "build"]
 
 
 def build(emu: Emulator, names: Iterable[str],
