@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 
+from .controllers import NAMES
 from .emulator import Emulator
 
 
@@ -20,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bookmark-interval", type=float, default=5.0,
                         help="seconds between BOOKMARK events on watches that allow them")
     parser.add_argument("--controllers", default="",
-                        help="comma-separated controllers to run: scheduler,kubelet,workloads")
+                        help="comma-separated controllers to run, of: " + ",".join(NAMES))
     args = parser.parse_args(argv)
     controllers = tuple(c for c in args.controllers.split(",") if c)
     emu = Emulator(port=args.port, history_window=args.history_window,
