@@ -22,6 +22,9 @@ class Metrics:
                                ["system", "status"], registry=r)
         self.handlers = Counter("classops_handler_outcomes", "Handler runs, by handler and "
                                 "outcome (ok, retry, failed)", ["handler", "outcome"], registry=r)
+        self.watch_events = Counter("classops_watch_events", "Watch event runs, by how they "
+                                    "ended (ok, retry, failed, gave_up)", ["outcome"],
+                                    registry=r)
 
     def value(self, name: str, **labels: str) -> float:
         """A sample's current value (0 if never counted): for tests and `classops status`."""

@@ -4,9 +4,10 @@
 
 Every replica serves the webhook (`shared.webhook`) and takes part in the election
 (`shared.leadership`). The leader's work (`LeaderWork`: the inbox drainer and its watch, the
-watchers of the registered `@on_watch` handlers, the scheduler) starts when the Lease is won and
-stops, before anything else, when it is lost. The HTTP server is werkzeug's threaded one, in
-process: a forking server would start an elector and a scheduler per fork.
+watchers of the registered `@on_watch` handlers and their retries (`shared.retrying`), the
+scheduler) starts when the Lease is won and stops, before anything else, when it is lost. The
+HTTP server is werkzeug's threaded one, in process: a forking server would start an elector and a
+scheduler per fork.
 
 A schedule (`CLASSOPS_SCHEDULE`) adds the scheduler (`shared.scheduling`) to the leader's work
 and the calendar-overlay handler to the registry.
@@ -45,6 +46,7 @@ from shared.logs import bind
 from shared.metrics import Metrics
 from shared.ports.errors import ApiError
 from shared.ports.kube import Kube, connect, default_namespace
+from shared.retrying import Retries, Settled
 from shared.running import NotLeading, Runner
 from shared.scheduling import Scheduler, register_calendar
 from shared.settings import Settings
@@ -183,6 +185,7 @@ class Server:
         self.runner = Runner(registry, self.live.context, self.executor, self.metrics,
                              lambda: self.elector.leading)
         self.drain_tick, self.targets = drain_tick, targets
+        self.settled = Settled()  # watch events settled, across terms of leadership
         self.work = LeaderWork(self._leader_workers, Gauge(
             "classops_leader", "1 while this replica leads", registry=self.metrics.registry))
         self._stopping = False
@@ -213,25 +216,23 @@ class Server:
         drainer = Drainer(self.inbox, self.runner, timedelta(seconds=self.settings.dedupe_ttl),
                           tick=self.drain_tick)
         pending = Target("v1", "ConfigMap", self.namespace, f"{LABEL}=event,{STATE}=pending")
-        workers: list[Worker] = [Watcher(Kube(self.api), pending, drainer.wake), drainer]
-        workers += [self._watcher(t) for t in self.targets]
+        retries = Retries(self.runner.run, self.metrics.watch_events, self.settled,
+                          log=self.log.logger)
+        workers: list[Worker] = [Watcher(Kube(self.api), pending, drainer.wake), drainer,
+                                 retries]
+        workers += [self._watcher(t, retries) for t in self.targets]
         return workers + [make(self) for make in self.extra_work]
 
-    def _watcher(self, target: Target) -> Watcher:
+    def _watcher(self, target: Target, retries: Retries) -> Watcher:
         plural = self.kube.resource(target.api_version, target.kind).plural
 
         def deliver(action: str, obj: dict[str, Any]) -> None:
             try:
-                event = typed(from_watch(action, obj, plural, self.clock()))
-                outcome = self.runner.run(event)
+                retries.deliver(typed(from_watch(action, obj, plural, self.clock())))
             except NotLeading:
                 return
             except (UnknownEventType, ValueError) as err:
                 self.log.warning("watch event not handled: %s", err)
-                return
-            if outcome["retry"] is not None or outcome["failed"]:
-                self.log.warning("watch event %s did not settle", event.id,
-                                 extra={"event_id": event.id, "outcome": outcome})
 
         return Watcher(Kube(self.api), target, deliver)
 
