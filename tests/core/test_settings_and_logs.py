@@ -51,3 +51,14 @@ def test_a_log_line_is_json_with_bound_fields_and_no_secret() -> None:
     assert (line["handler"], line["replicas"]) == ("h", 3)
     assert line["headers"] == {"Authorization": "***"} and line["hub_token"] == "***"
     assert "abc" not in stream.getvalue()
+
+
+def test_webhook_settings_come_from_the_environment() -> None:
+    settings = Settings.from_env({"CLASSOPS_WEBHOOK_ALLOWED_ORIGINS": " LMS.example.edu, *,",
+                                  "CLASSOPS_INBOX_MAX_PENDING": "50",
+                                  "CLASSOPS_WEBHOOK_TOKEN_TTL": "2.5"})
+    assert settings.webhook_allowed_origins == ("lms.example.edu", "*")
+    assert (settings.inbox_max_pending, settings.webhook_token_ttl) == (50, 2.5)
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({"CLASSOPS_INBOX_MAX_PENDING": "0"})
+    assert err.value.problems == ["CLASSOPS_INBOX_MAX_PENDING must be at least 1"]
