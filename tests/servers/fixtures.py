@@ -12,6 +12,7 @@ Python's default would exit at once and leave the cleanup to the parent-death si
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import signal
@@ -19,7 +20,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 from botocore.client import BaseClient
@@ -48,24 +49,38 @@ def _stop_servers_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, _interrupt)
 
 
-@pytest.fixture(scope="session")
-def seaweed_server() -> Iterator[SeaweedS3]:
+class _Server(Protocol):
+    def start(self) -> object: ...
+    def stop(self, keep_workdir: bool = False) -> None: ...
+
+
+T = TypeVar("T", bound=_Server)
+
+
+@contextlib.contextmanager
+def _running(server: T) -> Iterator[T]:
+    """Start a server for the run; on a failed start keep its files (the error names its log)."""
     _stop_servers_on_sigterm()
-    server = SeaweedS3()
     try:
         server.start()
     except BaseException:
-        server.stop(keep_workdir=True)  # the error names the log; the next run sweeps it
+        server.stop(keep_workdir=True)  # the next run sweeps it
         raise
     try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweed_server() -> Iterator[SeaweedS3]:
+    with _running(SeaweedS3()) as server:
         _stats["seaweedfs"] = (
             f"up in {server.startup_seconds:.1f} s (first PUT {server.first_put_seconds:.1f} s), "
             f"RSS {_mb(server.rss_bytes())}"
         )
         yield server
         _stats["seaweedfs"] += f", {_mb(server.rss_bytes())} at the end"
-    finally:
-        server.stop()
 
 
 @dataclass(frozen=True)
@@ -99,22 +114,13 @@ def s3(seaweed_server: SeaweedS3, request: pytest.FixtureRequest) -> Iterator[S3
 
 @pytest.fixture(scope="session")
 def hub_server() -> Iterator[JupyterHubServer]:
-    _stop_servers_on_sigterm()
-    server = JupyterHubServer()
-    try:
-        server.start()
-    except BaseException:
-        server.stop(keep_workdir=True)  # the error names the log; the next run sweeps it
-        raise
-    try:
+    with _running(JupyterHubServer()) as server:
         rss = server.rss_bytes()
         _stats["jupyterhub"] = (
             f"up in {server.startup_seconds:.1f} s, RSS hub {_mb(rss['jupyterhub'])} "
             f"+ proxy {_mb(rss['configurable-http-proxy'])}"
         )
         yield server
-    finally:
-        server.stop()
 
 
 @dataclass
