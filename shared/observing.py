@@ -36,10 +36,14 @@ class View:
     close: Callable[[], None] = lambda: None
 
 
+def _registered(handlers: int) -> str:
+    return f"{handlers} handler{'' if handlers == 1 else 's'} registered"
+
+
 def assumed(timetable: Timetable, settings: Settings, handlers: int) -> View:
     minutes = int(timetable.knobs.lead_time.total_seconds() // 60)
     note = (f"no cluster: assuming {timetable.enrolment.size} students, nobody running, "
-            f"default lead time {minutes}m; {handlers} handlers registered")
+            f"default lead time {minutes}m; {_registered(handlers)}")
     return View(timetable, note, lambda at, log: no_cluster(settings, at, log))
 
 
@@ -62,7 +66,7 @@ def observed(timetable: Timetable, settings: Settings, handlers: int) -> View:
         found.ports.kube.close()
         raise
     note = (f"cluster: {context_name(settings.kubeconfig)}/{namespace}; overlay: {state}; "
-            f"{handlers} handlers registered")
+            f"{_registered(handlers)}")
 
     def context(at: datetime, log: logging.Logger) -> Context:
         return dataclasses.replace(found.context, clock=lambda: at, log=bind(log))
