@@ -3,6 +3,11 @@
 Woken by the inbox watch (a new entry) or every `tick` seconds (entries waiting for a retry);
 every `sweep_every` seconds expired entries are deleted. It runs only while leading; a lost
 Lease (`NotLeading`) leaves the entry pending for the next leader.
+
+It keeps no bodies: the due list is `Header`s (metadata only, see `shared.inbox`), and each
+entry's body is read just before it runs; one read again then no longer pending or due (settled
+by another leader, or retried later) is skipped. The settle stays guarded by the
+resourceVersion of that read, so an entry is never settled twice.
 """
 
 from __future__ import annotations
@@ -67,9 +72,12 @@ class Drainer:
     def drain(self) -> int:
         """Run every due entry; how many were settled."""
         settled = 0
-        for entry in self.inbox.due():
+        for head in self.inbox.due():
             if self._stop.is_set():
                 break
+            entry = self.inbox.read(head.name)
+            if entry is None or not entry.due(self.inbox.clock()):
+                continue
             if self.inbox.save(self._run_one(entry)) is not None:
                 settled += 1
         return settled

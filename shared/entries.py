@@ -25,7 +25,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 LABEL = "classops.edu/inbox"
 STATE = "classops.edu/state"
@@ -42,6 +42,46 @@ NOTES_SPARE = 1024  # for annotations written after the put (attempts, not-befor
 def entry_name(source: str, event_id: str) -> str:
     digest = hashlib.sha256(f"{source}\n{event_id}".encode()).hexdigest()[:40]
     return f"ce-{digest}"
+
+
+@dataclass(frozen=True)
+class Header:
+    """An entry without its bodies (the event, the outcome): what ordering and picking work
+    need, read from the ConfigMap's metadata alone. The leader keeps these, never `Entry`s."""
+
+    source: str
+    id: str
+    type: str
+    received: datetime
+    state: str = "pending"
+    attempts: int = 0
+    not_before: datetime | None = None
+    resource_version: str = ""
+
+    @property
+    def name(self) -> str:
+        return entry_name(self.source, self.id)
+
+    def due(self, now: datetime) -> bool:
+        return self.state == "pending" and (self.not_before is None or self.not_before <= now)
+
+    @classmethod
+    def from_configmap(cls, obj: dict[str, Any]) -> Header:
+        meta = obj.get("metadata") or {}
+        notes, labels = meta.get("annotations") or {}, meta.get("labels") or {}
+        a = ANNOTATION
+        not_before = notes.get(f"{a}not-before")
+        return cls(source=notes[f"{a}source"], id=notes[f"{a}id"], type=notes[f"{a}type"],
+                   received=datetime.fromisoformat(notes[f"{a}received"]),
+                   state=labels.get(STATE, "pending"),
+                   attempts=int(notes.get(f"{a}attempts", "0")),
+                   not_before=datetime.fromisoformat(not_before) if not_before else None,
+                   resource_version=str(meta.get("resourceVersion", "")))
+
+
+def without_data(obj: dict[str, Any]) -> dict[str, Any]:
+    """The ConfigMap without its bodies, for what is kept in memory (a watch's index)."""
+    return {k: v for k, v in obj.items() if k != "data"}
 
 
 @dataclass(frozen=True)
@@ -109,27 +149,24 @@ class Entry:
 
     @classmethod
     def from_configmap(cls, obj: dict[str, Any]) -> Entry:
-        meta = obj.get("metadata") or {}
-        notes, labels = meta.get("annotations") or {}, meta.get("labels") or {}
-        data = obj.get("data") or {}
-        a = ANNOTATION
-        not_before = notes.get(f"{a}not-before")
-        return cls(source=notes[f"{a}source"], id=notes[f"{a}id"], type=notes[f"{a}type"],
-                   received=datetime.fromisoformat(notes[f"{a}received"]),
-                   event=data.get("event", ""), state=labels.get(STATE, "pending"),
-                   attempts=int(notes.get(f"{a}attempts", "0")),
-                   not_before=datetime.fromisoformat(not_before) if not_before else None,
+        head, data = Header.from_configmap(obj), obj.get("data") or {}
+        return cls(source=head.source, id=head.id, type=head.type, received=head.received,
+                   event=data.get("event", ""), state=head.state, attempts=head.attempts,
+                   not_before=head.not_before,
                    outcome=json.loads(data.get("outcome") or "{}"),
-                   resource_version=str(meta.get("resourceVersion", "")))
+                   resource_version=head.resource_version)
 
 
-def in_order(entries: Iterable[Entry]) -> list[Entry]:
+Listed = TypeVar("Listed", Header, Entry)
+
+
+def in_order(entries: Iterable[Listed]) -> list[Listed]:
     """Oldest first (received, then name, so the order is total)."""
     return sorted(entries, key=lambda e: (e.received, e.name))
 
 
-def expired(entries: Sequence[Entry], now: datetime, ttl: timedelta,
-            keep: int = KEEP) -> list[Entry]:
+def expired(entries: Sequence[Listed], now: datetime, ttl: timedelta,
+            keep: int = KEEP) -> list[Listed]:
     """Settled entries to delete: older than `ttl`, and the oldest beyond `keep`."""
     settled = in_order(e for e in entries if e.state != "pending")
     old = [e for e in settled if now - e.received > ttl]

@@ -9,23 +9,36 @@ settle is one PUT guarded by the entry's resourceVersion.
 plus this replica's own puts since, so one replica never overshoots the bound, and several
 overshoot it by at most what the others took within `max_age`. The list is small while the
 leader keeps up, and only large when the bound is what protects the cluster.
+
+Memory (design: flat in the number of users). An entry's body is up to ~1 MiB and up to
+`CLASSOPS_INBOX_MAX_PENDING` (10,000) may wait, so nothing here keeps bodies of many entries:
+the leader's index is `headers()` (names, resourceVersions, state, received time, from
+metadata; the data dropped as each page is decoded), and `read()` fetches one entry's body when
+it is about to run. Lists go `PAGE` entries at a time, so one answer holds at most ~`PAGE`
+MiB. Why a paged list and not an index fed by the pending watch: our API server (and the
+emulator) gives no PartialObjectMetadata, so either way every body crosses the wire, and a list
+per pass is what already proved at-least-once (a watch-fed index would have to be kept right
+across 410s and leader changes); the pending watch only wakes the drainer and keeps no data
+(`without_data`). `entries()` (bodies included) is for `classops events`, not the leader.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.formats.json import JSONFormat
 
-from shared.entries import LABEL, STATE, Entry, entry_name, expired, in_order
+from shared.entries import LABEL, STATE, Entry, Header, entry_name, expired, in_order
+from shared.events import KubeObject
 from shared.ports.errors import ApiError
 from shared.ports.kube import Kube
 
 CONFIGMAP = ("v1", "ConfigMap")
+PAGE = 50  # entries per list answer: at most ~50 MiB of bodies in flight
 
 
 class Inbox:
@@ -57,23 +70,34 @@ class Inbox:
         """How many entries wait to run (see the module's docstring)."""
         with self._lock:
             if self._pending is None or time.monotonic() - self._pending[1] > max_age:
-                listed = self.kube.list(*CONFIGMAP, self.namespace,
+                listed = self.kube.list(*CONFIGMAP, self.namespace, page=PAGE,
                                         label_selector=f"{LABEL}=event,{STATE}=pending")
                 self._pending = (sum(1 for _ in listed), time.monotonic())
             return self._pending[0]
 
     def get(self, source: str, event_id: str) -> Entry | None:
-        found = self.kube.get(*CONFIGMAP, entry_name(source, event_id), self.namespace)
+        return self.read(entry_name(source, event_id))
+
+    def read(self, name: str) -> Entry | None:
+        """One entry, its body included; None if it is gone."""
+        found = self.kube.get(*CONFIGMAP, name, self.namespace)
         return Entry.from_configmap(dict(found.raw)) if found is not None else None
 
     def entries(self, state: str = "") -> list[Entry]:
-        selector = f"{LABEL}=event" + (f",{STATE}={state}" if state else "")
-        return in_order(Entry.from_configmap(dict(o.raw)) for o in self.kube.list(
-            *CONFIGMAP, self.namespace, label_selector=selector))
+        """Every entry with its body (for `classops events`; the leader uses `headers`)."""
+        return in_order(Entry.from_configmap(dict(o.raw)) for o in self._list(state))
 
-    def due(self) -> list[Entry]:
+    def headers(self, state: str = "") -> list[Header]:
+        """Every entry without its body, oldest first."""
+        return in_order(Header.from_configmap(dict(o.raw)) for o in self._list(state))
+
+    def due(self) -> list[Header]:
         now = self.clock()
-        return [e for e in self.entries("pending") if e.due(now)]
+        return [e for e in self.headers("pending") if e.due(now)]
+
+    def _list(self, state: str) -> Iterator[KubeObject]:
+        selector = f"{LABEL}=event" + (f",{STATE}={state}" if state else "")
+        return self.kube.list(*CONFIGMAP, self.namespace, label_selector=selector, page=PAGE)
 
     def save(self, entry: Entry) -> Entry | None:
         """Write the entry back; None if it changed since it was read (someone else has it)."""
@@ -87,7 +111,7 @@ class Inbox:
 
     def sweep(self, ttl: timedelta) -> int:
         """Delete expired entries; how many."""
-        gone = expired(self.entries(), self.clock(), ttl)
+        gone = expired(self.headers(), self.clock(), ttl)
         for entry in gone:
             try:
                 self.kube.delete(*CONFIGMAP, entry.name, self.namespace)

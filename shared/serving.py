@@ -36,10 +36,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from shared.connecting import live
 from shared.draining import Drainer
-from shared.entries import LABEL, STATE
+from shared.entries import LABEL, STATE, without_data
 from shared.events import UnknownEventType, from_watch, typed
 from shared.executor import DryRunExecutor, Executor
 from shared.handlers import EventHandler, Registry
+from shared.inbox import PAGE as INBOX_PAGE
 from shared.inbox import Inbox
 from shared.leadership import Elector, Timings
 from shared.logs import bind
@@ -218,8 +219,9 @@ class Server:
         pending = Target("v1", "ConfigMap", self.namespace, f"{LABEL}=event,{STATE}=pending")
         retries = Retries(self.runner.run, self.metrics.watch_events, self.settled,
                           log=self.log.logger)
-        workers: list[Worker] = [Watcher(Kube(self.api), pending, drainer.wake), drainer,
-                                 retries]
+        wakes = Watcher(Kube(self.api), pending, drainer.wake, trim=without_data,
+                        page=INBOX_PAGE)  # it only wakes the drainer: it keeps no bodies
+        workers: list[Worker] = [wakes, drainer, retries]
         workers += [self._watcher(t, retries) for t in self.targets]
         return workers + [make(self) for make in self.extra_work]
 

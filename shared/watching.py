@@ -14,7 +14,9 @@ The official `watch.Watch` leaves the hard parts to its caller; they are here, a
 once per resourceVersion across reconnects: a re-list delivers only what differs from what was
 delivered (new: ADDED, changed: MODIFIED, gone: DELETED with the last state seen) and a
 replayed event is dropped. It holds the objects of one watch (the selector's matches), which
-the synthesized DELETED needs; managedFields are dropped to keep it small.
+the synthesized DELETED needs; managedFields are dropped to keep it small. A watcher given
+`trim` applies it to every object as it is read (each list page, each watch event), before it
+is kept or delivered: the inbox's pending watch drops `data`, so its index holds metadata only.
 """
 
 from __future__ import annotations
@@ -89,8 +91,10 @@ class Target:
 class Watcher:
     def __init__(self, kube: Kube, target: Target, deliver: Callable[[str, dict[str, Any]], None],
                  server_timeout: int = 300, read_timeout: float = 90.0, backoff_cap: float = 30.0,
-                 log: logging.Logger | None = None) -> None:
+                 trim: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+                 page: int = PAGE, log: logging.Logger | None = None) -> None:
         self.kube, self.target, self.deliver = kube, target, deliver
+        self.trim, self.page = trim or (lambda obj: obj), page
         self.server_timeout, self.read_timeout, self.backoff_cap = (
             server_timeout, read_timeout, backoff_cap)
         self.log = bind(log or logging.getLogger("classops.watching"), watch=target.kind,
@@ -153,11 +157,12 @@ class Watcher:
         token, version = "", ""
         while True:
             page = self.kube.request("GET", path, {"labelSelector": self.target.label_selector,
-                                                   "limit": PAGE, "continue": token},
+                                                   "limit": self.page, "continue": token},
                                      timeout=self.read_timeout)
             meta = page.get("metadata") or {}
             version = version or str(meta.get("resourceVersion", ""))
-            items += [{"apiVersion": self.target.api_version, "kind": self.target.kind, **item}
+            items += [self.trim({"apiVersion": self.target.api_version,
+                                 "kind": self.target.kind, **item})
                       for item in page.get("items", [])]
             token = meta.get("continue") or ""
             if not token:
@@ -179,7 +184,8 @@ class Watcher:
             version = str(_meta(obj).get("resourceVersion") or version)
             if kind == "BOOKMARK" or self._stop.is_set():
                 continue
-            obj = {"apiVersion": self.target.api_version, "kind": self.target.kind, **obj}
+            obj = self.trim({"apiVersion": self.target.api_version, "kind": self.target.kind,
+                             **obj})
             if self.known.fresh(str(kind), obj):
                 self._emit([(str(kind), obj)])
         return version
