@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import requests
 
-from .process import ServerError, ServerProcess, free_ports, make_workdir, remove_workdir
+from .process import LocalServer, ServerError, ServerProcess, free_ports
 
 HERE = Path(__file__).resolve().parent
 CHP_BINARY = HERE / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -153,18 +153,17 @@ def _answers(url: str, headers: Mapping[str, str] | None = None) -> bool:
     return response.status_code == 200
 
 
-class JupyterHubServer:
+class JupyterHubServer(LocalServer):
     """The proxy and the hub; `start()` returns once `/hub/api` answers through the proxy."""
+
+    workdir_prefix = "classops-hub-"
 
     def __init__(
         self, workdir: Path | None = None, pick_ports: Callable[[int], list[int]] = free_ports
     ) -> None:
-        self._own_workdir = workdir is None
-        self._pick_ports = pick_ports  # injectable, to test the retry after a lost port race
-        self.workdir = workdir or make_workdir("classops-hub-")
+        super().__init__(workdir, pick_ports)
         self.endpoint: HubEndpoint | None = None
         self.admin: HubAPI | None = None
-        self.startup_seconds = 0.0
         self._proxy: ServerProcess | None = None
         self._hub: ServerProcess | None = None
 
@@ -173,22 +172,12 @@ class JupyterHubServer:
             raise ServerError(
                 f"{CHP_BINARY} is missing: run `npm ci --prefix tests/servers` (.ci/setup does)"
             )
-        began = time.monotonic()
-        for attempt in range(1, attempts + 1):
-            try:
-                self._start_once(timeout)
-                break
-            except ServerError:
-                # Another process took one of our ports between free_ports() and the bind.
-                lost_race = any(
-                    process.logged(_FATAL) for process in (self._proxy, self._hub) if process
-                )
-                self._kill()
-                if not lost_race or attempt == attempts:
-                    raise
-        self.startup_seconds = time.monotonic() - began
+        self._start_with_retries(timeout, attempts)
         assert self.endpoint is not None
         return self.endpoint
+
+    def _lost_port_race(self) -> bool:
+        return any(process.logged(_FATAL) for process in (self._proxy, self._hub) if process)
 
     def _start_once(self, timeout: float) -> None:
         hub_port, proxy_port, proxy_api_port = self._pick_ports(3)
@@ -270,12 +259,6 @@ class JupyterHubServer:
             "jupyterhub": self._hub.rss_bytes() if self._hub else 0,
             "configurable-http-proxy": self._proxy.rss_bytes() if self._proxy else 0,
         }
-
-    def stop(self, keep_workdir: bool = False) -> None:
-        """Stop the processes; `keep_workdir` keeps the logs to read after a failed start."""
-        self._kill()
-        if self._own_workdir and not keep_workdir:
-            remove_workdir(self.workdir)
 
     def _kill(self) -> None:
         # The hub first, so that it stops its users' servers while the proxy still answers it.

@@ -254,6 +254,52 @@ class ServerProcess:
 
 
 @atexit.register
+class LocalServer:
+    """A server made of local processes on free ports, in a work dir of its own.
+
+    `start` is retried when a port picked by `free_ports` was taken by another process before
+    the bind (a lost race, which the subclass recognises in its logs); any other failure is
+    final. `stop(keep_workdir=True)` keeps the logs to read after a failed start.
+    """
+
+    workdir_prefix = "classops-"
+
+    def __init__(self, workdir: Path | None = None,
+                 pick_ports: Callable[[int], list[int]] = free_ports) -> None:
+        self._own_workdir = workdir is None
+        self._pick_ports = pick_ports  # injectable, to test the retry after a lost port race
+        self.workdir = workdir or make_workdir(self.workdir_prefix)
+        self.startup_seconds = 0.0
+
+    def _start_once(self, timeout: float) -> None:
+        raise NotImplementedError
+
+    def _lost_port_race(self) -> bool:
+        raise NotImplementedError
+
+    def _kill(self) -> None:
+        raise NotImplementedError
+
+    def _start_with_retries(self, timeout: float, attempts: int) -> None:
+        began = time.monotonic()
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once(timeout)
+                break
+            except ServerError:
+                lost_race = self._lost_port_race()
+                self._kill()
+                if not lost_race or attempt == attempts:
+                    raise
+        self.startup_seconds = time.monotonic() - began
+
+    def stop(self, keep_workdir: bool = False) -> None:
+        """Stop the processes; `keep_workdir` keeps the logs to read after a failed start."""
+        self._kill()
+        if self._own_workdir and not keep_workdir:
+            remove_workdir(self.workdir)
+
+
 def _stop_all() -> None:
     for server in list(_running):
         server.stop()

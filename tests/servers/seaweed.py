@@ -29,12 +29,11 @@ import boto3
 from botocore.client import BaseClient, Config
 
 from .process import (
+    LocalServer,
     ServerError,
     ServerProcess,
     also_remove,
     free_ports,
-    make_workdir,
-    remove_workdir,
 )
 
 REGION = "us-east-1"
@@ -81,37 +80,28 @@ class S3Endpoint:
         return session.client("s3", endpoint_url=self.endpoint_url, config=Config(**options))
 
 
-class SeaweedS3:
+class SeaweedS3(LocalServer):
     """One `weed server` with an S3 gateway; `start()` returns once a first PUT has succeeded."""
+
+    workdir_prefix = "classops-seaweed-"
 
     def __init__(
         self, workdir: Path | None = None, pick_ports: Callable[[int], list[int]] = free_ports
     ) -> None:
-        self._own_workdir = workdir is None
-        self._pick_ports = pick_ports  # injectable, to test the retry after a lost port race
-        self.workdir = workdir or make_workdir("classops-seaweed-")
+        super().__init__(workdir, pick_ports)
         self.log_path = self.workdir / "weed.log"
         self.endpoint: S3Endpoint | None = None
-        self.startup_seconds = 0.0
         self.first_put_seconds = 0.0
         self._process: ServerProcess | None = None
         self._ports: list[int] = []
 
     def start(self, timeout: float = 90.0, attempts: int = 3) -> S3Endpoint:
-        began = time.monotonic()
-        for attempt in range(1, attempts + 1):
-            try:
-                self._start_once(timeout)
-                break
-            except ServerError:
-                # Another process took one of our ports between free_ports() and the bind.
-                lost_race = self._process is not None and self._process.logged(_ADDRESS_IN_USE)
-                self._kill()
-                if not lost_race or attempt == attempts:
-                    raise
-        self.startup_seconds = time.monotonic() - began
+        self._start_with_retries(timeout, attempts)
         assert self.endpoint is not None
         return self.endpoint
+
+    def _lost_port_race(self) -> bool:
+        return self._process is not None and self._process.logged(_ADDRESS_IN_USE)
 
     def _start_once(self, timeout: float) -> None:
         self._ports = self._pick_ports(8)
@@ -177,12 +167,6 @@ class SeaweedS3:
 
     def rss_bytes(self) -> int:
         return self._process.rss_bytes() if self._process else 0
-
-    def stop(self, keep_workdir: bool = False) -> None:
-        """Stop the processes; `keep_workdir` keeps the logs to read after a failed start."""
-        self._kill()
-        if self._own_workdir and not keep_workdir:
-            remove_workdir(self.workdir)
 
     def _kill(self) -> None:
         if self._process is not None:
