@@ -85,24 +85,11 @@ def without_data(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Entry:
-    source: str
-    id: str
-    type: str
-    received: datetime
-    event: str  # the CloudEvent, structured JSON
-    state: str = "pending"
-    attempts: int = 0
-    not_before: datetime | None = None
+class Entry(Header):
+    """A whole entry: the header's fields, the event itself and its outcome."""
+
+    event: str = ""  # the CloudEvent, structured JSON
     outcome: dict[str, Any] = field(default_factory=dict)
-    resource_version: str = ""
-
-    @property
-    def name(self) -> str:
-        return entry_name(self.source, self.id)
-
-    def due(self, now: datetime) -> bool:
-        return self.state == "pending" and (self.not_before is None or self.not_before <= now)
 
     def too_large(self) -> str | None:
         """Why this entry cannot be stored with room for its outcome, or None."""
@@ -150,11 +137,8 @@ class Entry:
     @classmethod
     def from_configmap(cls, obj: dict[str, Any]) -> Entry:
         head, data = Header.from_configmap(obj), obj.get("data") or {}
-        return cls(source=head.source, id=head.id, type=head.type, received=head.received,
-                   event=data.get("event", ""), state=head.state, attempts=head.attempts,
-                   not_before=head.not_before,
-                   outcome=json.loads(data.get("outcome") or "{}"),
-                   resource_version=head.resource_version)
+        return cls(**vars(head), event=data.get("event", ""),
+                   outcome=json.loads(data.get("outcome") or "{}"))
 
 
 Listed = TypeVar("Listed", Header, Entry)

@@ -50,7 +50,7 @@ class Inbox:
     def entry(self, event: BaseCloudEvent) -> Entry:
         """The entry `put` would store (`Entry.too_large()` says whether it fits)."""
         return Entry(event.get_source(), event.get_id(), event.get_type(), self.clock(),
-                     JSONFormat().write(event).decode())
+                     event=JSONFormat().write(event).decode())
 
     def put(self, event: BaseCloudEvent | Entry) -> bool:
         """Keep the event to run; False if (source, id) is there already (a duplicate)."""
