@@ -16,7 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .occurrences import COOLDOWN, WARMUP, Occurrence
+from shared.event_types import COOLDOWN, WARMUP
+
+from .occurrences import Occurrence
 
 Step = tuple[datetime, int]  # from this instant on (until the next step), this many seats
 

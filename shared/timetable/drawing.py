@@ -17,10 +17,12 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from shared.event_types import DEADLINE, WARMUP
+
 from .capacity import capacity_curve
 from .localtimes import local
 from .model import Timetable
-from .occurrences import DEADLINE, WARMUP, Occurrence
+from .occurrences import Occurrence
 
 SIZE = (14.0, 5.5)  # inches; at DPI, 1400 x 550 pixels
 DPI = 100

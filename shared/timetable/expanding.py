@@ -10,10 +10,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime, time, timedelta
 
-from . import calendars, crons
-from .localtimes import local, shift
-from .model import Enrolment, Knobs, Timetable
-from .occurrences import (
+from shared.event_types import (
     BACKUP_DUE,
     COOLDOWN,
     DEADLINE,
@@ -21,9 +18,12 @@ from .occurrences import (
     TERM_END,
     TERM_START,
     WARMUP,
-    Occurrence,
-    Session,
 )
+
+from . import calendars, crons
+from .localtimes import local, shift
+from .model import Enrolment, Knobs, Timetable
+from .occurrences import Occurrence, Session
 
 MIDNIGHT = time(0, 0)
 

@@ -11,16 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.event_types import (  # noqa: F401 - expanding.py names the types through here
-    BACKUP_DUE,
-    COOLDOWN,
-    DEADLINE,
-    RETENTION_DUE,
-    TERM_END,
-    TERM_START,
-    WARMUP,
-)
-
 from .model import Kind
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from shared.event_types import BACKUP_DUE, RETENTION_DUE
 from shared.timetable import expand
 from shared.timetable.crons import fire_times, problem
-from shared.timetable.occurrences import BACKUP_DUE, RETENTION_DUE
 
 from .helpers import FALL, NY, SYDNEY, at, timetable
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from shared.event_types import COOLDOWN, DEADLINE, TERM_END, TERM_START, WARMUP
 from shared.timetable import expand, load, sessions
-from shared.timetable.occurrences import COOLDOWN, DEADLINE, TERM_END, TERM_START, WARMUP
 
 from .helpers import FALL, LECTURES, NY, REPO, SYDNEY, at, timetable
 

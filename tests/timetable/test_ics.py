@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from shared.event_types import WARMUP
 from shared.timetable import expand, sessions
-from shared.timetable.occurrences import WARMUP
 
 from .helpers import FALL, LECTURES, NY, at, timetable
 
