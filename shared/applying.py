@@ -22,6 +22,7 @@ from shared.actions import (
     DeletePVC,
     DeleteVolumeSnapshot,
     EmitEvent,
+    HoldPlaceholders,
     RunArchiveJob,
     ScaleWorkload,
     StopServer,
@@ -144,6 +145,25 @@ def emit(p: Ports, a: EmitEvent) -> Done:
     return Done(True, None, "emitted")
 
 
+# -- warm-up (issue 14) ------------------------------------------------------------------------
+def hold(p: Ports, a: HoldPlaceholders) -> Done:
+    """Annotations first (the why is there before the count changes), then the scale."""
+    found = p.kube.get(a.api_version, a.kind, a.name, a.namespace)
+    if found is None:
+        raise Refused(f"no {a.kind} {a.namespace}/{a.name} to hold placeholders in")
+    ref = Ref.of(found)
+    if any(found.annotations.get(k) != v for k, v in a.annotations.items()):
+        p.kube.apply({"apiVersion": a.api_version, "kind": a.kind,
+                      "metadata": {"name": a.name, "namespace": a.namespace,
+                                   "annotations": dict(a.annotations)}}, a.field_manager)
+    now = p.kube.scale(a.api_version, a.kind, a.name, a.namespace)
+    if now == a.replicas:
+        return Done(False, ref, f"already {now}")
+    p.kube.set_scale(a.api_version, a.kind, a.name, a.namespace, a.replicas, a.field_manager)
+    return Done(True, ref, f"{now} -> {a.replicas}")
+# -- end warm-up ------------------------------------------------------------------------------
+
+
 def do(p: Ports, a: Action) -> Done:
     match a:
         case ScaleWorkload():
@@ -166,4 +186,6 @@ def do(p: Ports, a: Action) -> Done:
             return stop(p, a)
         case EmitEvent():
             return emit(p, a)
+        case HoldPlaceholders():  # warm-up (issue 14)
+            return hold(p, a)
     raise Refused(f"no applier for {type(a).__name__}")

@@ -44,7 +44,7 @@ def assumed(timetable: Timetable, settings: Settings, handlers: int) -> View:
     minutes = int(timetable.knobs.lead_time.total_seconds() // 60)
     note = (f"no cluster: assuming {timetable.enrolment.size} students, nobody running, "
             f"default lead time {minutes}m; {_registered(handlers)}")
-    return View(timetable, note, lambda at, log: no_cluster(settings, at, log))
+    return View(timetable, note, lambda at, log: no_cluster(settings, at, log, timetable))
 
 
 def observed(timetable: Timetable, settings: Settings, handlers: int) -> View:
@@ -69,6 +69,7 @@ def observed(timetable: Timetable, settings: Settings, handlers: int) -> View:
             f"{_registered(handlers)}")
 
     def context(at: datetime, log: logging.Logger) -> Context:
-        return dataclasses.replace(found.context, clock=lambda: at, log=bind(log))
+        return dataclasses.replace(found.context, clock=lambda: at, log=bind(log),
+                                   timetable=timetable)
 
     return View(timetable, note, context, found.ports.kube.close)

@@ -19,6 +19,7 @@ at its next try), then the HTTP server stops.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import os
 import signal
@@ -51,7 +52,7 @@ from shared.retrying import Retries, Settled
 from shared.running import NotLeading, Runner
 from shared.scheduling import Scheduler, register_calendar
 from shared.settings import Settings
-from shared.timetable import TimetableError
+from shared.timetable import Timetable, TimetableError
 from shared.timetable import load as load_timetable
 from shared.watching import Target, Watcher
 from shared.webhook import create_app
@@ -167,6 +168,7 @@ class Server:
         self.metrics = Metrics()
         self.identity = settings.identity or f"{socket.gethostname()}-{os.getpid()}"
         self.extra_work = list(extra_work)
+        self.timetable: Timetable | None = None
         if settings.schedule:
             self._add_scheduler(settings.schedule)
         try:
@@ -176,6 +178,9 @@ class Server:
             raise ServeError(f"cannot read from the cluster: {err}") from err
         self.inbox = Inbox(self.kube, self.namespace, clock)
         self.live = live(settings, clock, self.api, self.log.logger)
+        if self.timetable is not None:  # the handlers size from the schedule being run
+            self.live = dataclasses.replace(self.live, context=dataclasses.replace(
+                self.live.context, timetable=self.timetable))
         self.executor = (DryRunExecutor(sys.stdout, "json") if settings.dry_run else
                          Executor(self.live.ports, self.metrics, clock, instance=self.identity))
         self.elector = Elector(self.kube, self.namespace, settings.lease_name, self.identity,
@@ -203,6 +208,7 @@ class Server:
         except TimetableError as err:
             raise ServeError(f"{path} is invalid: " + "; ".join(map(str, err.problems))) from err
         register_calendar(self.registry)
+        self.timetable = timetable
         self.extra_work.append(lambda s: Scheduler(Kube(s.api), s.namespace, timetable,
                                                    s.inbox, s.clock))
 

@@ -60,7 +60,8 @@ def sessions(timetable: Timetable) -> list[Session]:
         for m in timetable.meetings:
             for day in _days(m.first or term.start, m.last or term.end, m.days):
                 regular.append(Session(m.name, m.kind, m.audience,
-                                       _expected(enrolment, knobs, m.audience, m.attendance),
+                                       _expected(enrolment, knobs, m.audience, m.attendance,
+                                                 m.kind),
                                        local(day, m.start, zone), local(day, m.end, zone)))
     if timetable.ics is not None:
         regular += calendars.sessions(timetable.ics, term, enrolment, knobs)
@@ -78,13 +79,16 @@ def sessions(timetable: Timetable) -> list[Session]:
         result.append(s)
     for o in timetable.one_offs:
         result.append(Session(o.name, o.kind, o.audience,
-                              _expected(enrolment, knobs, o.audience, o.attendance),
+                              _expected(enrolment, knobs, o.audience, o.attendance, o.kind),
                               local(o.date, o.start, zone), local(o.date, o.end, zone)))
     return sorted(result, key=lambda s: (s.start.astimezone(UTC), s.meeting))
 
 
-def _expected(enrolment: Enrolment, knobs: Knobs, audience: str, factor: float | None) -> int:
-    share = knobs.attendance if factor is None else factor
+def _expected(enrolment: Enrolment, knobs: Knobs, audience: str, factor: float | None,
+              kind: str = "lecture") -> int:
+    # Exams default to full attendance: nobody skips an exam (issue 14).
+    default = 1.0 if kind == "exam" else knobs.attendance
+    share = default if factor is None else factor
     return math.ceil(enrolment.audience_size(audience) * share)
 
 

@@ -15,6 +15,8 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 
+from shared.warmup import knobs as warmup_knobs
+
 from . import backup_section, change_sections, course_sections, hub_section, meeting_sections
 from .calendars import parse_ics
 from .fields import Context, Node
@@ -24,7 +26,8 @@ from .sections import SECTIONS, Registry
 
 # The core sections register on import; naming them here keeps that import explicit.
 CORE = (course_sections, meeting_sections, parse_ics, change_sections, backup_section)
-EXTENSIONS = (hub_section,)  # capabilities' own sections (the hub stack's `hub:`)
+# capabilities' own sections (the hub stack's `hub:`, the warm-up's `warmup:`)
+EXTENSIONS = (hub_section, warmup_knobs)
 
 
 class _Constructor(RoundTripConstructor):

@@ -45,7 +45,8 @@ def test_plan_json_shape(capsys):
     plan = json.loads(captured.out)
     assert [set(entry) for entry in plan] == [
         {"at", "type", "subject", "id", "data", "actions"}] * len(plan)
-    assert all(entry["actions"] == [] for entry in plan)
+    meetings = ("edu.classops.meeting.warmup", "edu.classops.meeting.cooldown")
+    assert all(entry["actions"] == [] for entry in plan if entry["type"] not in meetings)
     midterm = [e for e in plan if e["data"].get("meeting") == "midterm"]
     assert [(e["type"], e["at"]) for e in midterm] == [
         ("edu.classops.meeting.warmup", "2026-10-21T18:30:00-04:00"),
@@ -53,6 +54,7 @@ def test_plan_json_shape(capsys):
     ]
     assert midterm[0]["id"] == "warmup/midterm@2026-10-21T18:30:00-04:00"
     assert midterm[0]["data"]["expected"] == 240
+    assert [a["replicas"] for e in midterm for a in e["actions"]] == [240, 0]  # the warm-up's
 
 
 def test_plan_table_header_says_what_it_assumes(capsys):

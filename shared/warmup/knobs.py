@@ -1,0 +1,89 @@
+"""The `warmup` section of `schedules.yaml`: how the placeholders are sized and held.
+
+The general knobs stay where they are (`knobs.lead_time` is the default lead time until the
+cluster has measured its own, `knobs.cooldown_grace`, `knobs.attendance`); this section adds
+what only the warm-up reads. Every key is optional:
+
+    warmup:
+      mode: node             # user (one pause pod per expected student) | node (one per node)
+      max: 400               # at most this many students' worth of seats held
+      users_per_node: 40     # node mode; default: a user node's allocatable / a user's requests
+      baseline: 0            # seats held between meetings during the term (0 outside it)
+      lead_margin: 5m        # added to the measured scale-up + image pull time
+      lead_quantile: 0.9     # of the measured samples
+      lead_min_samples: 5    # scale-ups measured before they replace knobs.lead_time
+      history_min: 3         # past meetings of a slot before their attendance replaces the factor
+
+Validated as the timetable's own sections are: every problem at once, with file:line:column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from shared.timetable.fields import Node  # submodules: the loader imports this module
+from shared.timetable.model import Timetable
+from shared.timetable.sections import section
+
+from .sizing import MODES, Mode
+
+KEYS = ("mode", "max", "users_per_node", "baseline", "lead_margin", "lead_quantile",
+        "lead_min_samples", "history_min")
+
+
+@dataclass(frozen=True)
+class WarmupKnobs:
+    mode: Mode = "user"
+    max: int | None = None  # None: no ceiling but the audience
+    users_per_node: int | None = None  # None: read from the cluster's nodes
+    baseline: int = 0
+    lead_margin: timedelta = timedelta(minutes=5)
+    lead_quantile: float = 0.9
+    lead_min_samples: int = 5
+    history_min: int = 3
+
+
+def _mode(node: Node) -> Mode | None:
+    value = node.choice(MODES)
+    return next((m for m in MODES if m == value), None)
+
+
+def _quantile(node: Node) -> float | None:
+    value = node.fraction()
+    if value is not None and value < 0.5:
+        node.problem(f"{value:g} is a low quantile, expected 0.5 to 1 (a warm-up sized for "
+                     "the median scale-up is late half the time)")
+        return None
+    return value
+
+
+@section("warmup", needs=("class",))
+def parse_warmup(node: Node) -> WarmupKnobs | None:
+    if not node.keys(KEYS):
+        return None
+    default = WarmupKnobs()
+    found = {
+        "mode": node.get("mode", _mode, default.mode),
+        "max": node.get("max", lambda n: n.integer(minimum=1), None),
+        "users_per_node": node.get("users_per_node", lambda n: n.integer(minimum=1), None),
+        "baseline": node.get("baseline", lambda n: n.integer(minimum=0), default.baseline),
+        "lead_margin": node.get("lead_margin", Node.duration, default.lead_margin),
+        "lead_quantile": node.get("lead_quantile", _quantile, default.lead_quantile),
+        "lead_min_samples": node.get("lead_min_samples", lambda n: n.integer(minimum=1),
+                                     default.lead_min_samples),
+        "history_min": node.get("history_min", lambda n: n.integer(minimum=1),
+                                default.history_min),
+    }
+    bad = [k for k, v in found.items() if v is None and node.child(k) is not None]
+    maximum, baseline = found["max"], found["baseline"]
+    where = node.child("baseline")
+    if isinstance(maximum, int) and isinstance(baseline, int) and baseline > maximum and where:
+        where.problem(f"{baseline} is above warmup.max {maximum}, expected at most the maximum")
+        return None
+    return None if bad else WarmupKnobs(**found)  # type: ignore[arg-type]
+
+
+def knobs_of(timetable: Timetable) -> WarmupKnobs:
+    found = timetable.extensions.get("warmup")
+    return found if isinstance(found, WarmupKnobs) else WarmupKnobs()
