@@ -38,6 +38,9 @@ LEAD_TIMES = "classops-lead-times"  # data.samples: shared.warmup.leadtime recor
 USER_PODS = "component=singleuser-server"
 USER_NODE = ("hub.jupyter.org/node-purpose", "user")
 MANAGER = "classops-warmup"
+# The node-sized set's own spec: a manager apart from the one that applies the warm state's
+# annotations, or each annotation-only apply would drop the spec that manager applied before.
+NODES_MANAGER = "classops-warmup-nodes"
 
 
 def timetable_of(ctx: Context) -> Timetable:
@@ -124,7 +127,9 @@ def observe(ctx: Context, knobs: WarmupKnobs) -> Cluster:
     per_node: dict[str, int] = {}
     for p in pods:
         per_node[str(p.spec.get("nodeName"))] = per_node.get(str(p.spec.get("nodeName")), 0) + 1
-    free = sum(max(0, upn - per_node.get(n, 0)) for n in shapes if n not in held)
+    # Room on nodes that students already use and no node placeholder holds (an empty node is
+    # where a node placeholder goes, so it is not counted as room besides them).
+    free = sum(max(0, upn - per_node[n]) for n in shapes if n not in held and per_node.get(n))
     return Cluster(main, live, nodes_live, len(pods), upn,
                    sizing.node_requests(alloc) if alloc else None, free)
 
@@ -205,7 +210,7 @@ def hold(ctx: Context, tt: Timetable, knobs: WarmupKnobs, c: Cluster, held: Sequ
     if mode == "node" and c.live is not None and c.node_requests is not None:
         cpu, memory = c.node_requests
         actions.append(ApplyManifest(workload.node_sized(c.live.raw, nodes, cpu, memory),
-                                     field_manager=MANAGER))
+                                     field_manager=NODES_MANAGER))
     main_state = state if mode == "user" else None
     actions.append(HoldPlaceholders(ns, name, on_main, why,
                                     holding.marks(main_state, on_main, why, original)))

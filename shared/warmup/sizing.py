@@ -12,9 +12,10 @@ Meetings held at the same time combine per audience: the same audience takes the
 people cannot be in two rooms), different audiences add up. Running servers are not tagged with
 a section, so they count against the combined demand, whichever meeting they came for.
 
-"Free seats elsewhere" (node-sized only) are seats on user nodes that hold no node placeholder:
-a student who pre-empted a node placeholder leaves that node with room for the next ones, and
-counting it keeps the pending placeholder from asking the autoscaler for a node nobody needs.
+"Free seats elsewhere" (node-sized only) are seats on user nodes that students already use and
+that hold no node placeholder: a student who pre-empted a node placeholder leaves that node with
+room for the next ones, and counting it keeps the pending placeholder from asking the
+autoscaler for a node nobody needs. Empty nodes are not counted: node placeholders sit there.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from kubernetes import client
 
 from shared.warmup import holding
 from tests.deploy.conftest import Stack
+from tests.emulator.conftest import wait_until
 from tests.timetable.helpers import timetable
 
 from .conftest import warm_for
@@ -113,3 +114,49 @@ def test_an_hpa_on_the_placeholders_is_refused_with_a_clear_message(stack: Stack
     assert [o.status for o in outcomes] == ["failed"]
     assert "scaled by HorizontalPodAutoscaler placeholders" in outcomes[0].error
     assert results == [] and warm.scale() == 0
+
+
+def test_an_adopted_helm_release_gets_its_own_count_back(stack: Stack) -> None:
+    """A z2jh release (names from its `hub` ConfigMap) that held 2 placeholders of its own: the
+    warm-up records 2, and the cool-down gives 2 back, not 0."""
+    warm = warm_for(stack, timetable(TERM))
+    ns = stack.cluster.namespace
+    core = client.CoreV1Api(stack.cluster.api)
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "hub", "labels": {
+        "component": "hub"}}, "data": {"user-placeholder": "user-placeholder",
+                                        "user-scheduler-deploy": "user-scheduler"}})
+    client.AppsV1Api(stack.cluster.api).patch_namespaced_stateful_set_scale(
+        "user-placeholder", ns, {"spec": {"replicas": 2}}, field_manager="helm")
+    warm.fire("warmup", "lecture")
+    assert warm.scale() == 36
+    assert warm.statefulset()["metadata"]["annotations"][holding.ORIGINAL] == "2"
+    warm.fire("cooldown", "lecture")
+    assert warm.scale() == 2
+
+
+NODE_SIZED = TERM + "warmup: {mode: node, users_per_node: 10}\n"
+
+
+def test_node_sized_placeholders_hold_one_node_each(stack: Stack) -> None:
+    """36 expected at 10 users a node: 4 node-sized placeholders, each alone on its node (two
+    nodes here: two run, two wait for the autoscaler), requests just under a node's room."""
+    warm = warm_for(stack, timetable(NODE_SIZED))
+    outcomes, _results = warm.fire("warmup", "lecture")
+    assert [o.status for o in outcomes] == ["ok"], outcomes
+    assert warm.scale("user-placeholder-nodes") == 4 and warm.scale() == 0
+    nodes = warm.statefulset("user-placeholder-nodes")
+    pod = nodes["spec"]["template"]["spec"]
+    assert pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert pod["containers"][0]["resources"]["requests"]["cpu"] == "7600m"  # 95% of 8
+    assert pod["priorityClassName"].endswith("user-placeholder-priority")
+    assert "node-sized: 4 nodes of 10 users" in nodes["metadata"]["annotations"][holding.WHY]
+
+    def placed() -> list[str]:
+        pods = stack.cluster.pods("classops.edu/placeholder-size=node")
+        bound = [p.spec.node_name for p in pods if p.spec.node_name]
+        return bound if len(pods) == 4 and len(bound) == 2 else []
+
+    bound = wait_until(placed, what="two node placeholders bound, two pending")
+    assert sorted(bound) == ["user-1", "user-2"]
+    warm.fire("cooldown", "lecture")
+    assert warm.scale("user-placeholder-nodes") == 0
