@@ -30,11 +30,9 @@ from shared.stack.admin import SCHEDULE_CONFIGMAP, SCHEDULE_KEY
 from shared.timetable import Timetable, TimetableError, loads, sessions
 from shared.warmup import attendance, holding, leadtime, sizing, workload
 from shared.warmup.holding import WarmState
-from shared.warmup.knobs import WarmupKnobs, knobs_of
+from shared.warmup.knobs import ATTENDANCE, LEAD_TIMES, WarmupKnobs, knobs_of
 from shared.warmup.sizing import Demand
 
-ATTENDANCE = "classops-attendance"  # data.counts: {"lecture/2026-10-12T10:10": 187, ...}
-LEAD_TIMES = "classops-lead-times"  # data.samples: shared.warmup.leadtime records
 USER_PODS = "component=singleuser-server"
 USER_NODE = ("hub.jupyter.org/node-purpose", "user")
 MANAGER = "classops-warmup"

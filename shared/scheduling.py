@@ -43,6 +43,7 @@ from shared.ports.errors import ApiError
 from shared.ports.kube import Kube
 from shared.timetable import Occurrence, Timetable, expand
 from shared.usefulness import catch_up, following, useful_until
+from shared.warmup.knobs import LEAD_TIMES, learned
 from shared.watching import Target, Watcher
 
 STATE = "classops-scheduler"
@@ -135,10 +136,13 @@ class Scheduler:
     def _timetable(self) -> Timetable:
         changes = parse(self._read(OVERLAY).get("changes", "[]"))
         try:
-            return apply(self.base, changes)
+            timetable = apply(self.base, changes)
         except OverlayError as err:
             self.log.error("calendar overlay not applied: %s", err)
-            return self.base
+            timetable = self.base
+        # Warm-ups fire the lead time this cluster has measured before their meetings (issue
+        # 14); until it has enough samples, knobs.lead_time.
+        return learned(timetable, self._read(LEAD_TIMES).get("samples"))[0]
 
     # -- planning and firing --------------------------------------------------------------------
     def replan(self) -> None:

@@ -19,6 +19,8 @@ Validated as the timetable's own sections are: every problem at once, with file:
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,7 +28,12 @@ from shared.timetable.fields import Node  # submodules: the loader imports this 
 from shared.timetable.model import Timetable
 from shared.timetable.sections import section
 
+from .leadtime import LeadTime, from_records, lead_time
 from .sizing import MODES, Mode
+
+#: The ConfigMaps of the warm-up's state, in the course's namespace.
+LEAD_TIMES = "classops-lead-times"  # data.samples: `leadtime.as_records`
+ATTENDANCE = "classops-attendance"  # data.counts: {"lecture/2026-10-12T10:10": 187, ...}
 
 KEYS = ("mode", "max", "users_per_node", "baseline", "lead_margin", "lead_quantile",
         "lead_min_samples", "history_min")
@@ -87,3 +94,21 @@ def parse_warmup(node: Node) -> WarmupKnobs | None:
 def knobs_of(timetable: Timetable) -> WarmupKnobs:
     found = timetable.extensions.get("warmup")
     return found if isinstance(found, WarmupKnobs) else WarmupKnobs()
+
+
+def learned(timetable: Timetable, samples_json: str | None) -> tuple[Timetable, LeadTime]:
+    """The timetable with `knobs.lead_time` replaced by the lead time learned from the stored
+    samples (`LEAD_TIMES`' `samples`), so the warm-ups fire that long before their meetings;
+    unchanged while there are too few samples. A broken record counts as none."""
+    knobs = knobs_of(timetable)
+    try:
+        raw = json.loads(samples_json or "[]")
+    except ValueError:
+        raw = []
+    found = lead_time(from_records(raw if isinstance(raw, list) else []),
+                      timetable.knobs.lead_time, knobs.lead_margin, knobs.lead_quantile,
+                      knobs.lead_min_samples)
+    if found.source == "default":
+        return timetable, found
+    return dataclasses.replace(timetable, knobs=dataclasses.replace(
+        timetable.knobs, lead_time=found.value)), found

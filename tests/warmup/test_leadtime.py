@@ -66,3 +66,25 @@ def test_records_round_trip_and_bad_ones_are_skipped() -> None:
     samples = ups(300) + pulls(120)
     records = as_records(samples)
     assert from_records([*records, {"kind": "scale_up"}, "junk"]) == samples
+
+
+def test_the_warm_ups_fire_the_learned_lead_time_before_their_meetings() -> None:
+    """With enough samples the timetable's warm-ups move: 0.9 quantile 400 s + 120 s pull +
+    the 5 min margin = 13 min 40 s before 10:10."""
+    import json
+    from zoneinfo import ZoneInfo
+
+    from shared.timetable import expand
+    from shared.warmup.knobs import learned
+    from tests.timetable.helpers import FALL, LECTURES, timetable
+
+    tt = timetable(FALL + LECTURES)
+    samples = json.dumps(as_records(ups(*[400] * 6) + pulls(120)))
+    moved, lead = learned(tt, samples)
+    assert lead.source == "measured" and lead.value == timedelta(seconds=820)
+    ny = ZoneInfo("America/New_York")
+    day = (datetime(2026, 10, 12, tzinfo=ny), datetime(2026, 10, 13, tzinfo=ny))
+    warm = [o.at for o in expand(moved, *day) if o.type.endswith("warmup")]
+    assert [f"{t:%H:%M:%S}" for t in warm] == ["09:56:20"]
+    assert learned(tt, json.dumps(as_records(ups(400))))[0] is tt  # too few: unchanged
+    assert learned(tt, "not json")[0] is tt
