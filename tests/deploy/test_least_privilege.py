@@ -10,9 +10,10 @@ When a later capability adds its flow here, it joins `EXERCISED` and its grants 
 
 `serve` runs in-process (`Server`, as tests/runtime start it) with the token from its Secret:
 it takes the Lease, receives one webhook event (a calendar change, which its executor applies to
-the overlay), runs one watch, fires one timetable occurrence on time through its scheduler, and
-stops (releasing the Lease). Everything serve requested must be granted by a grant that names
-`serve`.
+the overlay), runs one watch, fires one timetable occurrence on time through its scheduler (the
+quiz's warm-up, which the warm-up's handlers size and hold, node-sized), then the quiz's
+cool-down once the clock passed it, and stops (releasing the Lease). Everything serve requested
+must be granted by a grant that names `serve` (the Role's, or the ClusterRole's for nodes).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import requests
 
 from shared.actions import Action
 from shared.context import Context
-from shared.events import CALENDAR_CHANGED, WatchEvent
-from shared.handlers import Registry, on_watch
+from shared.events import CALENDAR_CHANGED, COOLDOWN, WARMUP, WatchEvent
+from shared.handlers import Registry, on, on_watch
 from shared.inbox import Inbox
 from shared.ports.kube import Kube
 from shared.serving import Server
@@ -38,7 +39,7 @@ from tests.runtime.conftest import TOKEN, settings_for
 
 from .conftest import Stack
 
-EXERCISED = {"deploy", "check", "status", "serve"}
+EXERCISED = {"deploy", "check", "status", "serve", "warmup"}
 KNOWN = EXERCISED | {"hub-role", "snapshots"}
 Triple = tuple[str, str, str]  # (apiGroup, resource[/subresource], verb)
 
@@ -110,10 +111,22 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
         "course: cs101\n"
         f"term: {{name: t, start: {noon.date() - timedelta(days=7)}, "
         f"end: {noon.date() + timedelta(days=30)}, timezone: UTC}}\n"
-        "class: {size: 10}\nknobs: {lead_time: 118s}\n"
+        "class: {size: 10}\nknobs: {lead_time: 118s, cooldown_grace: 1m}\n"
+        "warmup: {mode: node, users_per_node: 4}\n"
         f"one_off: [{{name: quiz, kind: exam, date: {noon.date()}, start: '12:02', "
         "end: '12:30'}]\n")
     registry, seen = Registry(), []
+    from functions import warmup  # the warm-up's handlers, in this test's registry
+
+    on(WARMUP, id="warmup.warm_up", registry=registry)(warmup.warm_up)
+    on(COOLDOWN, id="warmup.cool_down", registry=registry)(warmup.cool_down)
+    for fn, kind, group, selected, actions in (
+            (warmup.follow_servers, "Pod", "core", {"component": "singleuser-server"},
+             ("added", "modified", "deleted")),
+            (warmup.reassert, "StatefulSet", "apps", {"component": "user-placeholder"},
+             ("modified",))):
+        on_watch(kind=kind, group=group, labels=selected, actions=actions,
+                 id=f"warmup.{fn.__name__}", registry=registry)(fn)
 
     @on_watch(kind="ConfigMap", labels={"component": "classops"},
               id="test.watch", registry=registry)
@@ -154,6 +167,25 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
 
         done = wait_until(settled, timeout=15,
                           what="the webhook event, the firing and a watch event handled")
+        assert inbox.entries("failed") == []
+        placeholders = Kube(cluster.api)
+        held = placeholders.scale("apps/v1", "StatefulSet", "user-placeholder-nodes",
+                                  cluster.namespace)
+        assert held == 3  # the quiz's 10 at 4 a node
+        # The clock passes the quiz's cool-down (12:30 + 1 min); the next calendar change
+        # replans, and the scheduler catches the missed cool-down up.
+        cluster.emu.clock.set(noon + timedelta(minutes=32))
+        answer = requests.post(f"http://127.0.0.1:{server.port}/", timeout=10,
+                               json={**change, "id": "cal-2"},
+                               headers={"Authorization": f"Bearer {TOKEN}",
+                                        "Content-Type": "application/cloudevents+json"})
+        assert answer.status_code == 202, answer.text
+        cooldown = f"cooldown/quiz@{(noon + timedelta(minutes=31)).isoformat()}"
+        wait_until(lambda: cooldown in {e.id for e in inbox.entries("done")}, timeout=15,
+                   what="the quiz's cool-down handled")
+        assert placeholders.scale("apps/v1", "StatefulSet", "user-placeholder-nodes",
+                                  cluster.namespace) == 0
+        done.add(cooldown)
         assert inbox.entries("failed") == []
     finally:
         server.stop()
@@ -216,7 +248,8 @@ def test_every_grant_is_used_and_no_request_is_denied(stack: Stack, tmp_path: Pa
             misnamed += sorted(triples & used)
     served = {t for r in emu.requests()[served_from:]
               if r.user == me and (t := triple(r.verb, r.path)) is not None}
-    unfiled = sorted(served - expand([g.rule for g in admin.CLASSOPS_GRANTS
+    unfiled = sorted(served - expand([g.rule for g in [*admin.CLASSOPS_GRANTS,
+                                                       *admin.READ_GRANTS]
                                       if "serve" in g.uses]))
     print(f"{len(mine)} requests as {me}; {len(used)} (group, resource, verb) used, "
           f"{len(served)} by serve")
