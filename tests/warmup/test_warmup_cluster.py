@@ -160,3 +160,26 @@ def test_node_sized_placeholders_hold_one_node_each(stack: Stack) -> None:
     assert sorted(bound) == ["user-1", "user-2"]
     warm.fire("cooldown", "lecture")
     assert warm.scale("user-placeholder-nodes") == 0
+
+
+def test_status_shows_the_hold_its_why_and_the_next_warm_up(stack: Stack) -> None:
+    from datetime import timedelta
+
+    from shared.ports.kube import Kube
+    from shared.stack import status
+
+    tt = timetable(TERM)
+    warm = warm_for(stack, tt)
+    warm.fire("warmup", "lecture")
+    kube = Kube(stack.cluster.api)
+    try:
+        now = stack.cluster.emu.clock.now()
+        seen = status.read(kube, stack.cluster.namespace, now + timedelta(minutes=1),
+                           timetable=tt)
+    finally:
+        kube.close()
+    text = status.table(seen)
+    assert "warm-up:              user-placeholder holds 36 (" in text
+    assert "target 36: warmed to 36 for cs101 lecture 2026-10-12 10:10" in text
+    assert "next warm-up:         2026-10-13T09:40+00:00  lab-a/2026-10-13T10:10" in text
+    assert status.as_dict(seen)["warm"][0]["target"] == 36
