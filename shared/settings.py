@@ -33,6 +33,9 @@ class SettingsError(ValueError):
 class Settings:
     namespace: str = ""  # "" : the kubeconfig's context, or the pod's own namespace
     kubeconfig: str | None = None  # None: in-cluster, else the default kubeconfig
+    # a cluster is configured beyond ~/.kube/config: $KUBECONFIG or a pod's ServiceAccount
+    # ($KUBERNETES_SERVICE_HOST); `classops plan` reads a cluster only then
+    cluster_configured: bool = False
     functions: str = "functions"  # the package of handlers, loaded by name
     hub_api_url: str | None = None  # e.g. http://hub:8081/hub/api
     hub_token: Secret | None = None
@@ -92,7 +95,10 @@ class Settings:
                         .split(",") if o.strip())
         if problems:
             raise SettingsError(problems)
+        configured = bool(get("KUBECONFIG") or env.get("KUBECONFIG")
+                          or env.get("KUBERNETES_SERVICE_HOST"))
         return cls(namespace=get("NAMESPACE") or "", kubeconfig=get("KUBECONFIG"),
+                   cluster_configured=configured,
                    functions=get("FUNCTIONS") or "functions", hub_api_url=url,
                    hub_token=Secret(token) if token else None,
                    s3_endpoint=get("S3_ENDPOINT"), s3_bucket=get("S3_BUCKET"),

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import secrets
-from .config import HubSettings
-from .hub import HUB_RULES
-from .labels import RESTRICTED, env_secret, obj, rule, selector, template
+from shared.stack import secrets
+from shared.stack.config import HubSettings
+from shared.stack.hub_component import HUB_RULES
+from shared.stack.labels import RESTRICTED, env_secret, obj, rule, selector, template
 
 RBAC = "rbac.authorization.k8s.io"
 SCHEDULE_CONFIGMAP, SCHEDULE_KEY = "classops-schedule", "schedules.yaml"

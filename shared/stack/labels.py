@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import HubSettings
+from shared.stack.config import HubSettings
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 PART = "classops.edu/part"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import HubSettings
-from .labels import obj, selector
+from shared.stack.config import HubSettings
+from shared.stack.labels import obj, selector
 
 METADATA = "169.254.169.254/32"
 PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]

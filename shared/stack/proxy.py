@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import secrets
-from .config import CHP_IMAGE, HubSettings
-from .labels import RESTRICTED, env_secret, obj, selector, template
+from shared.stack import secrets
+from shared.stack.config import CHP_IMAGE, HubSettings
+from shared.stack.labels import RESTRICTED, env_secret, obj, selector, template
 
 TLS_DIR = "/etc/chp/tls"
 

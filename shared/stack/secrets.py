@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import HubSettings
-from .labels import labels
+from shared.stack.config import HubSettings
+from shared.stack.labels import labels
 
 HUB = "hub"  # z2jh's Secret name
 COOKIE_SECRET = "hub.config.JupyterHub.cookie_secret"

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from cloudevents.core.base import BaseCloudEvent
 
-from shared.actions import (
+from shared.actions.applying import Ports
+from shared.actions.executor import Executor
+from shared.actions.model import (
     Action,
     ApplyManifest,
     CreateObject,
@@ -25,8 +27,6 @@ from shared.actions import (
     ScaleWorkload,
     snapshot_name,
 )
-from shared.applying import Ports
-from shared.executor import Executor
 from shared.logs import JsonFormatter
 from shared.metrics import Metrics
 from shared.ports.kube import Kube

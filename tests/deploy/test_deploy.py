@@ -8,7 +8,7 @@ import time
 
 from kubernetes import client
 
-from shared.stack.deploying import WORKLOADS
+from shared.stack.deploy import WORKLOADS
 
 from .conftest import Stack
 

@@ -23,15 +23,15 @@ from typing import Any
 
 import requests
 
-from shared.actions import Action
-from shared.context import Context
+from shared.actions.model import Action
 from shared.events import CALENDAR_CHANGED, WatchEvent
-from shared.handlers import Registry, on_watch
-from shared.inbox import Inbox
+from shared.handlers.context import Context
+from shared.handlers.registry import Registry, on_watch
 from shared.ports.kube import Kube
-from shared.serving import Server
-from shared.stack import admin, checking, status
-from shared.stack.hub import HUB_RULES
+from shared.runtime.inbox.store import Inbox
+from shared.runtime.server import Server
+from shared.stack import admin, probes, status
+from shared.stack.hub_component import HUB_RULES
 from shared.stack.labels import labels
 from tests.emulator.conftest import Cluster, wait_until
 from tests.runtime.conftest import TOKEN, settings_for
@@ -185,7 +185,7 @@ def test_every_grant_is_used_and_no_request_is_denied(stack: Stack, tmp_path: Pa
     try:
         first = stack.deploy(api=api, prune=True)
         again = stack.deploy(api=api, prune=True)
-        findings = checking.observe(checking.Systems(kube), stack.settings)
+        findings = probes.observe(probes.Systems(kube), stack.settings)
         seen = status.read(kube, ns, emu.clock.now() + timedelta(minutes=1))
     finally:
         kube.close()

@@ -9,13 +9,13 @@ from typing import Any
 
 import requests
 
-from shared.actions import Action
-from shared.context import Context
+from shared.actions.model import Action
 from shared.events import ROSTER_CHANGED, ClassEvent
-from shared.handlers import Registry, on
-from shared.leadership import Elector, Timings
+from shared.handlers.context import Context
+from shared.handlers.registry import Registry, on
 from shared.ports.kube import Kube as KubePort
-from shared.serving import Server
+from shared.runtime.leadership import Elector, Timings
+from shared.runtime.server import Server
 from tests.conftest import Kube
 
 from .conftest import TOKEN

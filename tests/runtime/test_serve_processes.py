@@ -71,7 +71,7 @@ class Replica:
                "CLASSOPS_TEST_RUNLOG": str(runlog)}
         env.pop("CLASSOPS_WEBHOOK_TOKEN", None)  # from the Secret
         self.log = open(runlog.parent / f"{name}.log", "w")  # noqa: SIM115
-        self.proc = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve"], cwd=ROOT,
+        self.proc = subprocess.Popen([sys.executable, "-m", "shared.cli.main", "serve"], cwd=ROOT,
                                      env=env, stderr=self.log)
 
     def ready(self) -> bool:

@@ -1,0 +1,5 @@
+"""The scheduler inside `classops serve`: `scheduler` (APScheduler firing the timetable, on the
+leader only), `usefulness` (how late a firing is still worth doing, pure) and `overlay` (calendar
+changes laid over the timetable). May import `events`, `handlers`, `actions.model`, `ports`,
+`timetable` and `runtime.inbox`/`runtime.watching`; never `cli`.
+"""
