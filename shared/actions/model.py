@@ -8,6 +8,11 @@ the dry run flags them and a later `--confirm` gate can refuse them.
 
 Manifests are JSON objects (dicts) held in frozen dataclasses: the dataclass is frozen, the dict is
 the handler's to not mutate; actions are compared, never hashed.
+
+Secrets never leave Secrets: an Action may carry a Secret's manifest (the stack's generated
+tokens), but what it says about itself (`as_dict`, `describe`, its repr) names the Secret and its
+keys only, with each value's length (`redacted`); the applier alone reads the values. A new
+Action is `@dataclass(frozen=True, repr=False)`, so it keeps that repr (a test checks).
 """
 
 from __future__ import annotations
@@ -47,11 +52,34 @@ class Action:
         return f"{text}: {self.detail()}" if self.detail() else text
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON for plans and outcome records, with every Secret's values `redacted`."""
+        fields = {k: redacted(v) for k, v in dataclasses.asdict(self).items()}
         return {"action": type(self).__name__, "verb": self.verb, "target": self.target,
-                "destructive": self.destructive, **dataclasses.asdict(self)}
+                "destructive": self.destructive, **fields}
+
+    def __repr__(self) -> str:
+        # The dataclass repr would print a Secret's values into any log line or traceback.
+        fields = ", ".join(f"{f.name}={redacted(getattr(self, f.name))!r}"
+                           for f in dataclasses.fields(self))
+        return f"{type(self).__name__}({fields})"
 
 
-@dataclass(frozen=True)
+def redacted(value: Any) -> Any:
+    """`value` with each Secret manifest in it (at any depth) cut to its name and keys: every
+    `data`/`stringData` value is replaced by `<secret, N chars>`."""
+    if isinstance(value, Mapping):
+        if value.get("kind") == "Secret":
+            return {k: ({key: f"<secret, {len(str(v))} chars>" for key, v in value[k].items()}
+                        if k in ("data", "stringData") and isinstance(value[k], Mapping)
+                        else redacted(value[k]))
+                    for k in value}
+        return {k: redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redacted(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class ScaleWorkload(Action):
     """Set replicas through the scale subresource (the rendered workload carries none)."""
 
@@ -77,7 +105,7 @@ def _manifest_target(manifest: Mapping[str, Any]) -> str:
     return f"{str(manifest.get('kind', '?')).lower()} {where}{meta.get('name', '?')}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class ApplyManifest(Action):
     """Server-side apply of one object, owned by `field_manager`."""
 
@@ -94,7 +122,7 @@ class ApplyManifest(Action):
         return f"as {self.field_manager}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class CreateObject(Action):
     """Create if absent; an existing object of that name is left as it is."""
 
@@ -106,7 +134,7 @@ class CreateObject(Action):
         return _manifest_target(self.manifest)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class DeleteObject(Action):
     """Delete if present; `uid` (if given) makes sure it is the object the handler saw."""
 
@@ -124,7 +152,7 @@ class DeleteObject(Action):
         return f"{self.kind.lower()} {where}{self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class CreateVolumeSnapshot(Action):
     verb: ClassVar[str] = "snapshot"
     namespace: str
@@ -151,7 +179,7 @@ class CreateVolumeSnapshot(Action):
                 "spec": spec}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class DeleteVolumeSnapshot(Action):
     verb: ClassVar[str] = "delete"
     destructive: ClassVar[bool] = True
@@ -163,7 +191,7 @@ class DeleteVolumeSnapshot(Action):
         return f"volumesnapshot {self.namespace}/{self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class RunArchiveJob(Action):
     """Start the Job that copies one user's snapshot to S3 (its manifest, rendered by the
     backup capability); a Job of that name already there is the same copy, not a new one."""
@@ -182,7 +210,7 @@ class RunArchiveJob(Action):
         return f"archive {self.user} from {self.snapshot} to {self.key}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class DeletePVC(Action):
     verb: ClassVar[str] = "delete"
     destructive: ClassVar[bool] = True
@@ -195,7 +223,7 @@ class DeletePVC(Action):
         return f"persistentvolumeclaim {self.namespace}/{self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class StopServer(Action):
     """Stop a user's server through the hub's API (its home directory stays)."""
 
@@ -209,7 +237,7 @@ class StopServer(Action):
         return f"server {self.user}/{self.server}" if self.server else f"server {self.user}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class EmitEvent(Action):
     """Emit a follow-up CloudEvent (e.g. `backup.copy` after the snapshots are ready)."""
 
