@@ -1,7 +1,8 @@
 """The runtime's subcommands of `classops`: `serve` and `events`.
 
 One command group of `shared.cli`, wired by `main` with one line. `serve` runs until SIGTERM;
-`events [ID]` lists the inbox's entries, newest last, with each event's state and outcome (`-o json` for all of it).
+`events [ID]` lists the inbox's entries, newest last, with each event's state and outcome
+(`-o json` for all of it).
 """
 
 from __future__ import annotations
