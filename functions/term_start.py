@@ -48,5 +48,5 @@ def deploy_stack(event: ClassEvent[TermData], ctx: Context) -> Sequence[Action]:
                             meta.get("namespace", ""))
         entries.append(classify(manifest, live.raw if live else None, None))
     missing = [w.manifest(settings, secrets.new_token) for w in secrets.wanted()
-               if ctx.kube.get("v1", "Secret", w.name, settings.ns) is None]
+               if ctx.kube.get("v1", "Secret", w.name, settings.namespace) is None]
     return actions(entries, missing)

@@ -144,26 +144,30 @@ def emit(p: Ports, a: EmitEvent) -> Done:
     return Done(True, None, "emitted")
 
 
-def do(p: Ports, a: Action) -> Done:
-    match a:
+def do(ports: Ports, action: Action) -> Done:
+    """Apply one action with its applier (one `case` per Action type)."""
+    match action:
         case ScaleWorkload():
-            return scale(p, a)
+            return scale(ports, action)
         case ApplyManifest():
-            return apply(p, a)
+            return apply(ports, action)
         case CreateObject():
-            return create(p, a.manifest)
+            return create(ports, action.manifest)
         case CreateVolumeSnapshot():
-            return create(p, a.manifest())
+            return create(ports, action.manifest())
         case RunArchiveJob():
-            return create(p, a.job)
+            return create(ports, action.job)
         case DeleteVolumeSnapshot():
-            return delete(p, "snapshot.storage.k8s.io/v1", "VolumeSnapshot", a.name, a.namespace)
+            return delete(ports, "snapshot.storage.k8s.io/v1", "VolumeSnapshot", action.name,
+                          action.namespace)
         case DeletePVC():
-            return delete(p, "v1", "PersistentVolumeClaim", a.name, a.namespace, a.uid)
+            return delete(ports, "v1", "PersistentVolumeClaim", action.name, action.namespace,
+                          action.uid)
         case DeleteObject():
-            return delete(p, a.api_version, a.kind, a.name, a.namespace, a.uid)
+            return delete(ports, action.api_version, action.kind, action.name, action.namespace,
+                          action.uid)
         case StopServer():
-            return stop(p, a)
+            return stop(ports, action)
         case EmitEvent():
-            return emit(p, a)
-    raise Refused(f"no applier for {type(a).__name__}")
+            return emit(ports, action)
+    raise Refused(f"no applier for {type(action).__name__}")

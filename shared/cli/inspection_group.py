@@ -63,7 +63,7 @@ def _s3(args: argparse.Namespace, env: Settings) -> S3 | None:
 def _namespace(args: argparse.Namespace, settings: HubSettings | None) -> str:
     from shared.ports.kube import default_namespace
 
-    return (getattr(args, "namespace", None) or (settings.ns if settings else "")
+    return (getattr(args, "namespace", None) or (settings.namespace if settings else "")
             or default_namespace(options.settings(args).kubeconfig))
 
 

@@ -1,4 +1,4 @@
-"""What `classops plan` runs against: a cluster it reads, or none, assumed (issue 7, part 5).
+"""What `classops plan` runs against: a cluster it reads, or none, assumed.
 
 - `assumed`: no cluster. The class's full size, nobody running, the default lead time; the
   handlers get `no_cluster` readers and the timetable is the file's.

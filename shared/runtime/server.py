@@ -18,14 +18,12 @@ at its next try), then the HTTP server stops.
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import signal
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -51,7 +49,8 @@ from shared.runtime.retrying import Retries, Settled
 from shared.runtime.running import NotLeading, Runner
 from shared.runtime.schedule.scheduler import Scheduler, register_calendar
 from shared.runtime.watching import Target, Watcher
-from shared.runtime.webhook.app import create_app
+from shared.runtime.webhook.app import Webhook, create_app
+from shared.runtime.webhook.token import NoToken, WebhookToken
 from shared.settings import Settings
 from shared.timetable import TimetableError
 from shared.timetable import load as load_timetable
@@ -86,50 +85,6 @@ class LeaderWork:
             worker.stop()
         self.running = []
         self.gauge.set(0)
-
-
-class WebhookToken:
-    """The webhook's bearer token: `CLASSOPS_WEBHOOK_TOKEN` (fixed for the process), else the
-    Secret's key `token`, read again when the last read is `ttl` seconds old, so a rotated
-    Secret takes effect within `ttl` without a restart. A failed read keeps the last token (an
-    API hiccup must not lock senders out); a deleted Secret or key gives none, so every POST is
-    401 until it is back (revoking must not be undone by a cache)."""
-
-    def __init__(self, settings: Settings, kube: Kube, namespace: str,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 log: logging.Logger | None = None) -> None:
-        self.fixed = settings.webhook_token.value if settings.webhook_token else None
-        self.kube, self.namespace, self.name = kube, namespace, settings.webhook_secret
-        self.ttl, self.monotonic = settings.webhook_token_ttl, monotonic
-        self.log = log or logging.getLogger("classops.serve")
-        self._lock = threading.Lock()
-        self._token: str | None = None
-        self._read_at = -float("inf")
-        if self.fixed is None and self._read() is None:
-            raise ServeError(f"no webhook token: set CLASSOPS_WEBHOOK_TOKEN or create Secret "
-                             f"{namespace}/{self.name} with key 'token'")
-
-    def __call__(self) -> str | None:
-        if self.fixed is not None:
-            return self.fixed
-        with self._lock:
-            if self.monotonic() - self._read_at >= self.ttl:
-                try:
-                    self._read()
-                except ApiError as err:
-                    self.log.warning("cannot read the webhook Secret, keeping the last token: "
-                                     "%s", err)
-            return self._token
-
-    def _read(self) -> str | None:
-        secret = self.kube.get("v1", "Secret", self.name, self.namespace)
-        encoded = (secret.raw.get("data") or {}).get("token") if secret is not None else None
-        token = base64.b64decode(encoded).decode().strip() if encoded else None
-        if token != self._token and self._read_at > -float("inf"):
-            self.log.info("the webhook token changed" if token else
-                          "the webhook Secret or its key is gone: every POST is 401")
-        self._token, self._read_at = token, self.monotonic()
-        return token
 
 
 def handled_types(registry: Registry) -> set[str]:
@@ -172,6 +127,8 @@ class Server:
         try:
             token = WebhookToken(settings, self.kube, self.namespace, log=self.log.logger)
             targets = watch_targets(self.kube, registry, self.namespace)
+        except NoToken as err:
+            raise ServeError(str(err)) from None
         except ApiError as err:
             raise ServeError(f"cannot read from the cluster: {err}") from err
         self.inbox = Inbox(self.kube, self.namespace, clock)
@@ -190,9 +147,10 @@ class Server:
         self.work = LeaderWork(self._leader_workers, Gauge(
             "classops_leader", "1 while this replica leads", registry=self.metrics.registry))
         self._stopping = False
-        app = create_app(self.inbox, token, handled_types(registry), self.metrics.registry,
-                         self._ready, allowed_origins=settings.webhook_allowed_origins,
-                         max_pending=settings.inbox_max_pending)
+        app = create_app(Webhook(self.inbox, token, handled_types(registry),
+                                 self.metrics.registry, self._ready,
+                                 allowed_origins=settings.webhook_allowed_origins,
+                                 max_pending=settings.inbox_max_pending))
         self.http: BaseWSGIServer = make_server(settings.host, settings.port, app,
                                                 threaded=True)
         self._http_thread: threading.Thread | None = None

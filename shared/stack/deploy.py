@@ -55,9 +55,9 @@ def dry_apply(kube: Kube, manifest: Mapping[str, Any]) -> dict[str, Any]:
                                         "dryRun": "All"}, dict(manifest), APPLY_PATCH)
 
 
-def survey(kube: Kube, s: HubSettings, parts: Sequence[str], schedule_text: str = "",
+def survey(kube: Kube, settings: HubSettings, parts: Sequence[str], schedule_text: str = "",
            prune: bool = False, token: Callable[[], str] = secrets.new_token) -> Survey:
-    manifests = render(s, schedule_text, parts)
+    manifests = render(settings, schedule_text, parts)
     entries = []
     for m in manifests:
         meta = m["metadata"]
@@ -67,24 +67,25 @@ def survey(kube: Kube, s: HubSettings, parts: Sequence[str], schedule_text: str 
     to_create, generated = [], []
     if "hub" in parts:
         for wanted in secrets.wanted():
-            manifest = wanted.manifest(s, token)
+            manifest = wanted.manifest(settings, token)
             generated.append(manifest)
-            live = kube.get("v1", "Secret", wanted.name, s.ns)
+            live = kube.get("v1", "Secret", wanted.name, settings.namespace)
             if live is None:
                 to_create.append(manifest)
-                entries.append(Entry("create", "v1", "Secret", wanted.name, s.ns,
+                entries.append(Entry("create", "v1", "Secret", wanted.name, settings.namespace,
                                      "generated once"))
             else:
                 missing = wanted.missing(live.raw.get("data"))
                 detail = f"lacks {', '.join(missing)}: add by hand" if missing else \
                     "generated before, kept"
-                entries.append(Entry("kept", "v1", "Secret", wanted.name, s.ns, detail))
+                entries.append(Entry("kept", "v1", "Secret", wanted.name, settings.namespace,
+                                     detail))
     tracked = []
     for part in parts:
         for api_version, kind in TRACKED[part]:
-            namespace = "" if part == "cluster" else s.ns
+            namespace = "" if part == "cluster" else settings.namespace
             tracked += [o.raw for o in kube.list(api_version, kind, namespace,
-                                                 tracking_selector(s, part))]
+                                                 tracking_selector(settings, part))]
     entries += orphans([*manifests, *generated], tracked, prune)
     return Survey(entries, to_create, manifests)
 
@@ -140,12 +141,12 @@ class Outcome:
         return [r for r in self.results if r.outcome == "failed"]
 
 
-def deploy(kube: Kube, executor: Executor, s: HubSettings, out: TextIO,
+def deploy(kube: Kube, executor: Executor, settings: HubSettings, out: TextIO,
            parts: Sequence[str] = ("hub",), schedule_text: str = "", prune: bool = False,
            dry_run: bool = False, timeout: float | None = 600.0, event_id: str = "deploy",
            sleep: Callable[[float], None] = time.sleep,
            monotonic: Callable[[], float] = time.monotonic) -> Outcome:
-    found = survey(kube, s, parts, schedule_text, prune)
+    found = survey(kube, settings, parts, schedule_text, prune)
     print(table(found.entries), file=out, flush=True)
     if dry_run:
         return Outcome(found.entries, [], [])

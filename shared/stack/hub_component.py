@@ -24,41 +24,42 @@ CLASSOPS_SCOPES = ["list:users", "read:users:name", "read:users:activity", "read
                    "delete:servers"]  # list users, read and stop servers: nothing more
 
 
-def values(s: HubSettings) -> dict[str, Any]:
+def values(settings: HubSettings) -> dict[str, Any]:
     """What jupyterhub_config.py reads: plain data, JSON."""
-    r = s.resources
+    r = settings.resources
     return {
-        "release": s.rel, "namespace": s.ns,
+        "release": settings.release, "namespace": settings.namespace,
         "singleuser": {
-            "image": s.singleuser_image, "cpu_guarantee": r.cpu_guarantee,
+            "image": settings.singleuser_image, "cpu_guarantee": r.cpu_guarantee,
             "cpu_limit": r.cpu_limit, "mem_guarantee": r.memory_guarantee,
-            "mem_limit": r.memory_limit, "storage_capacity": s.storage_capacity,
-            "storage_class": s.storage_class or None, "scheduler_name": s.scheduler_name,
-            "priority_class": s.user_priority, "materials": s.materials or None,
+            "mem_limit": r.memory_limit, "storage_capacity": settings.storage_capacity,
+            "storage_class": settings.storage_class or None,
+            "scheduler_name": settings.scheduler_name,
+            "priority_class": settings.user_priority, "materials": settings.materials or None,
         },
-        "authenticator": {"class": s.authenticator_class,
-                          "section": s.authenticator_section,
-                          "settings": dict(s.authenticator.settings)},
-        "admins": list(s.admins),
-        "cull": {"timeout": int(s.cull_timeout.total_seconds()),
-                 "every": int(s.cull_every.total_seconds())},
+        "authenticator": {"class": settings.authenticator_class,
+                          "section": settings.authenticator_section,
+                          "settings": dict(settings.authenticator.settings)},
+        "admins": list(settings.admins),
+        "cull": {"timeout": int(settings.cull_timeout.total_seconds()),
+                 "every": int(settings.cull_every.total_seconds())},
         "services": {"classops": {"scopes": CLASSOPS_SCOPES,
                                   "token_env": "CLASSOPS_SERVICE_TOKEN"}},
     }
 
 
-def config_map(s: HubSettings) -> dict[str, Any]:
+def config_map(settings: HubSettings) -> dict[str, Any]:
     code = (INFRA / "hub" / "jupyterhub_config.py").read_text(encoding="utf-8")
     data = {"jupyterhub_config.py": code,
-            "values.json": json.dumps(values(s), indent=1, sort_keys=True) + "\n"}
-    return obj("v1", "ConfigMap", "hub", s, "hub", data=data)
+            "values.json": json.dumps(values(settings), indent=1, sort_keys=True) + "\n"}
+    return obj("v1", "ConfigMap", "hub", settings, "hub", data=data)
 
 
-def deployment(s: HubSettings, config: dict[str, Any]) -> dict[str, Any]:
+def deployment(settings: HubSettings, config: dict[str, Any]) -> dict[str, Any]:
     checksum = hashlib.sha256(json.dumps(config["data"], sort_keys=True).encode()).hexdigest()
     probe = {"httpGet": {"path": "/hub/health", "port": "http"}}
     container = {
-        "name": "hub", "image": s.hub_image,
+        "name": "hub", "image": settings.hub_image,
         "args": ["jupyterhub", "--config", f"{CONFIG_DIR}/jupyterhub_config.py", "--upgrade-db"],
         "ports": [{"name": "http", "containerPort": 8081, "protocol": "TCP"}],
         "env": [
@@ -78,31 +79,31 @@ def deployment(s: HubSettings, config: dict[str, Any]) -> dict[str, Any]:
         "livenessProbe": {**probe, "initialDelaySeconds": 300, "periodSeconds": 10,
                           "failureThreshold": 30, "timeoutSeconds": 3},
     }
-    spec = {"serviceAccountName": "hub", "priorityClassName": s.user_priority,
+    spec = {"serviceAccountName": "hub", "priorityClassName": settings.user_priority,
             "securityContext": {"fsGroup": 1000},
             "volumes": [{"name": "config", "configMap": {"name": "hub"}},
                         {"name": "pvc", "persistentVolumeClaim": {"claimName": "hub-db-dir"}}],
             "containers": [container]}
     access = {f"hub.jupyter.org/network-access-{to}": "true"
               for to in ("proxy-api", "proxy-http", "singleuser")}
-    return obj("apps/v1", "Deployment", "hub", s, "hub", spec={
+    return obj("apps/v1", "Deployment", "hub", settings, "hub", spec={
         "replicas": 1, "strategy": {"type": "Recreate"},  # one sqlite file, one writer
-        "selector": {"matchLabels": selector(s, "hub")},
-        "template": template(s, "hub", spec, access, {"checksum/config-map": checksum})})
+        "selector": {"matchLabels": selector(settings, "hub")},
+        "template": template(settings, "hub", spec, access, {"checksum/config-map": checksum})})
 
 
-def service(s: HubSettings) -> dict[str, Any]:
-    return obj("v1", "Service", "hub", s, "hub", spec={
-        "type": "ClusterIP", "selector": selector(s, "hub"),
+def service(settings: HubSettings) -> dict[str, Any]:
+    return obj("v1", "Service", "hub", settings, "hub", spec={
+        "type": "ClusterIP", "selector": selector(settings, "hub"),
         "ports": [{"name": "hub", "port": 8081, "targetPort": "http", "protocol": "TCP"}]})
 
 
-def database(s: HubSettings) -> dict[str, Any]:
+def database(settings: HubSettings) -> dict[str, Any]:
     spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
-                            "resources": {"requests": {"storage": s.hub_db_capacity}}}
-    if s.storage_class:
-        spec["storageClassName"] = s.storage_class
-    return obj("v1", "PersistentVolumeClaim", "hub-db-dir", s, "hub", spec=spec)
+                            "resources": {"requests": {"storage": settings.hub_db_capacity}}}
+    if settings.storage_class:
+        spec["storageClassName"] = settings.storage_class
+    return obj("v1", "PersistentVolumeClaim", "hub-db-dir", settings, "hub", spec=spec)
 
 
 HUB_RULES = [
@@ -112,16 +113,17 @@ HUB_RULES = [
 ]
 
 
-def rbac(s: HubSettings) -> list[dict[str, Any]]:
+def rbac(settings: HubSettings) -> list[dict[str, Any]]:
     return [
-        obj("v1", "ServiceAccount", "hub", s, "hub"),
-        obj("rbac.authorization.k8s.io/v1", "Role", "hub", s, "hub", rules=HUB_RULES),
-        obj("rbac.authorization.k8s.io/v1", "RoleBinding", "hub", s, "hub",
-            subjects=[{"kind": "ServiceAccount", "name": "hub", "namespace": s.ns}],
+        obj("v1", "ServiceAccount", "hub", settings, "hub"),
+        obj("rbac.authorization.k8s.io/v1", "Role", "hub", settings, "hub", rules=HUB_RULES),
+        obj("rbac.authorization.k8s.io/v1", "RoleBinding", "hub", settings, "hub",
+            subjects=[{"kind": "ServiceAccount", "name": "hub", "namespace": settings.namespace}],
             roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "hub"}),
     ]
 
 
-def render(s: HubSettings) -> list[dict[str, Any]]:
-    config = config_map(s)
-    return [*rbac(s), config, database(s), service(s), deployment(s, config)]
+def render(settings: HubSettings) -> list[dict[str, Any]]:
+    config = config_map(settings)
+    return [*rbac(settings), config, database(settings), service(settings),
+            deployment(settings, config)]

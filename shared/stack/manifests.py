@@ -30,19 +30,20 @@ def settings_of(timetable: Any) -> HubSettings:
     return found if isinstance(found, HubSettings) else HubSettings(course=timetable.course)
 
 
-def render(s: HubSettings, schedule_text: str = "",
+def render(settings: HubSettings, schedule_text: str = "",
            parts: Sequence[str] = PARTS) -> list[dict[str, Any]]:
     unknown = set(parts) - set(PARTS)
     if unknown:
         raise ValueError(f"unknown part {sorted(unknown)}, expected some of {', '.join(PARTS)}")
     found: list[dict[str, Any]] = []
     if "cluster" in parts:
-        found += admin.cluster(s)
+        found += admin.cluster(settings)
     if "classops" in parts:
-        found += admin.classops(s, schedule_text)
+        found += admin.classops(settings, schedule_text)
     if "hub" in parts:
-        found += [*hub_component.render(s), *proxy.render(s), *user_pods.render(s),
-                  *network.render(s)]
+        found += [*hub_component.render(settings), *proxy.render(settings),
+                  *user_pods.render(settings),
+                  *network.render(settings)]
     return found
 
 

@@ -42,12 +42,14 @@ DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 KARPENTER_CRDS = ("nodepools.karpenter.sh", "provisioners.karpenter.sh")
 
 
-def snapshot_support(kube: Kube, s: HubSettings) -> SnapshotSupport:
+def snapshot_support(kube: Kube, settings: HubSettings) -> SnapshotSupport:
     try:
         crds = tuple(name for name in SNAPSHOT_CRDS if kube.get(*CRD, name) is not None)
         classes = list(kube.list("storage.k8s.io/v1", "StorageClass"))
-        chosen = next((c for c in classes if c.name == s.storage_class), None) if \
-            s.storage_class else next((c for c in classes if (c.raw.get("metadata") or {}).get(
+        if settings.storage_class:
+            chosen = next((c for c in classes if c.name == settings.storage_class), None)
+        else:
+            chosen = next((c for c in classes if (c.raw.get("metadata") or {}).get(
                 "annotations", {}).get(DEFAULT_CLASS) == "true"), None)
         snapshot_classes: tuple[tuple[str, str], ...] = ()
         if "volumesnapshotclasses.snapshot.storage.k8s.io" in crds:
@@ -56,7 +58,7 @@ def snapshot_support(kube: Kube, s: HubSettings) -> SnapshotSupport:
                 kube.list("snapshot.storage.k8s.io/v1", "VolumeSnapshotClass"))
     except ApiError as err:
         return SnapshotSupport((), "", "", (), f"cannot read: {err}")
-    name = chosen.name if chosen else s.storage_class  # named but absent: no provisioner
+    name = chosen.name if chosen else settings.storage_class  # named but absent: no provisioner
     provisioner = str(chosen.raw.get("provisioner", "")) if chosen else ""
     return SnapshotSupport(crds, name, provisioner, snapshot_classes)
 
@@ -131,13 +133,13 @@ class Systems:
     hub: Hub | None = None
 
 
-def observe(systems: Systems, s: HubSettings) -> Observations:
+def observe(systems: Systems, settings: HubSettings) -> Observations:
     kube = systems.kube
     return Observations(
-        snapshots=snapshot_support(kube, s),
+        snapshots=snapshot_support(kube, settings),
         storage=storage(systems.s3),
         hub=hub_token(systems.hub),
         needed_scopes=tuple(hub_component.CLASSOPS_SCOPES),
-        access=tuple(review(kube, p) for p in admin.permissions(s)),
+        access=tuple(review(kube, p) for p in admin.permissions(settings)),
         autoscaler=autoscaler(kube),
     )

@@ -33,15 +33,15 @@ PAUSE_SECURITY = {**RESTRICTED, "runAsUser": 65534, "runAsGroup": 65534,
                   "readOnlyRootFilesystem": True}
 
 
-def scheduler_config(s: HubSettings) -> dict[str, Any]:
+def scheduler_config(settings: HubSettings) -> dict[str, Any]:
     weights = {"NodeAffinity": 14631, "InterPodAffinity": 1331, "NodeResourcesFit": 121,
                "ImageLocality": 11}
     return {
         "apiVersion": "kubescheduler.config.k8s.io/v1", "kind": "KubeSchedulerConfiguration",
         "leaderElection": {"resourceLock": "leases", "resourceName": LEASE,
-                           "resourceNamespace": s.ns},
+                           "resourceNamespace": settings.namespace},
         "profiles": [{
-            "schedulerName": s.scheduler_name,
+            "schedulerName": settings.scheduler_name,
             "plugins": {"score": {
                 "disabled": [{"name": n} for n in
                              ("NodeResourcesBalancedAllocation", *weights)],
@@ -53,8 +53,8 @@ def scheduler_config(s: HubSettings) -> dict[str, Any]:
     }
 
 
-def user_scheduler(s: HubSettings) -> list[dict[str, Any]]:
-    config = json.dumps(scheduler_config(s), indent=1, sort_keys=True) + "\n"
+def user_scheduler(settings: HubSettings) -> list[dict[str, Any]]:
+    config = json.dumps(scheduler_config(settings), indent=1, sort_keys=True) + "\n"
     probe = {"httpGet": {"path": "/healthz", "port": 10259, "scheme": "HTTPS"}}
     container = {
         "name": "kube-scheduler", "image": KUBE_SCHEDULER_IMAGE,
@@ -66,71 +66,74 @@ def user_scheduler(s: HubSettings) -> list[dict[str, Any]]:
         "readinessProbe": {**probe, "periodSeconds": 10},
         "livenessProbe": {**probe, "initialDelaySeconds": 15, "periodSeconds": 10},
     }
-    spec = {"serviceAccountName": "user-scheduler", "priorityClassName": s.user_priority,
+    spec = {"serviceAccountName": "user-scheduler", "priorityClassName": settings.user_priority,
             "volumes": [{"name": "config", "configMap": {"name": "user-scheduler"}}],
             "containers": [container]}
-    sub = [{"kind": "ServiceAccount", "name": "user-scheduler", "namespace": s.ns}]
+    sub = [{"kind": "ServiceAccount", "name": "user-scheduler", "namespace": settings.namespace}]
     group = "rbac.authorization.k8s.io"
     return [
-        obj("v1", "ServiceAccount", "user-scheduler", s, "user-scheduler"),
-        obj(f"{group}/v1", "Role", "user-scheduler-lock", s, "user-scheduler",
+        obj("v1", "ServiceAccount", "user-scheduler", settings, "user-scheduler"),
+        obj(f"{group}/v1", "Role", "user-scheduler-lock", settings, "user-scheduler",
             rules=[rule(["coordination.k8s.io"], ["leases"], ["get", "update"], [LEASE])]),
-        obj(f"{group}/v1", "RoleBinding", "user-scheduler-lock", s, "user-scheduler",
+        obj(f"{group}/v1", "RoleBinding", "user-scheduler-lock", settings, "user-scheduler",
             subjects=sub, roleRef={"apiGroup": group, "kind": "Role",
                                    "name": "user-scheduler-lock"}),
-        obj("coordination.k8s.io/v1", "Lease", LEASE, s, "user-scheduler", spec={}),
-        obj("v1", "ConfigMap", "user-scheduler", s, "user-scheduler",
+        obj("coordination.k8s.io/v1", "Lease", LEASE, settings, "user-scheduler", spec={}),
+        obj("v1", "ConfigMap", "user-scheduler", settings, "user-scheduler",
             data={"config.yaml": config}),
-        obj("apps/v1", "Deployment", "user-scheduler", s, "user-scheduler", spec={
-            "replicas": s.user_scheduler_replicas,
-            "selector": {"matchLabels": selector(s, "user-scheduler")},
-            "template": template(s, "user-scheduler", spec)}),
-        obj("policy/v1", "PodDisruptionBudget", "user-scheduler", s, "user-scheduler", spec={
-            "maxUnavailable": 1, "selector": {"matchLabels": selector(s, "user-scheduler")}}),
+        obj("apps/v1", "Deployment", "user-scheduler", settings, "user-scheduler", spec={
+            "replicas": settings.user_scheduler_replicas,
+            "selector": {"matchLabels": selector(settings, "user-scheduler")},
+            "template": template(settings, "user-scheduler", spec)}),
+        obj("policy/v1", "PodDisruptionBudget", "user-scheduler", settings, "user-scheduler", spec={
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": selector(settings, "user-scheduler")}}),
     ]
 
 
-def _user_resources(s: HubSettings) -> dict[str, Any]:
-    r = s.resources
+def _user_resources(settings: HubSettings) -> dict[str, Any]:
+    r = settings.resources
     requests = {k: v for k, v in (("cpu", r.cpu_guarantee), ("memory", r.memory_guarantee)) if v}
     limits = {k: v for k, v in (("cpu", r.cpu_limit), ("memory", r.memory_limit)) if v}
     return {"requests": requests, **({"limits": limits} if limits else {})}
 
 
-def user_placeholder(s: HubSettings) -> dict[str, Any]:
-    spec = {"priorityClassName": s.placeholder_priority, "schedulerName": s.scheduler_name,
+def user_placeholder(settings: HubSettings) -> dict[str, Any]:
+    spec = {"priorityClassName": settings.placeholder_priority,
+            "schedulerName": settings.scheduler_name,
             "tolerations": USER_TOLERATIONS, "affinity": USER_AFFINITY,
             "automountServiceAccountToken": False, "terminationGracePeriodSeconds": 0,
             "containers": [{"name": "pause", "image": PAUSE_IMAGE,
-                            "resources": _user_resources(s),
+                            "resources": _user_resources(settings),
                             "securityContext": PAUSE_SECURITY}]}
     # No `replicas`: see the module docstring.
-    return obj("apps/v1", "StatefulSet", "user-placeholder", s, "user-placeholder", spec={
+    return obj("apps/v1", "StatefulSet", "user-placeholder", settings, "user-placeholder", spec={
         "podManagementPolicy": "Parallel", "serviceName": "user-placeholder",
-        "selector": {"matchLabels": selector(s, "user-placeholder")},
-        "template": template(s, "user-placeholder", spec)})
+        "selector": {"matchLabels": selector(settings, "user-placeholder")},
+        "template": template(settings, "user-placeholder", spec)})
 
 
-def image_puller(s: HubSettings) -> dict[str, Any]:
+def image_puller(settings: HubSettings) -> dict[str, Any]:
     def pull(name: str, image: str) -> dict[str, Any]:
         return {"name": name, "image": image, "command": ["/bin/sh", "-c", "echo Pulling complete"],
                 "resources": {"requests": {"cpu": "0", "memory": "0"}},
                 "securityContext": {**RESTRICTED, "runAsUser": 65534, "runAsGroup": 65534}}
 
-    spec = {"priorityClassName": s.user_priority, "tolerations": USER_TOLERATIONS,
+    spec = {"priorityClassName": settings.user_priority, "tolerations": USER_TOLERATIONS,
             "affinity": USER_AFFINITY, "automountServiceAccountToken": False,
             "terminationGracePeriodSeconds": 0,
-            "initContainers": [pull("image-pull-singleuser", s.singleuser_image),
+            "initContainers": [pull("image-pull-singleuser", settings.singleuser_image),
                                pull("image-pull-metadata-block", NETWORK_TOOLS_IMAGE)],
             "containers": [{"name": "pause", "image": PAUSE_IMAGE,
                             "resources": {"requests": {"cpu": "0", "memory": "0"}},
                             "securityContext": PAUSE_SECURITY}]}
-    return obj("apps/v1", "DaemonSet", "continuous-image-puller", s, "continuous-image-puller",
-               spec={"selector": {"matchLabels": selector(s, "continuous-image-puller")},
+    return obj("apps/v1", "DaemonSet", "continuous-image-puller", settings,
+               "continuous-image-puller",
+               spec={"selector": {"matchLabels": selector(settings, "continuous-image-puller")},
                      "updateStrategy": {"type": "RollingUpdate",
                                         "rollingUpdate": {"maxUnavailable": "100%"}},
-                     "template": template(s, "continuous-image-puller", spec)})
+                     "template": template(settings, "continuous-image-puller", spec)})
 
 
-def render(s: HubSettings) -> list[dict[str, Any]]:
-    return [*user_scheduler(s), user_placeholder(s), image_puller(s)]
+def render(settings: HubSettings) -> list[dict[str, Any]]:
+    return [*user_scheduler(settings), user_placeholder(settings), image_puller(settings)]

@@ -20,8 +20,8 @@ FORBIDDEN_IN_FUNCTIONS = {"kubernetes", "boto3", "botocore", "flask", "requests"
 # `stack.probes` and `stack.status` do I/O.
 PURE = {
     "shared.timetable",
-    "shared.warmup",  # issue 14
-    "shared.backup",  # issue 15
+    "shared.warmup",  # placeholder sizing, lead time, attendance
+    "shared.backup",  # snapshot naming and labels, retention
     "shared.stack.admin", "shared.stack.config", "shared.stack.labels", "shared.stack.manifests",
     "shared.stack.plan", "shared.stack.secrets", "shared.stack.hub_section",
 }

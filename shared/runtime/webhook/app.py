@@ -26,6 +26,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Any
 
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
@@ -40,11 +41,25 @@ from shared.runtime.inbox.store import Inbox
 from shared.runtime.webhook.checks import MAX_BODY, check
 
 
-def create_app(inbox: Inbox, token: Callable[[], str | None], handled: Collection[str],
-               registry: CollectorRegistry,
-               ready: Callable[[], tuple[bool, str]], allowed_rate: int = 120,
-               allowed_origins: Collection[str] = (), max_pending: int = 10_000,
-               log: logging.Logger | None = None) -> Flask:
+@dataclass(frozen=True)
+class Webhook:
+    """What the webhook answers from: where events go, how a sender is checked, what is served."""
+
+    inbox: Inbox
+    token: Callable[[], str | None]  # the current bearer token (None: every POST is 401)
+    handled: Collection[str]  # event types some handler is registered for
+    registry: CollectorRegistry  # /metrics serves it; the webhook's own counter goes in it
+    ready: Callable[[], tuple[bool, str]]  # /readyz: (ready, why)
+    allowed_rate: int = 120  # WebHook-Allowed-Rate granted by the OPTIONS handshake
+    allowed_origins: Collection[str] = ()  # lowercase; "*": any; (): none
+    max_pending: int = 10_000  # over it a new event is 503 with Retry-After
+
+
+def create_app(webhook: Webhook, log: logging.Logger | None = None) -> Flask:
+    inbox, token, handled, registry, ready = (webhook.inbox, webhook.token, webhook.handled,
+                                              webhook.registry, webhook.ready)
+    allowed_rate, allowed_origins, max_pending = (webhook.allowed_rate, webhook.allowed_origins,
+                                                  webhook.max_pending)
     app = Flask("classops")
     logger = bind(log or logging.getLogger("classops.webhook"))
     answers = Counter("classops_webhook_requests", "Webhook answers by status code", ["code"],
