@@ -19,8 +19,8 @@ from shared.settings import Secret
 from shared.stack import status
 from shared.timetable import load
 from tests.conftest import Kube as KubeFixture
-from tests.emulator.conftest import wait_until
 from tests.servers.fixtures import HubUsers
+from tests.wait import until
 
 from .conftest import Stack
 
@@ -53,7 +53,7 @@ def test_status_of_a_stack_classops_deployed(stack: Stack) -> None:
     c.taken(selector="component=user-placeholder", count=3)
     c.taken(name="jupyter-alice")
     c.advance(5)
-    wait_until(lambda: c.apps.read_namespaced_stateful_set("user-placeholder", ns)
+    until(lambda: c.apps.read_namespaced_stateful_set("user-placeholder", ns)
                .status.ready_replicas == 3, what="3 placeholders ready")
     now = c.emu.clock.now() + timedelta(hours=2)
     timetable = load(ROOT / "schedules.yaml")

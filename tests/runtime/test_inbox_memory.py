@@ -16,8 +16,7 @@ from shared.handlers.registry import Registry, on
 from shared.runtime.inbox.entries import LABEL, Header
 from shared.runtime.server import Server
 from shared.runtime.watching import Watcher
-
-from .wait import until
+from tests.wait import until
 
 BIG = ["x" * 20_000] * 5  # ~100 KB of data per event
 

@@ -17,9 +17,9 @@ from shared.ports.kube import Kube as KubePort
 from shared.runtime.leadership import Elector, Timings
 from shared.runtime.server import Server
 from tests.conftest import Kube
+from tests.wait import until
 
 from .conftest import TOKEN
-from .wait import until
 
 TIMINGS = Timings(lease_duration=2.0, renew_deadline=1.5, retry_period=0.25)
 

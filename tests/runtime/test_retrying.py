@@ -18,8 +18,7 @@ from shared.runtime.inbox.entries import MAX_ATTEMPTS
 from shared.runtime.retrying import Retries, Settled
 from shared.runtime.server import Server
 from tests.conftest import Kube
-
-from .wait import until
+from tests.wait import until
 
 
 def event(name: str, version: str = "1") -> Any:

@@ -17,10 +17,10 @@ from shared.runtime.schedule.scheduler import Scheduler
 from shared.runtime.server import Server
 from shared.timetable import loads
 from tests.conftest import Kube
+from tests.wait import until
 
 from .conftest import TOKEN
 from .schedule import TEXT, WARMUP_MON, at
-from .wait import until
 
 
 def scheduler(kube: Kube) -> Scheduler:

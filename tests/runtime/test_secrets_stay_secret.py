@@ -28,8 +28,7 @@ from shared.stack import secrets
 from shared.stack.admin import SCHEDULE_CONFIGMAP, SCHEDULE_KEY
 from shared.timetable import Occurrence, expand, load
 from tests.conftest import Kube
-
-from .wait import until
+from tests.wait import until
 
 SCHEDULE = Path(__file__).resolve().parents[2] / "schedules.yaml"
 TOKEN_LIKE = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")  # `secrets.new_token`

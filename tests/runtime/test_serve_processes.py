@@ -22,8 +22,7 @@ import requests
 from kubernetes import client, config
 
 from shared.events import ROSTER_CHANGED
-
-from .wait import until
+from tests.wait import until
 
 ROOT = Path(__file__).resolve().parents[2]
 DURATION, RENEW, RETRY = 3.0, 2.0, 0.5

@@ -21,11 +21,12 @@ from shared.handlers.context import Context
 from shared.handlers.registry import Registry, TemporaryError, on
 from shared.ports.kube import Kube as KubePort
 from shared.runtime.inbox.entries import MAX_EVENT, OUTCOME_MAX
-from shared.runtime.server import Server, WebhookToken
+from shared.runtime.server import Server
+from shared.runtime.webhook.token import WebhookToken
 from tests.conftest import Kube
+from tests.wait import until
 
 from .conftest import TOKEN, settings_for
-from .wait import until
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 DATA = {"size": 240, "added": ["alice"]}
