@@ -47,11 +47,13 @@ from shared.runtime.inbox.store import Inbox
 from shared.runtime.leadership import Elector, Timings
 from shared.runtime.retrying import Retries, Settled
 from shared.runtime.running import NotLeading, Runner
-from shared.runtime.schedule.scheduler import Scheduler, register_calendar
+from shared.runtime.schedule.keeper import register_calendar
+from shared.runtime.schedule.scheduler import Scheduler
 from shared.runtime.watching import Target, Watcher
 from shared.runtime.webhook.app import Webhook, create_app
 from shared.runtime.webhook.token import NoToken, WebhookToken
 from shared.settings import Settings
+from shared.stack import hub_section  # noqa: F401  (registers `hub:`, which a schedule may have)
 from shared.timetable import TimetableError
 from shared.timetable import load as load_timetable
 

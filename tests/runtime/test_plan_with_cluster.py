@@ -15,7 +15,7 @@ from shared.events import WARMUP, ClassEvent, MeetingData
 from shared.handlers.context import Context
 from shared.handlers.registry import Registry, on
 from shared.ports.kube import Kube as KubePort
-from shared.runtime.schedule.scheduler import overlay_manifest
+from shared.runtime.schedule.overlay import manifest as overlay_manifest
 from tests.conftest import Kube
 
 SCHEDULE = str(Path(__file__).resolve().parents[2] / "schedules.yaml")

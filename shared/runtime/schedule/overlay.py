@@ -15,6 +15,7 @@ import dataclasses
 import json
 from collections.abc import Iterable
 from datetime import date, time
+from typing import Any
 
 from shared.events import CALENDAR_CHANGED, CalendarChangedData
 from shared.handlers.readers import KubeReader
@@ -26,6 +27,14 @@ OVERLAY, OVERLAY_LABEL = "classops-calendar-overlay", "classops.edu/overlay"
 
 class OverlayError(ValueError):
     pass
+
+
+def manifest(namespace: str, changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The overlay's ConfigMap holding `changes` (what `parse` reads back)."""
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": OVERLAY, "namespace": namespace,
+                         "labels": {OVERLAY_LABEL: "calendar"}},
+            "data": {"changes": json.dumps(changes, sort_keys=True)}}
 
 
 def parse(text: str) -> list[CalendarChangedData]:

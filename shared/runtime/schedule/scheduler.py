@@ -10,7 +10,7 @@ State in the cluster, in ConfigMaps of the course's namespace:
 - `classops-scheduler`: the last fired instant of each trigger, and the last skipped firings
   (id and why), so a restarted leader knows what it missed;
 - `classops-calendar-overlay`: the calendar changes received (`overlay`), written by the
-  `edu.classops.calendar.changed` handler below through the executor, and watched here: a
+  `edu.classops.calendar.changed` handler (`keeper`) through the executor, and watched here: a
   change replans within a second or two.
 
 On start and on each replan the missed firings are caught up (`usefulness.catch_up`):
@@ -32,10 +32,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from shared.actions.model import Action, ApplyManifest
-from shared.events import CALENDAR_CHANGED, CalendarChangedData, ClassEvent, from_occurrence
-from shared.handlers.context import Context
-from shared.handlers.registry import Registry, on
+from shared.events import from_occurrence
 from shared.logs import bind
 from shared.ports.errors import ApiError
 from shared.ports.kube import Kube
@@ -47,29 +44,6 @@ from shared.timetable import Occurrence, Timetable, expand
 
 STATE = "classops-scheduler"
 KEEP_SKIPPED = 200
-
-
-def overlay_manifest(namespace: str, changes: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": OVERLAY, "namespace": namespace,
-                         "labels": {OVERLAY_LABEL: "calendar"}},
-            "data": {"changes": json.dumps(changes, sort_keys=True)}}
-
-
-def register_calendar(registry: Registry) -> None:
-    """The handler that keeps calendar changes in the overlay (idempotent by event id)."""
-    if any(h.id == "classops.calendar-overlay" for h in registry):
-        return
-
-    @on(CALENDAR_CHANGED, id="classops.calendar-overlay", registry=registry)
-    def keep_change(event: ClassEvent[CalendarChangedData], ctx: Context) -> list[Action]:
-        found = ctx.kube.get("v1", "ConfigMap", OVERLAY, ctx.settings.namespace)
-        changes = json.loads((found.raw.get("data") or {}).get("changes", "[]")) if found else []
-        if any(c.get("event") == event.id for c in changes):
-            return []
-        changes.append({**event.data.to_data(), "event": event.id})
-        return [ApplyManifest(overlay_manifest(ctx.settings.namespace, changes),
-                              field_manager="classops-calendar")]
 
 
 class Scheduler:
