@@ -28,6 +28,7 @@ from shared.stack.manifests import render
 from tests.conftest import Kube as KubeFixture
 from tests.servers.fixtures import HubUsers, S3Bucket
 from tests.servers.seaweed import S3Endpoint
+from tests.wait import until
 
 SCHEDULE = "course: cs101\n"
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,6 +141,10 @@ def test_a_missing_snapshot_crd_fails_with_its_fix(lone_kube: KubeFixture) -> No
     course = prepare(lone_kube)
     ext = client.ApiextensionsV1Api(lone_kube.api)
     ext.delete_custom_resource_definition("volumesnapshotcontents.snapshot.storage.k8s.io")
+    # Its cleanup finalizer makes the deletion asynchronous, as on a real cluster.
+    until(lambda: "volumesnapshotcontents.snapshot.storage.k8s.io" not in {
+        c.metadata.name for c in ext.list_custom_resource_definition().items}, timeout=60,
+        what="the CRD gone")
     found = by_check(course.check(None, None))
     crd = found["snapshot CRDs"][0]
     assert crd.verdict == "fail"
