@@ -21,11 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from shared.actions import Action, ApplyManifest, HoldPlaceholders
-from shared.context import Context
+from shared.actions.model import Action, ApplyManifest, HoldPlaceholders
 from shared.events import ClassEvent, KubeObject, WatchEvent
 from shared.events.catalogue import COOLDOWN, WARMUP, MeetingData
-from shared.handlers import PermanentError, on, on_watch
+from shared.handlers.context import Context
+from shared.handlers.registry import PermanentError, on, on_watch
 from shared.stack.admin import SCHEDULE_CONFIGMAP, SCHEDULE_KEY
 from shared.timetable import Timetable, TimetableError, loads, sessions
 from shared.warmup import attendance, holding, leadtime, sizing, workload
@@ -59,7 +59,7 @@ def timetable_of(ctx: Context) -> Timetable:
 def namespace(ctx: Context, tt: Timetable) -> str:
     """The course's namespace: the settings', else the schedule's `hub.namespace` (a plan)."""
     hub = tt.extensions.get("hub")
-    return ctx.settings.namespace or str(getattr(hub, "ns", "") or "")
+    return ctx.settings.namespace or str(getattr(hub, "namespace", "") or "")
 
 
 def _data(ctx: Context, name: str, key: str, empty: str) -> object:

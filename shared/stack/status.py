@@ -24,12 +24,11 @@ from shared.events import WARMUP
 from shared.ports.errors import ApiError
 from shared.ports.hub import Hub
 from shared.ports.kube import Kube
+from shared.stack.labels import MANAGED_BY
 from shared.timetable import Occurrence, Timetable, expand
 from shared.warmup.holding import TARGET as WARM_TARGET
 from shared.warmup.holding import WHY as WARM_WHY
 from shared.warmup.knobs import LEAD_TIMES, learned
-
-from .labels import MANAGED_BY
 
 WORKLOADS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"))
 Z2JH_NAME_KEYS = ("user-placeholder", "user-scheduler-deploy", "continuous-image-puller")

@@ -4,27 +4,26 @@ that runs the real handlers through the real executor against it at chosen emula
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import pytest
-
-from shared.actions import Action
-from shared.connecting import Live, live
-from shared.dispatching import Outcome, dispatch
+from shared.actions.executor import Executor, Result
+from shared.actions.model import Action
 from shared.events import from_occurrence, from_watch, typed
-from shared.executor import Executor, Result
-from shared.handlers import Registry
-from shared.handlers import load as load_functions
+from shared.handlers.dispatching import Outcome, dispatch
+from shared.handlers.registry import Registry
+from shared.handlers.registry import load as load_functions
 from shared.metrics import Metrics
+from shared.ports.errors import ApiError
 from shared.ports.kube import Kube
+from shared.runtime.connecting import Live, live
 from shared.settings import Settings
-from shared.stack.scheduling import user_placeholder
+from shared.stack.user_pods import user_placeholder
 from shared.timetable import Occurrence, Timetable, expand
 from tests.deploy.conftest import SCHEDULE, Stack, stack  # noqa: F401  (the fixture)
 from tests.emulator.conftest import cluster  # noqa: F401  (the fixture)
+from tests.wait import until
 
 __all__ = ["SCHEDULE", "Warm"]
 
@@ -93,9 +92,11 @@ def warm_for(stack: Stack, timetable: Timetable, api: Any = None) -> Warm:  # no
     kube = Kube(stack.cluster.api)
     try:
         kube.apply(user_placeholder(stack.settings), "classops")
-        # As a deploy leaves a new one (the API defaults a missing count to 1).
-        kube.set_scale("apps/v1", "StatefulSet", "user-placeholder", stack.cluster.namespace, 0,
-                       "classops")
+        # As a deploy leaves a new one (the API defaults a missing count to 1). The emulator
+        # answers a patch racing its StatefulSet controller with 409 (the executor retries;
+        # here, once more).
+        until(lambda: _scaled_to_zero(kube, stack.cluster.namespace), what="scaled to 0",
+              not_yet=(ApiError,))
     finally:
         kube.close()
     settings = Settings(namespace=stack.cluster.namespace)
@@ -104,6 +105,7 @@ def warm_for(stack: Stack, timetable: Timetable, api: Any = None) -> Warm:  # no
     return Warm(stack, timetable, registry, found, Metrics(), api)
 
 
-@pytest.fixture
-def warm_stack(stack: Stack) -> Iterator[Stack]:  # noqa: F811
-    yield stack
+def _scaled_to_zero(kube: Kube, namespace: str) -> bool:
+    kube.set_scale("apps/v1", "StatefulSet", "user-placeholder", namespace, 0, "classops")
+    return True
+

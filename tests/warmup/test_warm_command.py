@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli import main
-from shared.inbox import Inbox
+from shared.cli.main import main
 from shared.ports.kube import Kube
+from shared.runtime.inbox.store import Inbox
 from shared.stack.config import HubSettings
-from shared.stack.scheduling import user_placeholder
+from shared.stack.user_pods import user_placeholder
 from tests.conftest import Kube as KubeFixture
 
 SCHEDULE = """\

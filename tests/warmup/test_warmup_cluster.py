@@ -9,8 +9,8 @@ from kubernetes import client
 
 from shared.warmup import holding
 from tests.deploy.conftest import Stack
-from tests.emulator.conftest import wait_until
 from tests.timetable.helpers import timetable
+from tests.wait import until
 
 from .conftest import warm_for
 
@@ -156,7 +156,7 @@ def test_node_sized_placeholders_hold_one_node_each(stack: Stack) -> None:
         bound = [p.spec.node_name for p in pods if p.spec.node_name]
         return bound if len(pods) == 4 and len(bound) == 2 else []
 
-    bound = wait_until(placed, what="two node placeholders bound, two pending")
+    bound = until(placed, what="two node placeholders bound, two pending")
     assert sorted(bound) == ["user-1", "user-2"]
     warm.fire("cooldown", "lecture")
     assert warm.scale("user-placeholder-nodes") == 0
