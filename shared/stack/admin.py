@@ -113,6 +113,7 @@ CLASSOPS_GRANTS = [
     # warm state, and the node-sized set applied
     _grant(["apps"], ["statefulsets"], ["get", "list", "watch", "patch"], "warmup", "serve"),
     _grant([""], ["pods"], ["list", "watch"], "warmup", "serve"),  # servers running, followed
+    _grant([""], ["events"], ["list"], "warmup", "serve"),  # a pod's wait and pull, measured
     # an HPA owning the placeholders is refused, not flapped against
     _grant(["autoscaling"], ["horizontalpodautoscalers"], ["list"], "warmup", "serve"),
     _grant([""], ["configmaps", "services", "serviceaccounts"], PRUNED, "deploy"),
@@ -143,8 +144,8 @@ READ_GRANTS = [
     # the autoscaler's tell-tales in kube-system, by name only
     _grant([""], ["configmaps"], ["get"], "check", names=["cluster-autoscaler-status"]),
     _grant(["apps"], ["deployments"], ["get"], "check", names=["cluster-autoscaler"]),
-    # the warm-up's node-sized placeholders: a user node's room
-    _grant([""], ["nodes"], ["list"], "warmup", "serve"),
+    # the warm-up: a user node's room (node-sized placeholders), a new node's Ready (lead time)
+    _grant([""], ["nodes"], ["get", "list"], "warmup", "serve"),
 ]
 
 

@@ -117,7 +117,7 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
         f"one_off: [{{name: quiz, kind: exam, date: {noon.date()}, start: '12:02', "
         "end: '12:30'}]\n")
     registry, seen = Registry(), []
-    from functions import warmup  # the warm-up's handlers, in this test's registry
+    from functions import warmup, warmup_lead  # the warm-up's handlers, in this registry
 
     on(WARMUP, id="warmup.warm_up", registry=registry)(warmup.warm_up)
     on(COOLDOWN, id="warmup.cool_down", registry=registry)(warmup.cool_down)
@@ -128,6 +128,8 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
              ("modified",))):
         on_watch(kind=kind, group=group, labels=selected, actions=actions,
                  id=f"warmup.{fn.__name__}", registry=registry)(fn)
+    on_watch(kind="Pod", labels={"component": None}, actions=("modified",), id="warmup.lead",
+             registry=registry)(warmup_lead.measure)  # the lead-time recorder
 
     @on_watch(kind="ConfigMap", labels={"component": "classops"},
               id="test.watch", registry=registry)
