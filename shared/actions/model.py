@@ -100,7 +100,7 @@ class ScaleWorkload(Action):
 
 
 # -- warm-up (issue 14) ------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class HoldPlaceholders(Action):
     """Hold `replicas` placeholders, and say why: the warm state goes onto the workload as
     annotations (server-side apply as `classops-warmup`, so they survive a redeploy or a
