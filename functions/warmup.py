@@ -119,6 +119,8 @@ def observe(ctx: Context, knobs: WarmupKnobs) -> Cluster:
     shapes = _user_nodes(ctx)
     alloc = (min(c for c, _ in shapes.values()), min(m for _, m in shapes.values())) \
         if shapes else None
+    if alloc is None and knobs.node is not None:  # a pool scaled to 0: the configured shape
+        alloc = (workload.quantity(knobs.node[0]), workload.quantity(knobs.node[1]))
     upn = knobs.users_per_node or (sizing.users_per_node(alloc, per_user) if alloc else 0)
     held = {str(p.spec.get("nodeName")) for p in ctx.kube.list(
         "v1", "Pod", ns, f"{workload.SIZE_LABEL}=node") if _alive(p)}

@@ -8,6 +8,8 @@ what only the warm-up reads. Every key is optional:
       mode: node             # user (one pause pod per expected student) | node (one per node)
       max: 400               # at most this many students' worth of seats held
       users_per_node: 40     # node mode; default: a user node's allocatable / a user's requests
+      node: {cpu: "20", memory: 48Gi}   # node mode: a user node's allocatable, used while no
+                                        # user node runs to read it from (a pool scaled to 0)
       baseline: 0            # seats held between meetings during the term (0 outside it)
       lead_margin: 5m        # added to the measured scale-up + image pull time
       lead_quantile: 0.9     # of the measured samples
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -35,8 +38,9 @@ from .sizing import MODES, Mode
 LEAD_TIMES = "classops-lead-times"  # data.samples: `leadtime.as_records`
 ATTENDANCE = "classops-attendance"  # data.counts: {"lecture/2026-10-12T10:10": 187, ...}
 
-KEYS = ("mode", "max", "users_per_node", "baseline", "lead_margin", "lead_quantile",
+KEYS = ("mode", "max", "users_per_node", "node", "baseline", "lead_margin", "lead_quantile",
         "lead_min_samples", "history_min")
+_QUANTITY = re.compile(r"\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?")
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class WarmupKnobs:
     mode: Mode = "user"
     max: int | None = None  # None: no ceiling but the audience
     users_per_node: int | None = None  # None: read from the cluster's nodes
+    node: tuple[str, str] | None = None  # (cpu, memory) of a user node; None: read from nodes
     baseline: int = 0
     lead_margin: timedelta = timedelta(minutes=5)
     lead_quantile: float = 0.9
@@ -54,6 +59,19 @@ class WarmupKnobs:
 def _mode(node: Node) -> Mode | None:
     value = node.choice(MODES)
     return next((m for m in MODES if m == value), None)
+
+
+def _quantity(node: Node) -> str | None:
+    if isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        return str(node.value)
+    return node.text(_QUANTITY, "a Kubernetes quantity such as 16, 500m or 64Gi")
+
+
+def _node(node: Node) -> tuple[str, str] | None:
+    if not node.keys(("cpu", "memory"), ("cpu", "memory")):
+        return None
+    cpu, memory = node.get("cpu", _quantity), node.get("memory", _quantity)
+    return (cpu, memory) if cpu and memory else None
 
 
 def _quantile(node: Node) -> float | None:
@@ -74,6 +92,7 @@ def parse_warmup(node: Node) -> WarmupKnobs | None:
         "mode": node.get("mode", _mode, default.mode),
         "max": node.get("max", lambda n: n.integer(minimum=1), None),
         "users_per_node": node.get("users_per_node", lambda n: n.integer(minimum=1), None),
+        "node": node.get("node", _node, None),
         "baseline": node.get("baseline", lambda n: n.integer(minimum=0), default.baseline),
         "lead_margin": node.get("lead_margin", Node.duration, default.lead_margin),
         "lead_quantile": node.get("lead_quantile", _quantile, default.lead_quantile),

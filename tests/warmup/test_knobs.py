@@ -19,8 +19,9 @@ def test_the_section_is_read() -> None:
     found = knobs_of(timetable(FALL + LECTURES + (
         "warmup:\n  mode: node\n  max: 400\n  users_per_node: 40\n  baseline: 10\n"
         "  lead_margin: 2m\n  lead_quantile: 0.95\n  lead_min_samples: 8\n"
-        "  history_min: 4\n")))
-    assert found == WarmupKnobs("node", 400, 40, 10, timedelta(minutes=2), 0.95, 8, 4)
+        "  history_min: 4\n  node: {cpu: 20, memory: 48Gi}\n")))
+    assert found == WarmupKnobs("node", 400, 40, ("20", "48Gi"), 10, timedelta(minutes=2),
+                                0.95, 8, 4)
 
 
 def test_every_problem_is_reported_with_its_line() -> None:
