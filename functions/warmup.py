@@ -17,9 +17,10 @@ lives in the cluster. In a plan without a cluster, nothing exists and nobody is 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from shared.actions.model import Action, ApplyManifest, HoldPlaceholders
 from shared.events import ClassEvent, KubeObject, WatchEvent
@@ -107,6 +108,7 @@ def observe(ctx: Context, knobs: WarmupKnobs) -> Cluster:
     main = workload.placeholder_of(hub.raw.get("data") if hub else None)
     live = ctx.kube.get(main.api_version, main.kind, main.name, ns)
     scalers = [o.raw for o in ctx.kube.list("autoscaling/v2", "HorizontalPodAutoscaler", ns)]
+    scalers += _scaled_objects(ctx, ns)
     owned = workload.owners(main, scalers)
     if owned:
         raise PermanentError(workload.refusal(main, owned))
@@ -132,6 +134,16 @@ def observe(ctx: Context, knobs: WarmupKnobs) -> Cluster:
     free = sum(max(0, upn - per_node[n]) for n in shapes if n not in held and per_node.get(n))
     return Cluster(main, live, nodes_live, len(pods), upn,
                    sizing.node_requests(alloc) if alloc else None, free)
+
+
+def _scaled_objects(ctx: Context, ns: str) -> list[Mapping[str, Any]]:
+    """KEDA's ScaledObjects, or none where KEDA is not installed (its API is not served)."""
+    try:
+        return [o.raw for o in ctx.kube.list("keda.sh/v1alpha1", "ScaledObject", ns)]
+    except Exception as err:  # the port's ApiError; functions/ names no port
+        if getattr(err, "not_found", False):
+            return []
+        raise
 
 
 def _user_nodes(ctx: Context) -> dict[str, tuple[float, float]]:

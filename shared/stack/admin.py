@@ -116,6 +116,7 @@ CLASSOPS_GRANTS = [
     _grant([""], ["events"], ["list"], "warmup", "serve"),  # a pod's wait and pull, measured
     # an HPA owning the placeholders is refused, not flapped against
     _grant(["autoscaling"], ["horizontalpodautoscalers"], ["list"], "warmup", "serve"),
+    _grant(["keda.sh"], ["scaledobjects"], ["list"], "warmup", "serve"),  # where KEDA is
     _grant([""], ["configmaps", "services", "serviceaccounts"], PRUNED, "deploy"),
     # inbox entries (create, update, sweep), scheduler state and overlay (apply), watches
     # (and the warm-up's: the hub's names, attendance counts, lead-time samples)

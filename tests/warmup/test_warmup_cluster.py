@@ -183,3 +183,23 @@ def test_status_shows_the_hold_its_why_and_the_next_warm_up(stack: Stack) -> Non
     assert "target 36: warmed to 36 for cs101 lecture 2026-10-12 10:10" in text
     assert "next warm-up:         2026-10-13T09:40+00:00  lab-a/2026-10-13T10:10" in text
     assert status.as_dict(seen)["warm"][0]["target"] == 36
+
+
+def test_a_keda_scaled_object_on_the_placeholders_is_refused(stack: Stack) -> None:
+    from shared.ports.kube import Kube
+    from tests.deploy.test_least_privilege import KEDA_CRD
+
+    warm = warm_for(stack, timetable(TERM))
+    kube = Kube(stack.cluster.api)
+    try:
+        kube.apply(KEDA_CRD, "test")
+        until(lambda: kube.create({
+            "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+            "metadata": {"name": "by-load", "namespace": stack.cluster.namespace},
+            "spec": {"scaleTargetRef": {"kind": "StatefulSet", "name": "user-placeholder"}}}),
+            what="the ScaledObject created once its CRD is served", not_yet=(Exception,))
+    finally:
+        kube.close()
+    outcomes, _ = warm.fire("warmup", "lecture")
+    assert [o.status for o in outcomes] == ["failed"]
+    assert "scaled by ScaledObject by-load" in outcomes[0].error and warm.scale() == 0
