@@ -28,6 +28,7 @@ from shared.events.catalogue import COOLDOWN, WARMUP, MeetingData
 from shared.handlers.context import Context
 from shared.handlers.registry import PermanentError, on, on_watch
 from shared.stack.admin import SCHEDULE_CONFIGMAP, SCHEDULE_KEY
+from shared.stack.config import HubSettings
 from shared.timetable import Timetable, TimetableError, loads, sessions
 from shared.warmup import attendance, holding, leadtime, sizing, workload
 from shared.warmup.holding import WarmState
@@ -55,6 +56,11 @@ def timetable_of(ctx: Context) -> Timetable:
                      f"configmap {ns}/{SCHEDULE_CONFIGMAP}")
     except TimetableError as err:
         raise PermanentError(f"the schedule is invalid: {err.problems[0]}") from err
+
+
+def _hub_settings(tt: Timetable) -> HubSettings | None:
+    found = tt.extensions.get("hub")
+    return found if isinstance(found, HubSettings) else None
 
 
 def namespace(ctx: Context, tt: Timetable) -> str:
@@ -102,7 +108,8 @@ class Cluster:
     free_seats: int
 
 
-def observe(ctx: Context, knobs: WarmupKnobs) -> Cluster:
+def observe(ctx: Context, knobs: WarmupKnobs, hub_settings: HubSettings | None = None
+            ) -> Cluster:
     ns = ctx.settings.namespace
     hub = ctx.kube.get("v1", "ConfigMap", "hub", ns)
     main = workload.placeholder_of(hub.raw.get("data") if hub else None)
@@ -118,6 +125,10 @@ def observe(ctx: Context, knobs: WarmupKnobs) -> Cluster:
         return Cluster(main, live, nodes_live, len(pods), 0, None, 0)
     per_user = workload.requests_of(((live.spec.get("template") or {}).get("spec") or {})
                                     if live else {})
+    if live is None and hub_settings is not None:  # a plan: what the stack would render
+        r = hub_settings.resources
+        per_user = (workload.quantity(r.cpu_guarantee or 0),
+                    workload.quantity(r.memory_guarantee or 0))
     shapes = _user_nodes(ctx)
     alloc = (min(c for c, _ in shapes.values()), min(m for _, m in shapes.values())) \
         if shapes else None
@@ -223,9 +234,14 @@ def hold(ctx: Context, tt: Timetable, knobs: WarmupKnobs, c: Cluster, held: Sequ
         cpu, memory = c.node_requests
         actions.append(ApplyManifest(workload.node_sized(c.live.raw, nodes, cpu, memory),
                                      field_manager=NODES_MANAGER))
-    main_state = state if mode == "user" else None
-    actions.append(HoldPlaceholders(ns, name, on_main, why,
-                                    holding.marks(main_state, on_main, why, original)))
+    if mode == "user":
+        actions.append(HoldPlaceholders(ns, name, on_main, why,
+                                        holding.marks(state, on_main, why, original)))
+    elif c.live is not None and c.live.spec.get("replicas") != on_main:
+        # Node-sized: the user-sized set holds only its baseline (seen only when it differs).
+        aside = f"baseline {on_main}: node-sized placeholders in {nodes} hold the seats"
+        actions.append(HoldPlaceholders(ns, name, on_main, aside,
+                                        holding.marks(None, on_main, aside, original)))
     if mode == "node" or c.nodes_live is not None:
         node_state = state if mode == "node" else None
         actions.append(HoldPlaceholders(ns, nodes, on_nodes, why,
@@ -246,7 +262,7 @@ def _this(event: ClassEvent[MeetingData], all_demands: list[Demand]) -> Demand:
 def warm_up(event: ClassEvent[MeetingData], ctx: Context) -> Sequence[Action]:
     tt = timetable_of(ctx)
     knobs = knobs_of(tt)
-    c = observe(ctx, knobs)
+    c = observe(ctx, knobs, _hub_settings(tt))
     used = lead(ctx, tt, knobs)
     everything = demands(tt, knobs, counts(ctx))
     this = _this(event, everything)
@@ -260,7 +276,7 @@ def warm_up(event: ClassEvent[MeetingData], ctx: Context) -> Sequence[Action]:
 def cool_down(event: ClassEvent[MeetingData], ctx: Context) -> Sequence[Action]:
     tt = timetable_of(ctx)
     knobs = knobs_of(tt)
-    c = observe(ctx, knobs)
+    c = observe(ctx, knobs, _hub_settings(tt))
     used = lead(ctx, tt, knobs)
     history = counts(ctx)
     everything = demands(tt, knobs, history)
@@ -286,7 +302,7 @@ def follow(ctx: Context, why: str) -> list[Action]:
     """Re-size an open hold to `expected - running` (nothing when no hold is open)."""
     tt = timetable_of(ctx)
     knobs = knobs_of(tt)
-    c = observe(ctx, knobs)
+    c = observe(ctx, knobs, _hub_settings(tt))
     now, ns = ctx.clock(), ctx.settings.namespace
     for obj, name in ((c.live, c.main.name), (c.nodes_live, workload.nodes_name(c.main))):
         state = WarmState.from_json(obj.annotations.get(holding.STATE)) if obj else None
