@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = {"none": "no warm-up", "static": "static, held all day",
              "user": "classops user-sized", "node": "classops node-sized"}
 STUDENTS, USERS_PER_NODE = 240, 40
@@ -80,8 +81,6 @@ def _quantiles(values: list[float]) -> tuple[float, float, float, float]:
 
 # -- the cluster ----------------------------------------------------------------------------------
 def _schedule_text(mode: str) -> str:
-    from tests.servers.kubehub import REPO
-
     text = (REPO / "schedules.yaml").read_text()
     if mode == "node":
         text += (f"\nwarmup:\n  mode: node\n  node: {{cpu: \"{NODE['cpu']}\", "
@@ -108,7 +107,7 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True, name="sampler")
         self.emu, self.namespace = emu, namespace
         self.placeholder_seconds = self.node_seconds = self.peak_share = 0.0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def _items(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
         res = self.emu.catalogue.find("", "v1", plural)
@@ -125,8 +124,8 @@ class Sampler(threading.Thread):
 
     def run(self) -> None:
         last = self.emu.clock.now()
-        while not self._stop.is_set():
-            time.sleep(0.05)
+        while not self._halt.is_set():
+            time.sleep(0.2)
             now = self.emu.clock.now()
             step = (now - last).total_seconds()
             if step <= 0:
@@ -141,7 +140,7 @@ class Sampler(threading.Thread):
             last = now
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=5)
 
 
@@ -160,18 +159,18 @@ class Firings(threading.Thread):
     def __init__(self, emu: Any, inbox: Any, occurrences: list[Any]) -> None:
         super().__init__(daemon=True, name="firings")
         self.emu, self.inbox, self.pending = emu, inbox, list(occurrences)
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         from shared.events import from_occurrence
 
-        while self.pending and not self._stop.is_set():
+        while self.pending and not self._halt.is_set():
             if self.emu.clock.now() >= self.pending[0].at:
                 self.inbox.put(from_occurrence(self.pending.pop(0)))
             time.sleep(0.02)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=5)
 
 
@@ -193,8 +192,8 @@ def classops_serving(hub: Any, schedule_text: str) -> Iterator[Any]:
     finally:
         kube.close()
     settings = Settings(namespace=hub.namespace, host="127.0.0.1", port=0,
-                        webhook_token=Secret("bench"), lease_duration=15.0,
-                        renew_deadline=10.0, retry_period=0.5, identity="bench")
+                        webhook_token=Secret("bench"), lease_duration=60.0,
+                        renew_deadline=40.0, retry_period=2.0, identity="bench")
     server = Server(settings, load_functions("functions"), api=hub.emu.api_client(),
                     clock=hub.emu.clock.now, drain_tick=0.05).start()
     deadline = time.monotonic() + 60
@@ -212,13 +211,30 @@ def prepare(hub: Any, scenario: str) -> None:
     """The autoscaled user pool, the kubelet's timings, the stack's placeholders and image
     puller; static: 240 placeholders held since before the window (their nodes up)."""
     from shared.ports.kube import Kube
+    from tests.kubeemu.controllers import NAMES
 
     kubelet = hub.emu.controller("kubelet")
     kubelet.pull_seconds, kubelet.start_seconds = PULL, START
-    hub.emu.enable_controllers("autoscaler", autoscaler={
-        "pools": [{"name": "user", **NODE, "min_size": 0, "max_size": 20}],
-        "provision_seconds": PROVISION, "not_ready_seconds": NOT_READY,
-        "scale_down_seconds": 600.0})
+    if "autoscaler" in NAMES:
+        hub.emu.enable_controllers("autoscaler", autoscaler={
+            "pools": [{"name": "user", **NODE, "min_size": 0, "max_size": 20}],
+            "provision_seconds": PROVISION, "not_ready_seconds": NOT_READY,
+            "scale_down_seconds": 600.0})
+    else:  # no autoscaler model on this branch: a fixed pool (the figures then say little)
+        from kubernetes import client
+
+        core = client.CoreV1Api(hub.api)
+        for i in range(STUDENTS // USERS_PER_NODE + 1):
+            name = f"user-{i + 1}"
+            core.create_node({"metadata": {"name": name, "labels": {
+                "kubernetes.io/hostname": name, "hub.jupyter.org/node-purpose": "user"}},
+                "spec": {"taints": [{"key": "hub.jupyter.org/dedicated", "value": "user",
+                                     "effect": "NoSchedule"}]}})
+            alloc = {**NODE, "pods": "110"}
+            core.patch_node_status(name, {"status": {
+                "capacity": alloc, "allocatable": alloc,
+                "addresses": [{"type": "InternalIP", "address": f"127.10.0.{i + 1}"}],
+                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}})
     hub.apply([m for m in hub.render("hub") if m["kind"] in ("StatefulSet", "DaemonSet")])
     kube = Kube(hub.api)
     try:
@@ -242,13 +258,22 @@ def _retry(call: Callable[[], Any], tries: int = 20) -> Any:
     return None
 
 
-def run(scenario: str, seed: int = 1, rate: float = 30.0, students: int = STUDENTS,
-        workdir: Path | None = None, log: Callable[[str], None] = print) -> Outcome:
-    """One scenario from a fresh cluster and hub; see the module's docstring."""
-    from tests.servers.kubehub import CLOCK_START, kube_hub_running
-    from tests.servers.storm import arrival_curve
-
+def run(scenario: str, seed: int = 1, rate: float = 60.0, storm_rate: float = 10.0,
+        students: int = STUDENTS, workdir: Path | None = None,
+        log: Callable[[str], None] = print) -> Outcome:
+    """One scenario from a fresh cluster and hub; see the module's docstring. The clock runs
+    at `rate` before and after the storm and at `storm_rate` while students log in (a busy
+    emulator's pass costs `storm_rate` times its wall time on the clock)."""
     began = time.monotonic()
+    try:
+        from tests.servers.kubehub import CLOCK_START, kube_hub_running
+        from tests.servers.storm import arrival_curve
+        driver = "KubeSpawner through the course's hub"
+    except ImportError:  # the storm is not on this branch: pods through the official client
+        from bench.client_students import CLOCK_START, client_cluster
+        kube_hub_running = client_cluster  # type: ignore[assignment]
+        arrival_curve = _arrival_curve
+        driver = "STAND-IN: pods created through the official client (no hub storm here)"
     text = _schedule_text(scenario)
     timetable, firings = _lecture(text, CLOCK_START)
     warm = next(o for o in firings if o.type.endswith("warmup"))
@@ -274,11 +299,13 @@ def run(scenario: str, seed: int = 1, rate: float = 30.0, students: int = STUDEN
             firing.start()
         sampler.start()
         emu.clock.set_rate(rate)
-        log(f"{SCENARIOS[scenario]}: clock {window[0]:%H:%M} UTC, lecture {lecture_start:%H:%M}"
-            f" UTC, warm-up {warm.at:%H:%M}, cool-down {cool.at:%H:%M} UTC, {rate:g}x")
+        log(f"{SCENARIOS[scenario]} ({driver}): from {window[0]:%H:%M}, lecture "
+            f"{lecture_start:%H:%M}, warm-up {warm.at:%H:%M}, cool-down {cool.at:%H:%M} "
+            f"({lecture_start:%Z}); clock {rate:g}x, {storm_rate:g}x during the storm")
         wait_clock(emu, lecture_start - timedelta(seconds=rate))
-        storm = hub.storm(students, arrival_curve(students, seed), lecture_start, rate=rate,
-                          timeout=1800)
+        storm = hub.storm(students, arrival_curve(students, seed), lecture_start,
+                          rate=storm_rate, timeout=1800)
+        emu.clock.set_rate(rate)
         log(storm.summary(f"  {SCENARIOS[scenario]}"))
         wait_clock(emu, window[1])
         sampler.stop()
@@ -292,6 +319,17 @@ def run(scenario: str, seed: int = 1, rate: float = 30.0, students: int = STUDEN
         if server is not None:
             outcome.lead, outcome.samples = _lead(hub, timetable)
         return outcome
+
+
+def _arrival_curve(n: int, seed: int = 0, within: float = 300.0,
+                   share: float = 0.8) -> list[float]:
+    """The storm's curve (tests/servers/storm.py), for the stand-in: `share` within `within`."""
+    import math
+    import random
+
+    rate = -math.log(1 - share) / within
+    rng = random.Random(seed)
+    return sorted(rng.expovariate(rate) for _ in range(n))
 
 
 def _lead(hub: Any, timetable: Any) -> tuple[str, int]:
@@ -326,13 +364,15 @@ def main() -> None:
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS),
                         choices=list(SCENARIOS))
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--rate", type=float, default=30.0,
-                        help="emulated seconds per wall second")
+    parser.add_argument("--rate", type=float, default=60.0,
+                        help="emulated seconds per wall second, outside the storm")
+    parser.add_argument("--storm-rate", type=float, default=10.0,
+                        help="emulated seconds per wall second while students log in")
     parser.add_argument("--students", type=int, default=STUDENTS)
     args = parser.parse_args()
     outcomes = []
     for scenario in args.scenarios:
-        outcomes.append(run(scenario, args.seed, args.rate, args.students))
+        outcomes.append(run(scenario, args.seed, args.rate, args.storm_rate, args.students))
         print(f"  ({outcomes[-1].wall:.0f} s wall)", flush=True)
     print()
     print(table(outcomes))

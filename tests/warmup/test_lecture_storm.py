@@ -33,7 +33,7 @@ def test_a_lecture_storm_meets_the_goal_with_fewer_node_hours_than_static(
     _needs()
     from tests.servers.kubehub import course_settings
 
-    outcome = run("node", seed=1, rate=60.0, workdir=tmp_path, log=print)
+    outcome = run("node", seed=1, workdir=tmp_path, log=print)
     print(f"within {GOAL_SECONDS:g} s: {100 * outcome.within():.1f} %, placeholder node-hours "
           f"{outcome.placeholder_node_hours:.2f}, lead next: {outcome.lead}")
     assert outcome.failed == 0 and len(outcome.waits) == STUDENTS
