@@ -10,6 +10,12 @@
   apiserver whether or not controllers run) spends (`disruption.py`);
 - `taints`: the taint eviction controller, evicting pods from nodes with NoExecute taints they
   do not tolerate, after `tolerationSeconds` on the clock (`taints.py`).
+- `volumes`: StorageClasses, the PV controller and a CSI provisioner, each PV a local folder
+  (`volumes.py`, `disk.py`); with the scheduler, the VolumeBinding plugin too;
+- `snapshots`: the CSI snapshot controller, each snapshot a copy of its claim's folder
+  (`snapshots.py`; needs `volumes`);
+- `jobs`: the Job controller, each Job pod's container run as a local process (`jobs.py`,
+  `runner.py`; needs `scheduler` and nodes; `kubelet` for Running before the process starts).
 
 `Emulator(controllers=("scheduler", "kubelet", "workloads"))` or
 `emu.enable_controllers("scheduler", kubelet={"pull_seconds": 30})` turn them on; none run by
@@ -28,19 +34,22 @@ from .disruption import Disruption
 from .kubelet import Kubelet
 from .priority import PriorityAdmission
 from .scheduling import Scheduler
+from .snapshots import Snapshots
 from .taints import TaintEviction
+from .volumes import Volumes
 from .workloads import Workloads
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
 
-NAMES = ("scheduler", "kubelet", "workloads", "disruption", "taints")
+NAMES = ("scheduler", "kubelet", "workloads", "disruption", "taints", "volumes", "snapshots")
 _KINDS: dict[str, type[Controller]] = {"scheduler": Scheduler, "kubelet": Kubelet,
                                        "workloads": Workloads, "disruption": Disruption,
-                                       "taints": TaintEviction}
+                                       "taints": TaintEviction, "volumes": Volumes,
+                                       "snapshots": Snapshots}
 
 __all__ = ["NAMES", "Controller", "Disruption", "Kubelet", "PriorityAdmission", "Scheduler",
-           "TaintEviction", "Workloads", "build"]
+           "Snapshots", "TaintEviction", "Volumes", "Workloads", "build"]
 
 
 def build(emu: Emulator, names: Iterable[str],

@@ -39,7 +39,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..clock import timestamp
 from ..store import Obj
@@ -192,6 +192,8 @@ class Scheduler(Controller):
 
     def _schedule(self, pod: Obj, state: _Pass) -> None:
         nodes, bound, nominated, now = state.nodes, state.bound, state.nominated, state.now
+        if self._volumes_unresolvable(pod, len(nodes), now):
+            return
         reasons: Counter[str] = Counter()
         best: tuple[Decimal, str] | None = None
         pack = self.strategy(spec(pod).get("schedulerName", "")) == "pack"
@@ -282,7 +284,27 @@ class Scheduler(Controller):
             marked.append(latest)
         return marked
 
+    # -- volume binding (the VolumeBinding plugin; on when the `volumes` controller runs) ---------
+    def _volume_binding(self) -> Any:
+        return next((c for c in self.emu.controllers if getattr(c, "name", "") == "volumes"),
+                    None)
+
+    def _volumes_unresolvable(self, pod: Obj, nodes: int, now: datetime) -> bool:
+        """PreFilter: claims missing, being deleted or unbound Immediate keep the pod off every
+        node (UnschedulableAndUnresolvable, so pre-emption cannot help)."""
+        volumes = self._volume_binding()
+        why = volumes.prefilter(pod) if volumes is not None and nodes else None
+        if why is None:
+            return False
+        self._unschedulable(pod, f"0/{nodes} nodes are available: {why}. preemption: 0/{nodes} "
+                            f"nodes are available: {nodes} Preemption is not helpful for "
+                            "scheduling.", "", now)
+        return True
+
     def _bind(self, pod: Obj, node: str, now: datetime) -> bool:
+        volumes = self._volume_binding()
+        if volumes is not None and not volumes.prebind(pod, node):
+            return False  # PreBind: waiting for its WaitForFirstConsumer claims to bind
         new = deep(pod)
         new["spec"]["nodeName"] = node
         new["status"] = with_condition(status(new), {
