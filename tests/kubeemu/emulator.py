@@ -170,6 +170,12 @@ class Emulator:
     def clear_requests(self) -> None:
         self.controls.clear_requests()
 
+    # -- volumes, snapshots and Jobs (controllers/storage_control.py) ----------------------------
+    def _storage_control(self, method: str, what: str, body: dict[str, Any]) -> Any:
+        from .controllers.storage_control import control
+
+        return control(self, method, what, body)
+
     # -- control over HTTP ----------------------------------------------------------------------
     def serve_control(self, handler: Handler, method: str, path: str, query: dict[str, str],
                       raw: bytes) -> None:
@@ -213,4 +219,7 @@ class Emulator:
         if what == "requests" and method == "DELETE":
             self.clear_requests()
             return {"ok": True}
+        answer = self._storage_control(method, what, body)
+        if answer is not None:
+            return answer
         raise ApiError(404, "NotFound", f"no control {method} /_emu/{what}")

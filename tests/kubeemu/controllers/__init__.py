@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from .base import Controller
 from .disruption import Disruption
+from .jobs import Jobs
 from .kubelet import Kubelet
 from .priority import PriorityAdmission
 from .scheduling import Scheduler
@@ -42,13 +43,14 @@ from .workloads import Workloads
 if TYPE_CHECKING:
     from ..emulator import Emulator
 
-NAMES = ("scheduler", "kubelet", "workloads", "disruption", "taints", "volumes", "snapshots")
+NAMES = ("scheduler", "kubelet", "workloads", "disruption", "taints", "volumes", "snapshots",
+         "jobs")
 _KINDS: dict[str, type[Controller]] = {"scheduler": Scheduler, "kubelet": Kubelet,
                                        "workloads": Workloads, "disruption": Disruption,
                                        "taints": TaintEviction, "volumes": Volumes,
-                                       "snapshots": Snapshots}
+                                       "snapshots": Snapshots, "jobs": Jobs}
 
-__all__ = ["NAMES", "Controller", "Disruption", "Kubelet", "PriorityAdmission", "Scheduler",
+__all__ = ["NAMES", "Controller", "Disruption", "Jobs", "Kubelet", "PriorityAdmission", "Scheduler",
            "Snapshots", "TaintEviction", "Volumes", "Workloads", "build"]
 
 

@@ -1,0 +1,158 @@
+"""Jobs that really run: local processes with the pod's env and volumes, retries, deadlines."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from tests.kubeemu.controllers import Jobs, Volumes
+from tests.kubeemu.remote import RemoteControl
+
+from .conftest import Cluster, wait_until
+from .test_cluster_volumes import claim, phase
+
+SLOW = 60  # wall seconds: processes run in wall time on a busy machine
+
+
+@pytest.fixture
+def batch(cluster: Cluster) -> Cluster:
+    cluster.emu.enable_controllers("volumes", "jobs")
+    cluster.add_node("n1")
+    return cluster
+
+
+def job(name: str, code: str, *args: str, backoff: int = 0, **spec: Any) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": "main", "image": "python:3.13",
+                                 "command": ["python", "-c", code], "args": list(args)}
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+            "spec": {"backoffLimit": backoff, **spec, "template": {"spec": {
+                "restartPolicy": "Never", "containers": [container]}}}}
+
+
+def read_job(cluster: Cluster, name: str) -> Any:
+    return client.BatchV1Api(cluster.api).read_namespaced_job(name, cluster.namespace)
+
+
+def finished_as(cluster: Cluster, name: str) -> Any:
+    def done() -> Any:
+        j = read_job(cluster, name)
+        return next((c for c in j.status.conditions or [] if c.type in ("Complete", "Failed")
+                     and c.status == "True"), None)
+    return wait_until(done, timeout=SLOW, what=f"job {name} finished")
+
+
+def running_pods(cluster: Cluster) -> list[str]:
+    jobs: Jobs = cluster.emu.controller("jobs")
+    with jobs._lock:
+        uids = set(jobs.processes)
+    return [p.metadata.name for p in cluster.pods() if p.metadata.uid in uids]
+
+
+def test_a_job_reads_a_secret_and_writes_into_its_claim(batch: Cluster) -> None:
+    ns = batch.namespace
+    batch.core.create_namespaced_secret(ns, {"metadata": {"name": "creds"}, "data": {
+        "token": base64.b64encode(b"s3cr3t").decode()}})
+    batch.core.create_namespaced_persistent_volume_claim(ns, claim("out"))
+    body = job("copy", "import os, sys, pathlib\n"
+               "secret = pathlib.Path(sys.argv[1]).read_text()\n"
+               "pathlib.Path(os.environ['OUT'], 'result.txt').write_text(\n"
+               "    os.environ['TOKEN'] + '/' + secret + '/' + os.environ['WHO'])\n"
+               "print('wrote', len(secret), 'bytes')\n", "/etc/creds/token")
+    pod_spec = body["spec"]["template"]["spec"]
+    pod_spec["volumes"] = [{"name": "creds", "secret": {"secretName": "creds"}},
+                           {"name": "out", "persistentVolumeClaim": {"claimName": "out"}}]
+    main = pod_spec["containers"][0]
+    main["volumeMounts"] = [{"name": "creds", "mountPath": "/etc/creds", "readOnly": True},
+                            {"name": "out", "mountPath": "/data"}]
+    main["env"] = [{"name": "OUT", "value": "/data"},
+                   {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "creds",
+                                                                    "key": "token"}}},
+                   {"name": "WHO", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+    client.BatchV1Api(batch.api).create_namespaced_job(ns, body)
+    cond = finished_as(batch, "copy")
+    assert (cond.type, cond.reason) == ("Complete", "CompletionsReached")
+    done = read_job(batch, "copy")
+    assert done.status.succeeded == 1 and not done.status.failed
+    assert done.status.completion_time is not None
+    (pod,) = batch.pods("batch.kubernetes.io/job-name=copy")
+    assert pod.metadata.labels["batch.kubernetes.io/controller-uid"] == done.metadata.uid
+    assert pod.metadata.owner_references[0].kind == "Job"
+    assert pod.status.phase == "Succeeded"
+    assert pod.status.container_statuses[0].state.terminated.exit_code == 0
+    vols: Volumes = batch.emu.controller("volumes")
+    written = (vols.folder(ns, "out") / "result.txt").read_text()
+    assert written == f"s3cr3t/s3cr3t/{pod.metadata.name}"
+    log = batch.core.read_namespaced_pod_log(pod.metadata.name, ns)
+    assert log == "wrote 6 bytes\n"
+
+
+def test_a_killed_pod_is_retried_up_to_the_backoff_limit(batch: Cluster) -> None:
+    ns = batch.namespace
+    client.BatchV1Api(batch.api).create_namespaced_job(ns, job(
+        "long", "import time\nprint('started', flush=True)\ntime.sleep(600)", backoff=1))
+    remote = RemoteControl(batch.emu.url)
+    killed = []
+    for _ in range(2):
+        name = wait_until(lambda: [n for n in running_pods(batch) if n not in killed],
+                          timeout=SLOW, what="a running pod")[0]
+        wait_until(lambda n=name: batch.core.read_namespaced_pod_log(n, ns) == "started\n",
+                   timeout=SLOW, what="its output")
+        remote.kill_pod(ns, name)
+        killed.append(name)
+        failed = wait_until(lambda n=name: (p := batch.core.read_namespaced_pod(n, ns))
+                            .status.phase == "Failed" and p, timeout=SLOW)
+        assert failed.status.container_statuses[0].state.terminated.exit_code == 137
+    cond = finished_as(batch, "long")
+    assert (cond.type, cond.reason) == ("Failed", "BackoffLimitExceeded")
+    assert read_job(batch, "long").status.failed == 2
+    assert sorted(p.metadata.name for p in batch.pods()) == sorted(killed)
+
+
+def test_a_full_volume_makes_writes_fail(batch: Cluster) -> None:
+    ns = batch.namespace
+    batch.core.create_namespaced_persistent_volume_claim(ns, claim("tiny", storage_class=""))
+    batch.core.create_persistent_volume({
+        "metadata": {"name": f"tiny-{ns}"}, "spec": {
+            "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "", "hostPath": {"path": "/unused"}}})
+    wait_until(lambda: phase(batch, "tiny") == "Bound", timeout=SLOW, what="static binding")
+    RemoteControl(batch.emu.url).fill_volume(ns, "tiny")
+    body = job("fill", "import sys\nwith open(sys.argv[1], 'w') as f:\n    f.write('x' * 4096)\n",
+               "/data/f")
+    body["spec"]["template"]["spec"]["volumes"] = [
+        {"name": "d", "persistentVolumeClaim": {"claimName": "tiny"}}]
+    body["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [
+        {"name": "d", "mountPath": "/data"}]
+    client.BatchV1Api(batch.api).create_namespaced_job(ns, body)
+    cond = finished_as(batch, "fill")
+    assert (cond.type, cond.reason) == ("Failed", "BackoffLimitExceeded")
+    (pod,) = batch.pods("job-name=fill")
+    assert "File too large" in batch.core.read_namespaced_pod_log(pod.metadata.name, ns)
+
+
+def test_the_deadline_and_the_ttl_run_on_the_emulated_clock(batch: Cluster) -> None:
+    ns = batch.namespace
+    api = client.BatchV1Api(batch.api)
+    api.create_namespaced_job(ns, job("slow", "import time\ntime.sleep(600)",
+                                      activeDeadlineSeconds=60))
+    api.create_namespaced_job(ns, job("quick", "print('hi')", ttlSecondsAfterFinished=100))
+    finished_as(batch, "quick")
+    wait_until(lambda: running_pods(batch), timeout=SLOW, what="slow running")
+    batch.advance(61)
+    cond = finished_as(batch, "slow")
+    assert (cond.type, cond.reason) == ("Failed", "DeadlineExceeded")
+    wait_until(lambda: not running_pods(batch), timeout=SLOW, what="its process killed")
+    batch.advance(100)
+
+    def gone() -> bool:
+        try:
+            read_job(batch, "quick")
+        except ApiException as err:
+            return err.status == 404
+        return False
+
+    wait_until(gone, timeout=SLOW, what="quick deleted after its TTL")
