@@ -156,3 +156,46 @@ def test_the_deadline_and_the_ttl_run_on_the_emulated_clock(batch: Cluster) -> N
         return False
 
     wait_until(gone, timeout=SLOW, what="quick deleted after its TTL")
+
+
+def test_completions_run_in_parallel_and_on_failure_restarts_in_the_same_pod(
+        batch: Cluster) -> None:
+    ns = batch.namespace
+    api = client.BatchV1Api(batch.api)
+    api.create_namespaced_job(ns, job("many", "print('one')", completions=3, parallelism=2))
+    retry = job("retry", "import os, sys, pathlib\n"
+                "mark = pathlib.Path(sys.argv[1], 'tried')\n"
+                "if not mark.exists():\n"
+                "    mark.write_text('once')\n"
+                "    sys.exit(3)\n"
+                "print('second time')\n", "/scratch", backoff=2)
+    pod_spec = retry["spec"]["template"]["spec"]
+    pod_spec["restartPolicy"] = "OnFailure"
+    pod_spec["volumes"] = [{"name": "s", "emptyDir": {}}]
+    pod_spec["containers"][0]["volumeMounts"] = [{"name": "s", "mountPath": "/scratch"}]
+    api.create_namespaced_job(ns, retry)
+    assert finished_as(batch, "many").type == "Complete"
+    assert read_job(batch, "many").status.succeeded == 3
+    assert len(batch.pods("job-name=many")) == 3
+    assert finished_as(batch, "retry").type == "Complete"
+    (pod,) = batch.pods("job-name=retry")
+    assert pod.status.container_statuses[0].restart_count == 1
+    assert batch.core.read_namespaced_pod_log(pod.metadata.name, ns) == "second time\n"
+
+
+def test_a_read_only_claim_is_never_written(batch: Cluster) -> None:
+    ns = batch.namespace
+    batch.core.create_namespaced_persistent_volume_claim(ns, claim("src"))
+    body = job("reader", "import sys, pathlib\n"
+               "p = pathlib.Path(sys.argv[1], 'new.txt')\n"
+               "p.write_text('scribble')\n"
+               "print(sorted(x.name for x in p.parent.iterdir()))\n", "/src")
+    pod_spec = body["spec"]["template"]["spec"]
+    pod_spec["volumes"] = [{"name": "src", "persistentVolumeClaim": {"claimName": "src",
+                                                                     "readOnly": True}}]
+    pod_spec["containers"][0]["volumeMounts"] = [{"name": "src", "mountPath": "/src"}]
+    client.BatchV1Api(batch.api).create_namespaced_job(ns, body)
+    wait_until(lambda: phase(batch, "src") == "Bound", timeout=SLOW, what="src bound")
+    vols: Volumes = batch.emu.controller("volumes")
+    assert finished_as(batch, "reader").type == "Complete"
+    assert not (vols.folder(ns, "src") / "new.txt").exists()

@@ -6,8 +6,9 @@ The `volumes`, `snapshots` and `jobs` controllers share one `Disk` per emulator 
     <root>/snapshots/<handle>/       a snapshot's copy, cut when the VolumeSnapshot was taken
     <root>/logs/<ns>/<pod>/<c>.log   each container's output, served by `pods/log`
 
-The root is a temporary folder removed when the emulator stops, unless the `volumes` controller
-is given `root=` (then it is kept, for a test or an operator to look at). A volume marked full
+The root is a temporary folder removed when the emulator stops, unless the first storage
+controller made is given `root=` (`--data-dir`; then it is kept, for a test or an operator to
+look at). A volume marked full
 (`fill`) makes writes that grow a file fail in the Job processes that mount it: see `jobs.py`.
 """
 

@@ -69,9 +69,9 @@ def _condition(jobs_status: Obj, kind: str) -> bool:
 class Jobs(Controller):
     name = "jobs"
 
-    def __init__(self, emu: Emulator, max_processes: int = 4) -> None:
+    def __init__(self, emu: Emulator, max_processes: int = 4, root: str | None = None) -> None:
         super().__init__(emu)
-        self.disk: Disk = disk(emu)
+        self.disk: Disk = disk(emu, root)
         self.max_processes = max_processes
         self.jobs, self.pods = self.resource("batch", "jobs"), self.resource("", "pods")
         self.processes: dict[str, Process] = {}  # pod uid -> its process
@@ -95,6 +95,7 @@ class Jobs(Controller):
             for work in self._work.values():
                 shutil.rmtree(work, ignore_errors=True)
             self._work.clear()
+        self.disk.cleanup()
 
     # -- controls -------------------------------------------------------------------------------
     def kill(self, namespace: str, pod: str) -> bool:

@@ -42,10 +42,14 @@ from ..store import Obj
 from .pods import spec
 
 _REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
-# Runs before the command: ignore SIGXFSZ (so a full volume gives EFBIG, not a kill), start
-# with no room if asked, then become the command.
-_TRAMPOLINE = ("import os, resource, signal, sys\n"
+# Runs before the command: ignore SIGXFSZ (so a full volume gives EFBIG, not a kill), die with
+# the controller's thread, start with no room if asked, then become the command.
+_TRAMPOLINE = ("import ctypes, os, resource, signal, sys\n"
                "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+               "try:\n"  # PR_SET_PDEATHSIG: killed with the emulator, even by SIGKILL
+               "    ctypes.CDLL(None).prctl(1, signal.SIGKILL)\n"
+               "except (OSError, AttributeError):\n"
+               "    pass\n"
                "if sys.argv[1] == 'full':\n"
                "    resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))\n"
                "os.execvpe(sys.argv[2], sys.argv[2:], os.environ)\n")

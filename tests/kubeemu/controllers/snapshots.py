@@ -101,9 +101,9 @@ class Snapshots(Controller):
 
     def __init__(self, emu: Emulator, ready_seconds: float = 0.0,
                  default_class: str = "csi-hostpath-snapclass", deletion_policy: str = "Delete",
-                 driver: str = DRIVER) -> None:
+                 driver: str = DRIVER, root: str | None = None) -> None:
         super().__init__(emu)
-        self.disk: Disk = disk(emu)
+        self.disk: Disk = disk(emu, root)
         self.ready_seconds = ready_seconds
         self.default_class, self.deletion_policy, self.driver = (default_class, deletion_policy,
                                                                  driver)
@@ -122,6 +122,10 @@ class Snapshots(Controller):
                              "annotations": {DEFAULT_ANNOTATION: "true"}},
                 "driver": self.driver, "deletionPolicy": self.deletion_policy})
         super().start()
+
+    def stop(self) -> None:
+        super().stop()
+        self.disk.cleanup()
 
     def _default(self, driver: str) -> Obj | None:
         return next((c for c in self.items(self.classes) if c.get("driver") == driver and (
