@@ -199,3 +199,24 @@ def test_a_read_only_claim_is_never_written(batch: Cluster) -> None:
     vols: Volumes = batch.emu.controller("volumes")
     assert finished_as(batch, "reader").type == "Complete"
     assert not (vols.folder(ns, "src") / "new.txt").exists()
+
+
+def test_a_job_deleted_in_the_foreground_takes_its_running_pod_and_process(
+        batch: Cluster) -> None:
+    ns = batch.namespace
+    api = client.BatchV1Api(batch.api)
+    api.create_namespaced_job(ns, job("gone", "import time\ntime.sleep(600)"))
+    wait_until(lambda: running_pods(batch), timeout=SLOW, what="gone running")
+    api.delete_namespaced_job("gone", ns, propagation_policy="Foreground", grace_period_seconds=0)
+    batch.advance(30)  # the pod's grace period
+
+    def gone() -> bool:
+        try:
+            read_job(batch, "gone")
+        except ApiException as err:
+            return err.status == 404
+        return False
+
+    wait_until(gone, timeout=SLOW, what="the job deleted")
+    assert not batch.pods()
+    wait_until(lambda: not running_pods(batch), timeout=SLOW, what="its process ended")

@@ -242,6 +242,8 @@ class Jobs(Controller):
     # -- the Job controller's part --------------------------------------------------------------
     def _sync(self, job: Obj, pods: list[Obj], now: datetime) -> None:
         old, jspec, uid = status(job), spec(job), job["metadata"]["uid"]
+        if terminating(job):
+            return  # being deleted: its pods go with it, none are made
         if _condition(old, "Complete") or _condition(old, "Failed"):
             self._expire(job, old, now)
             return
