@@ -11,8 +11,9 @@ from kubernetes.client.rest import ApiException
 
 from tests.kubeemu.controllers import Jobs, Volumes
 from tests.kubeemu.remote import RemoteControl
+from tests.wait import until
 
-from .conftest import Cluster, wait_until
+from .conftest import Cluster
 from .test_cluster_volumes import claim, phase
 
 SLOW = 60  # wall seconds: processes run in wall time on a busy machine
@@ -42,7 +43,7 @@ def finished_as(cluster: Cluster, name: str) -> Any:
         j = read_job(cluster, name)
         return next((c for c in j.status.conditions or [] if c.type in ("Complete", "Failed")
                      and c.status == "True"), None)
-    return wait_until(done, timeout=SLOW, what=f"job {name} finished")
+    return until(done, timeout=SLOW, what=f"job {name} finished")
 
 
 def running_pods(cluster: Cluster) -> list[str]:
@@ -97,13 +98,13 @@ def test_a_killed_pod_is_retried_up_to_the_backoff_limit(batch: Cluster) -> None
     remote = RemoteControl(batch.emu.url)
     killed = []
     for _ in range(2):
-        name = wait_until(lambda: [n for n in running_pods(batch) if n not in killed],
+        name = until(lambda: [n for n in running_pods(batch) if n not in killed],
                           timeout=SLOW, what="a running pod")[0]
-        wait_until(lambda n=name: batch.core.read_namespaced_pod_log(n, ns) == "started\n",
+        until(lambda n=name: batch.core.read_namespaced_pod_log(n, ns) == "started\n",
                    timeout=SLOW, what="its output")
         remote.kill_pod(ns, name)
         killed.append(name)
-        failed = wait_until(lambda n=name: (p := batch.core.read_namespaced_pod(n, ns))
+        failed = until(lambda n=name: (p := batch.core.read_namespaced_pod(n, ns))
                             .status.phase == "Failed" and p, timeout=SLOW)
         assert failed.status.container_statuses[0].state.terminated.exit_code == 137
     cond = finished_as(batch, "long")
@@ -119,7 +120,7 @@ def test_a_full_volume_makes_writes_fail(batch: Cluster) -> None:
         "metadata": {"name": f"tiny-{ns}"}, "spec": {
             "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
             "storageClassName": "", "hostPath": {"path": "/unused"}}})
-    wait_until(lambda: phase(batch, "tiny") == "Bound", timeout=SLOW, what="static binding")
+    until(lambda: phase(batch, "tiny") == "Bound", timeout=SLOW, what="static binding")
     RemoteControl(batch.emu.url).fill_volume(ns, "tiny")
     body = job("fill", "import sys\nwith open(sys.argv[1], 'w') as f:\n    f.write('x' * 4096)\n",
                "/data/f")
@@ -141,11 +142,11 @@ def test_the_deadline_and_the_ttl_run_on_the_emulated_clock(batch: Cluster) -> N
                                       activeDeadlineSeconds=60))
     api.create_namespaced_job(ns, job("quick", "print('hi')", ttlSecondsAfterFinished=100))
     finished_as(batch, "quick")
-    wait_until(lambda: running_pods(batch), timeout=SLOW, what="slow running")
+    until(lambda: running_pods(batch), timeout=SLOW, what="slow running")
     batch.advance(61)
     cond = finished_as(batch, "slow")
     assert (cond.type, cond.reason) == ("Failed", "DeadlineExceeded")
-    wait_until(lambda: not running_pods(batch), timeout=SLOW, what="its process killed")
+    until(lambda: not running_pods(batch), timeout=SLOW, what="its process killed")
     batch.advance(100)
 
     def gone() -> bool:
@@ -155,7 +156,7 @@ def test_the_deadline_and_the_ttl_run_on_the_emulated_clock(batch: Cluster) -> N
             return err.status == 404
         return False
 
-    wait_until(gone, timeout=SLOW, what="quick deleted after its TTL")
+    until(gone, timeout=SLOW, what="quick deleted after its TTL")
 
 
 def test_completions_run_in_parallel_and_on_failure_restarts_in_the_same_pod(
@@ -195,7 +196,7 @@ def test_a_read_only_claim_is_never_written(batch: Cluster) -> None:
                                                                      "readOnly": True}}]
     pod_spec["containers"][0]["volumeMounts"] = [{"name": "src", "mountPath": "/src"}]
     client.BatchV1Api(batch.api).create_namespaced_job(ns, body)
-    wait_until(lambda: phase(batch, "src") == "Bound", timeout=SLOW, what="src bound")
+    until(lambda: phase(batch, "src") == "Bound", timeout=SLOW, what="src bound")
     vols: Volumes = batch.emu.controller("volumes")
     assert finished_as(batch, "reader").type == "Complete"
     assert not (vols.folder(ns, "src") / "new.txt").exists()
@@ -206,7 +207,7 @@ def test_a_job_deleted_in_the_foreground_takes_its_running_pod_and_process(
     ns = batch.namespace
     api = client.BatchV1Api(batch.api)
     api.create_namespaced_job(ns, job("gone", "import time\ntime.sleep(600)"))
-    wait_until(lambda: running_pods(batch), timeout=SLOW, what="gone running")
+    until(lambda: running_pods(batch), timeout=SLOW, what="gone running")
     api.delete_namespaced_job("gone", ns, propagation_policy="Foreground", grace_period_seconds=0)
     batch.advance(30)  # the pod's grace period
 
@@ -217,6 +218,6 @@ def test_a_job_deleted_in_the_foreground_takes_its_running_pod_and_process(
             return err.status == 404
         return False
 
-    wait_until(gone, timeout=SLOW, what="the job deleted")
+    until(gone, timeout=SLOW, what="the job deleted")
     assert not batch.pods()
-    wait_until(lambda: not running_pods(batch), timeout=SLOW, what="its process ended")
+    until(lambda: not running_pods(batch), timeout=SLOW, what="its process ended")

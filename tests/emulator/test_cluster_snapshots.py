@@ -9,8 +9,9 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from tests.kubeemu.controllers import Snapshots, Volumes
+from tests.wait import until
 
-from .conftest import Cluster, wait_until
+from .conftest import Cluster
 from .test_cluster_volumes import claim, events, phase
 
 GROUP, VERSION = "snapshot.storage.k8s.io", "v1"
@@ -58,7 +59,7 @@ def missing(call: Any) -> bool:
 
 def bound_claim(cluster: Cluster, name: str, files: dict[str, str]) -> Volumes:
     cluster.core.create_namespaced_persistent_volume_claim(cluster.namespace, claim(name))
-    wait_until(lambda: phase(cluster, name) == "Bound", timeout=30, what=f"{name} bound")
+    until(lambda: phase(cluster, name) == "Bound", timeout=30, what=f"{name} bound")
     vols: Volumes = cluster.emu.controller("volumes")
     for path, text in files.items():
         target = vols.folder(cluster.namespace, name) / path
@@ -72,7 +73,7 @@ def test_a_snapshot_restored_into_a_new_claim_has_the_files_of_its_moment(
     ns = storage.namespace
     vols = bound_claim(storage, "home", {"a.txt": "before", "sub/b.txt": "nested"})
     snapshot(storage, "snap", "home")
-    taken = wait_until(lambda: (s := read(storage, "snap")).get("status", {}).get(
+    taken = until(lambda: (s := read(storage, "snap")).get("status", {}).get(
         "boundVolumeSnapshotContentName") and s, timeout=30, what="snap bound to a content")
     assert taken["spec"]["volumeSnapshotClassName"] == "csi-hostpath-snapclass"
     assert taken["status"]["readyToUse"] is False
@@ -82,20 +83,20 @@ def test_a_snapshot_restored_into_a_new_claim_has_the_files_of_its_moment(
     (vols.folder(ns, "home") / "a.txt").write_text("after")  # the copy was cut already
     storage.core.create_namespaced_persistent_volume_claim(ns, claim(
         "restored", data_source={"kind": "VolumeSnapshot", "apiGroup": GROUP, "name": "snap"}))
-    wait_until(lambda: [e for e in events(storage, "restored")
+    until(lambda: [e for e in events(storage, "restored")
                         if e.reason == "ProvisioningFailed"], timeout=30)
     assert phase(storage, "restored") == "Pending"
     held = storage.core.read_namespaced_persistent_volume_claim("home", ns).metadata.finalizers
     assert "snapshot.storage.kubernetes.io/pvc-as-source-protection" in held
     storage.advance(30)
-    ready = wait_until(lambda: (s := read(storage, "snap"))["status"]["readyToUse"] and s,
+    ready = until(lambda: (s := read(storage, "snap"))["status"]["readyToUse"] and s,
                        timeout=30, what="snap ready after 30 s on the clock")
     assert ready["status"]["restoreSize"] == "1Gi"
     bound = content(storage, ready["status"]["boundVolumeSnapshotContentName"])
     assert bound["spec"]["volumeSnapshotRef"]["uid"] == ready["metadata"]["uid"]
     assert bound["status"]["readyToUse"] and bound["status"]["snapshotHandle"]
     assert bound["status"]["restoreSize"] == 2**30
-    wait_until(lambda: phase(storage, "restored") == "Bound", timeout=30, what="restored bound")
+    until(lambda: phase(storage, "restored") == "Bound", timeout=30, what="restored bound")
     copy = vols.folder(ns, "restored")
     assert (copy / "a.txt").read_text() == "before"
     assert (copy / "sub" / "b.txt").read_text() == "nested"
@@ -105,7 +106,7 @@ def test_a_pvc_from_a_missing_snapshot_stays_pending_with_the_provisioners_reaso
         storage: Cluster) -> None:
     storage.core.create_namespaced_persistent_volume_claim(storage.namespace, claim(
         "orphan", data_source={"kind": "VolumeSnapshot", "apiGroup": GROUP, "name": "nope"}))
-    failed = wait_until(lambda: [e for e in events(storage, "orphan")
+    failed = until(lambda: [e for e in events(storage, "orphan")
                                  if e.reason == "ProvisioningFailed"], timeout=30)
     assert failed[0].message == (
         'failed to provision volume with StorageClass "fast": error getting handle for '
@@ -119,7 +120,7 @@ def test_an_injected_failure_is_reported_in_status_error(storage: Cluster) -> No
     snaps: Snapshots = storage.emu.controller("snapshots")
     snaps.fail(storage.namespace, claim="home", message="disk on fire")
     snapshot(storage, "broken", "home")
-    failed = wait_until(lambda: (s := read(storage, "broken")).get("status", {}).get("error")
+    failed = until(lambda: (s := read(storage, "broken")).get("status", {}).get("error")
                         and s, timeout=30, what="status.error")
     assert failed["status"]["error"]["message"] == "disk on fire"
     assert failed["status"]["error"]["time"]
@@ -140,12 +141,12 @@ def test_deletion_policy_delete_removes_the_content_and_retain_keeps_the_copy(
     snapshot(storage, "gone", "home")
     snapshot(storage, "kept", "home", cls=f"keep-{storage.namespace}")
     for name in ("gone", "kept"):
-        wait_until(lambda n=name: read(storage, n).get("status", {}).get(
+        until(lambda n=name: read(storage, n).get("status", {}).get(
             "boundVolumeSnapshotContentName"), timeout=30, what=f"{name} taken")
     storage.advance(30)
     snaps: Snapshots = storage.emu.controller("snapshots")
     for name in ("gone", "kept"):
-        wait_until(lambda n=name: read(storage, n).get("status", {}).get("readyToUse"),
+        until(lambda n=name: read(storage, n).get("status", {}).get("readyToUse"),
                    timeout=30, what=f"{name} ready")
     names = {n: read(storage, n)["status"]["boundVolumeSnapshotContentName"]
              for n in ("gone", "kept")}
@@ -156,11 +157,11 @@ def test_deletion_policy_delete_removes_the_content_and_retain_keeps_the_copy(
         custom(storage).delete_namespaced_custom_object(GROUP, VERSION, storage.namespace,
                                                         "volumesnapshots", name)
     for name in names:
-        wait_until(lambda n=name: missing(lambda: read(storage, n)), timeout=30,
+        until(lambda n=name: missing(lambda: read(storage, n)), timeout=30,
                    what=f"{name} deleted")
-    wait_until(lambda: missing(lambda: content(storage, names["gone"])), timeout=30,
+    until(lambda: missing(lambda: content(storage, names["gone"])), timeout=30,
                what="the Delete content deleted")
-    wait_until(lambda: not copies["gone"].exists(), timeout=30, what="its copy removed")
+    until(lambda: not copies["gone"].exists(), timeout=30, what="its copy removed")
     kept = content(storage, names["kept"])
     assert kept["spec"]["deletionPolicy"] == "Retain" and kept["status"]["readyToUse"]
     assert (copies["kept"] / "a.txt").read_text() == "kept"

@@ -9,8 +9,9 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from tests.kubeemu.controllers import Volumes
+from tests.wait import until
 
-from .conftest import Cluster, wait_until
+from .conftest import Cluster
 from .objects import pod
 
 
@@ -65,12 +66,12 @@ def test_default_class_binds_when_a_pod_is_scheduled_and_the_folder_holds_files(
     made = storage.core.read_namespaced_persistent_volume_claim("home", ns)
     assert made.spec.storage_class_name == "standard"
     assert "kubernetes.io/pvc-protection" in made.metadata.finalizers
-    wait_until(lambda: [e for e in events(storage, "home") if e.reason == "WaitForFirstConsumer"],
+    until(lambda: [e for e in events(storage, "home") if e.reason == "WaitForFirstConsumer"],
                timeout=30, what="the WaitForFirstConsumer Event")
     assert phase(storage, "home") == "Pending"
     storage.add_node("n1")
     storage.core.create_namespaced_pod(ns, mounting("user", "home"))
-    bound = wait_until(lambda: (c := storage.core.read_namespaced_persistent_volume_claim(
+    bound = until(lambda: (c := storage.core.read_namespaced_persistent_volume_claim(
         "home", ns)).status.phase == "Bound" and c, timeout=30, what="home bound")
     assert bound.metadata.annotations["volume.kubernetes.io/selected-node"] == "n1"
     assert bound.metadata.annotations["pv.kubernetes.io/bound-by-controller"] == "yes"
@@ -79,7 +80,7 @@ def test_default_class_binds_when_a_pod_is_scheduled_and_the_folder_holds_files(
     assert pv.spec.claim_ref.name == "home" and pv.spec.claim_ref.uid == bound.metadata.uid
     assert pv.spec.persistent_volume_reclaim_policy == "Delete"
     assert pv.status.phase == "Bound" and "kubernetes.io/pv-protection" in pv.metadata.finalizers
-    wait_until(lambda: storage.core.read_namespaced_pod("user", ns).spec.node_name == "n1",
+    until(lambda: storage.core.read_namespaced_pod("user", ns).spec.node_name == "n1",
                timeout=30, what="the pod bound once its claim was")
     folder = volumes(storage).folder(ns, "home")
     (folder / "notes.txt").write_text("hello")
@@ -100,9 +101,9 @@ def test_a_pod_on_a_claim_of_an_unknown_class_stays_pending_with_the_real_reason
         conds = storage.core.read_namespaced_pod("p", ns).status.conditions or []
         return next((c for c in conds if c.type == "PodScheduled" and c.status == "False"), None)
 
-    cond = wait_until(unschedulable, timeout=30, what="p unschedulable")
+    cond = until(unschedulable, timeout=30, what="p unschedulable")
     assert (cond.reason, cond.message) == ("Unschedulable", message)
-    failed = wait_until(lambda: [e for e in events(storage, "data")
+    failed = until(lambda: [e for e in events(storage, "data")
                                  if e.reason == "ProvisioningFailed"], timeout=30)
     assert failed[0].message == 'storageclass.storage.k8s.io "gold" not found'
     assert failed[0].type == "Warning"
@@ -116,7 +117,7 @@ def test_a_claim_in_use_is_kept_by_pvc_protection_until_its_pod_goes(storage: Cl
     storage.add_node("n1")
     storage.core.create_namespaced_persistent_volume_claim(ns, claim("home"))
     storage.core.create_namespaced_pod(ns, mounting("user", "home"))
-    wait_until(lambda: phase(storage, "home") == "Bound", timeout=30)
+    until(lambda: phase(storage, "home") == "Bound", timeout=30)
     pv_name = storage.core.read_namespaced_persistent_volume_claim("home", ns).spec.volume_name
     folder = volumes(storage).folder(ns, "home")
     storage.core.delete_namespaced_persistent_volume_claim("home", ns)
@@ -133,11 +134,11 @@ def test_a_claim_in_use_is_kept_by_pvc_protection_until_its_pod_goes(storage: Cl
             return err.status == 404
         return False
 
-    wait_until(lambda: gone(lambda: storage.core.read_namespaced_persistent_volume_claim(
+    until(lambda: gone(lambda: storage.core.read_namespaced_persistent_volume_claim(
         "home", ns)), timeout=30, what="home deleted once unused")
-    wait_until(lambda: gone(lambda: storage.core.read_persistent_volume(pv_name)), timeout=30,
+    until(lambda: gone(lambda: storage.core.read_persistent_volume(pv_name)), timeout=30,
                what="its PV deleted (reclaimPolicy Delete)")
-    wait_until(lambda: not folder.exists(), timeout=30, what="its folder removed")
+    until(lambda: not folder.exists(), timeout=30, what="its folder removed")
 
 
 def test_retain_keeps_the_released_pv_and_its_files(storage: Cluster) -> None:
@@ -146,11 +147,11 @@ def test_retain_keeps_the_released_pv_and_its_files(storage: Cluster) -> None:
         "metadata": {"name": f"keep-{ns}"}, "provisioner": "hostpath.csi.k8s.io",
         "reclaimPolicy": "Retain", "volumeBindingMode": "Immediate"})
     storage.core.create_namespaced_persistent_volume_claim(ns, claim("kept", "2Gi", f"keep-{ns}"))
-    wait_until(lambda: phase(storage, "kept") == "Bound", timeout=30, what="Immediate binding")
+    until(lambda: phase(storage, "kept") == "Bound", timeout=30, what="Immediate binding")
     pv_name = storage.core.read_namespaced_persistent_volume_claim("kept", ns).spec.volume_name
     (volumes(storage).folder(ns, "kept") / "thesis.tex").write_text("draft")
     storage.core.delete_namespaced_persistent_volume_claim("kept", ns)
-    released = wait_until(lambda: (v := storage.core.read_persistent_volume(pv_name))
+    released = until(lambda: (v := storage.core.read_persistent_volume(pv_name))
                           .status.phase == "Released" and v, timeout=30)
     assert released.spec.persistent_volume_reclaim_policy == "Retain"
     assert (volumes(storage).disk.volume(pv_name) / "thesis.tex").read_text() == "draft"
