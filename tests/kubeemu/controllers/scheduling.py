@@ -39,7 +39,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..clock import timestamp
 from ..store import Obj
@@ -188,12 +188,11 @@ class Scheduler(Controller):
                                     p["metadata"]["name"]))
         state = _Pass(nodes, bound, nominated, now)
         for pod in pending:
-            self._schedule(pod, state)
+            if not self._volumes_unresolvable(pod, len(nodes), now):
+                self._schedule(pod, state)
 
     def _schedule(self, pod: Obj, state: _Pass) -> None:
         nodes, bound, nominated, now = state.nodes, state.bound, state.nominated, state.now
-        if self._volumes_unresolvable(pod, len(nodes), now):
-            return
         reasons: Counter[str] = Counter()
         best: tuple[Decimal, str] | None = None
         pack = self.strategy(spec(pod).get("schedulerName", "")) == "pack"
@@ -285,14 +284,12 @@ class Scheduler(Controller):
         return marked
 
     # -- volume binding (the VolumeBinding plugin; on when the `volumes` controller runs) ---------
-    def _volume_binding(self) -> Any:
-        return next((c for c in self.emu.controllers if getattr(c, "name", "") == "volumes"),
-                    None)
-
     def _volumes_unresolvable(self, pod: Obj, nodes: int, now: datetime) -> bool:
         """PreFilter: claims missing, being deleted or unbound Immediate keep the pod off every
         node (UnschedulableAndUnresolvable, so pre-emption cannot help)."""
-        volumes = self._volume_binding()
+        from .volumes import binding_of
+
+        volumes = binding_of(self.emu)
         why = volumes.prefilter(pod) if volumes is not None and nodes else None
         if why is None:
             return False
@@ -302,7 +299,9 @@ class Scheduler(Controller):
         return True
 
     def _bind(self, pod: Obj, node: str, now: datetime) -> bool:
-        volumes = self._volume_binding()
+        from .volumes import binding_of
+
+        volumes = binding_of(self.emu)
         if volumes is not None and not volumes.prebind(pod, node):
             return False  # PreBind: waiting for its WaitForFirstConsumer claims to bind
         new = deep(pod)

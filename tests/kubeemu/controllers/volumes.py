@@ -70,6 +70,11 @@ def _size(obj: Obj, *path: str) -> Decimal:
     return quantity(value) if value is not None else Decimal(0)
 
 
+def binding_of(emu: Emulator) -> Volumes | None:
+    """The running `volumes` controller, whose prefilter/prebind the scheduler then calls."""
+    return next((c for c in emu.controllers if isinstance(c, Volumes) and c.running), None)
+
+
 def _annotations(obj: Obj) -> dict[str, str]:
     return obj["metadata"].get("annotations") or {}
 
