@@ -22,14 +22,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds between BOOKMARK events on watches that allow them")
     parser.add_argument("--controllers", default="",
                         help="comma-separated controllers to run, of: " + ",".join(NAMES))
-    parser.add_argument("--data-dir", help="where PV folders, snapshot copies and Job logs go, "
-                        "kept after exit (default: a temporary folder, removed)")
     args = parser.parse_args(argv)
     controllers = tuple(c for c in args.controllers.split(",") if c)
     emu = Emulator(port=args.port, history_window=args.history_window,
                    bookmark_interval=args.bookmark_interval, admin_token=args.token,
-                   controllers=controllers,
-                   controller_options=storage_options(controllers, args.data_dir)).start()
+                   controllers=controllers).start()
     if args.kubeconfig_out:
         emu.write_kubeconfig(args.kubeconfig_out)
     print(f"kubeemu serving on {emu.url}", flush=True)
@@ -39,14 +36,6 @@ def main(argv: list[str] | None = None) -> int:
     stop.wait()
     emu.stop()
     return 0
-
-
-def storage_options(controllers: tuple[str, ...], data_dir: str | None) -> dict[str, dict]:
-    """`--data-dir` is the root of every storage controller that runs."""
-    if not data_dir:
-        return {}
-    return {name: {"root": data_dir} for name in ("volumes", "snapshots", "jobs")
-            if name in controllers}
 
 
 if __name__ == "__main__":

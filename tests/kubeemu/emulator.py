@@ -170,12 +170,6 @@ class Emulator:
     def clear_requests(self) -> None:
         self.controls.clear_requests()
 
-    # -- volumes, snapshots and Jobs (controllers/storage_control.py) ----------------------------
-    def _storage_control(self, method: str, what: str, body: dict[str, Any]) -> Any:
-        from .controllers.storage_control import control
-
-        return control(self, method, what, body)
-
     # -- control over HTTP ----------------------------------------------------------------------
     def serve_control(self, handler: Handler, method: str, path: str, query: dict[str, str],
                       raw: bytes) -> None:
@@ -223,3 +217,9 @@ class Emulator:
         if answer is not None:
             return answer
         raise ApiError(404, "NotFound", f"no control {method} /_emu/{what}")
+
+    # -- volumes, snapshots and Jobs (controllers/storage_control.py) ----------------------------
+    def _storage_control(self, method: str, what: str, body: dict[str, Any]) -> Any:
+        from .controllers.storage_control import control
+
+        return control(self, method, what, body)

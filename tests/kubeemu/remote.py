@@ -36,27 +36,6 @@ class RemoteControl:
                                       "count": count, "retryAfter": retry_after,
                                       "message": message})
 
-    def clear_faults(self) -> None:
-        self._call("DELETE", "faults")
-
-    def add_latency(self, seconds: float, verb: str = "*", path: str = "") -> None:
-        self._call("POST", "latency", {"seconds": seconds, "verb": verb, "path": path})
-
-    def cut_watches(self) -> None:
-        self._call("POST", "watches/cut", {})
-
-    def compact(self, keep: int = 0) -> int:
-        return int(self._call("POST", "compact", {"keep": keep})["compactedRevision"])
-
-    def set_history_window(self, changes: int) -> None:
-        self._call("POST", "history", {"window": changes})
-
-    def requests(self) -> list[dict[str, Any]]:
-        return self._call("GET", "requests")
-
-    def clear_requests(self) -> None:
-        self._call("DELETE", "requests")
-
     # -- volumes, snapshots and Jobs (controllers/storage_control.py) ----------------------------
     def volume_folder(self, namespace: str, claim: str) -> str:
         """The local folder behind a Bound claim (the emulator must be on this machine)."""
@@ -77,3 +56,24 @@ class RemoteControl:
     def kill_pod(self, namespace: str, name: str) -> None:
         """Kill a Job pod's running process half way (the pod ends Failed, exit code 137)."""
         self._call("POST", "pods/kill", {"namespace": namespace, "name": name})
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def add_latency(self, seconds: float, verb: str = "*", path: str = "") -> None:
+        self._call("POST", "latency", {"seconds": seconds, "verb": verb, "path": path})
+
+    def cut_watches(self) -> None:
+        self._call("POST", "watches/cut", {})
+
+    def compact(self, keep: int = 0) -> int:
+        return int(self._call("POST", "compact", {"keep": keep})["compactedRevision"])
+
+    def set_history_window(self, changes: int) -> None:
+        self._call("POST", "history", {"window": changes})
+
+    def requests(self) -> list[dict[str, Any]]:
+        return self._call("GET", "requests")
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "requests")

@@ -10,18 +10,22 @@
   apiserver whether or not controllers run) spends (`disruption.py`);
 - `taints`: the taint eviction controller, evicting pods from nodes with NoExecute taints they
   do not tolerate, after `tolerationSeconds` on the clock (`taints.py`).
-- `volumes`: StorageClasses, the PV controller and a CSI provisioner, each PV a local folder
-  (`volumes.py`, `disk.py`); with the scheduler, the VolumeBinding plugin too;
-- `snapshots`: the CSI snapshot controller, each snapshot a copy of its claim's folder
-  (`snapshots.py`; needs `volumes`);
-- `jobs`: the Job controller, each Job pod's container run as a local process (`jobs.py`,
-  `runner.py`; needs `scheduler` and nodes; `kubelet` for Running before the process starts).
 
 `Emulator(controllers=("scheduler", "kubelet", "workloads"))` or
 `emu.enable_controllers("scheduler", kubelet={"pull_seconds": 30})` turn them on; none run by
 default. Every controller reads time from `emu.clock`, so a test sets, advances or speeds the clock
 instead of sleeping. Each one is a `base.Controller`: a thread that wakes on every store change
 and on a short wall tick, started and stopped with the emulator.
+
+Storage and batch (each PV, snapshot and Job log a local folder, `disk.py`):
+
+- `volumes`: StorageClasses, the PV controller and a CSI provisioner (`volumes.py`); with the
+  scheduler, its VolumeBinding plugin too;
+- `snapshots`: the CSI snapshot controller, each snapshot a copy of its claim's folder
+  (`snapshots.py`; needs `volumes`);
+- `jobs`: the Job controller, each Job pod's first container run as a local process (`jobs.py`,
+  `runner.py`, `logs.py`; needs `scheduler` and nodes; with `kubelet`, the process starts once
+  the pod is Running). Their controls: `storage_control.py`.
 """
 
 from __future__ import annotations
@@ -50,8 +54,8 @@ _KINDS: dict[str, type[Controller]] = {"scheduler": Scheduler, "kubelet": Kubele
                                        "taints": TaintEviction, "volumes": Volumes,
                                        "snapshots": Snapshots, "jobs": Jobs}
 
-__all__ = ["NAMES", "Controller", "Disruption", "Jobs", "Kubelet", "PriorityAdmission", "Scheduler",
-           "Snapshots", "TaintEviction", "Volumes", "Workloads", "build"]
+__all__ = ["NAMES", "Controller", "Disruption", "Jobs", "Kubelet", "PriorityAdmission",
+           "Scheduler", "Snapshots", "TaintEviction", "Volumes", "Workloads", "build"]
 
 
 def build(emu: Emulator, names: Iterable[str],

@@ -7,13 +7,14 @@ The `volumes`, `snapshots` and `jobs` controllers share one `Disk` per emulator 
     <root>/logs/<ns>/<pod>/<c>.log   each container's output, served by `pods/log`
 
 The root is a temporary folder removed when the emulator stops, unless the first storage
-controller made is given `root=` (`--data-dir`; then it is kept, for a test or an operator to
-look at). A volume marked full
+controller made is given `root=`, or `KUBEEMU_DATA_DIR` is set (for the standalone emulator):
+then it is kept, for a test or an operator to look at. A volume marked full
 (`fill`) makes writes that grow a file fail in the Job processes that mount it: see `jobs.py`.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 class Disk:
     def __init__(self, root: str | Path | None = None) -> None:
+        root = root or os.environ.get("KUBEEMU_DATA_DIR") or None
         self.owned = root is None  # a temporary root goes with the emulator
         self.root = Path(root) if root is not None else Path(
             tempfile.mkdtemp(prefix="kubeemu-data-"))
