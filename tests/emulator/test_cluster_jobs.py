@@ -209,6 +209,8 @@ def test_a_job_deleted_in_the_foreground_takes_its_running_pod_and_process(
     api.create_namespaced_job(ns, job("gone", "import time\ntime.sleep(600)"))
     until(lambda: running_pods(batch), timeout=SLOW, what="gone running")
     api.delete_namespaced_job("gone", ns, propagation_policy="Foreground", grace_period_seconds=0)
+    until(lambda: all(p.metadata.deletion_timestamp for p in batch.pods()), timeout=SLOW,
+          what="its pod deleted by the garbage collector")
     batch.advance(30)  # the pod's grace period
 
     def gone() -> bool:
