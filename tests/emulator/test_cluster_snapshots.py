@@ -165,3 +165,30 @@ def test_deletion_policy_delete_removes_the_content_and_retain_keeps_the_copy(
     kept = content(storage, names["kept"])
     assert kept["spec"]["deletionPolicy"] == "Retain" and kept["status"]["readyToUse"]
     assert (copies["kept"] / "a.txt").read_text() == "kept"
+
+
+def test_a_restore_smaller_than_the_snapshot_waits_and_a_clone_copies_a_claim(
+        storage: Cluster) -> None:
+    ns = storage.namespace
+    vols = bound_claim(storage, "big", {"data.csv": "1,2,3"})
+    snapshot(storage, "snap", "big")
+    until(lambda: read(storage, "snap").get("status", {}).get("boundVolumeSnapshotContentName"),
+          timeout=30, what="snap taken")
+    storage.advance(30)
+    until(lambda: read(storage, "snap")["status"]["readyToUse"], timeout=30, what="snap ready")
+    storage.core.create_namespaced_persistent_volume_claim(ns, claim(
+        "small", "512Mi", data_source={"kind": "VolumeSnapshot", "apiGroup": GROUP,
+                                       "name": "snap"}))
+    failed = until(lambda: [e for e in events(storage, "small")
+                            if e.reason == "ProvisioningFailed"], timeout=30)
+    assert failed[0].message == (
+        'failed to provision volume with StorageClass "fast": requested volume size 536870912 '
+        "is less than the size 1073741824 for the source snapshot snap")
+    assert phase(storage, "small") == "Pending"
+    storage.core.create_namespaced_persistent_volume_claim(ns, claim(
+        "twin", data_source={"kind": "PersistentVolumeClaim", "name": "big"}))
+    until(lambda: phase(storage, "twin") == "Bound", timeout=30, what="the clone bound")
+    assert (vols.folder(ns, "twin") / "data.csv").read_text() == "1,2,3"
+    pv = storage.core.read_persistent_volume(
+        storage.core.read_namespaced_persistent_volume_claim("twin", ns).spec.volume_name)
+    assert pv.status.last_phase_transition_time is not None

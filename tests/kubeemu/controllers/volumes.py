@@ -21,7 +21,9 @@ What kube-controller-manager's persistentvolume controllers and a CSI external-p
   `storageclass.storage.k8s.io "<name>" not found`.
 - **Data.** Each PV is a folder (`disk.py`); a claim with `dataSource` kind VolumeSnapshot is
   provisioned with a copy of the snapshot's files once the snapshot is ready, and stays Pending
-  with the external-provisioner's `ProvisioningFailed` message until then (`snapshots.py`).
+  with the external-provisioner's `ProvisioningFailed` message until then (`snapshots.py`), or
+  while it asks for less than the snapshot's `restoreSize`; kind PersistentVolumeClaim clones a
+  Bound claim's folder.
 - **Release.** A PV whose claim is gone is `Released`; `Delete` removes the PV and its folder
   (the provisioner's finalizer is held until the folder is gone), `Retain` keeps both.
 - **Protection.** A deleted claim keeps its finalizer while a pod that is not Succeeded or
@@ -40,6 +42,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..clock import timestamp
 from ..resources import Resource
 from ..store import Obj
 from .base import Controller, deep
@@ -56,6 +59,7 @@ SELECTED_NODE = "volume.kubernetes.io/selected-node"
 PVC_PROTECTION, PV_PROTECTION = "kubernetes.io/pvc-protection", "kubernetes.io/pv-protection"
 PROVISIONER_FINALIZER = "external-provisioner.volume.kubernetes.io/finalizer"
 PV_CONTROLLER = "persistentvolume-controller"
+SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
 
 
 def claim_names(pod: Obj) -> list[str]:
@@ -257,11 +261,9 @@ class Volumes(Controller):
         source: Path | None = None
         data_source = spec(pvc).get("dataSourceRef") or spec(pvc).get("dataSource")
         component = f"{sc['provisioner']}_kubeemu"
-        if data_source and data_source.get("kind") == "VolumeSnapshot":
-            from .snapshots import restore_source  # the snapshot module leans on this one
-
-            source, problem = restore_source(self.emu, pvc["metadata"]["namespace"],
-                                             data_source.get("name", ""))
+        if data_source and data_source.get("kind") in ("VolumeSnapshot",
+                                                       "PersistentVolumeClaim"):
+            source, problem = self._source(pvc, data_source)
             if source is None:
                 self.tell(pvc, "Warning", "ProvisioningFailed",
                           f'failed to provision volume with StorageClass "{class_name}": '
@@ -291,9 +293,36 @@ class Volumes(Controller):
                       f"Successfully provisioned volume {name}", component, now)
         return pv
 
+    def _source(self, pvc: Obj, data_source: Obj) -> tuple[Path | None, str]:
+        """The folder a claim is provisioned from (a snapshot's copy, a cloned claim's folder),
+        or None and the external-provisioner's reason."""
+        ns, name = pvc["metadata"]["namespace"], data_source.get("name", "")
+        want = _size(pvc, "spec", "resources", "requests", "storage")
+        if data_source.get("kind") == "PersistentVolumeClaim":
+            other = self.store.get(self.pvcs.key, (ns, name))
+            if other is None or status(other).get("phase") != "Bound":
+                return None, (f"error getting handle for DataSource Type PersistentVolumeClaim "
+                              f"by Name {name}: claim in dataSource not bound or invalid")
+            if _size(other, "status", "capacity", "storage") > want:
+                return None, (f"error getting handle for DataSource Type PersistentVolumeClaim "
+                              f"by Name {name}: requested volume size {int(want)} is less than "
+                              "the size "
+                              f"{int(_size(other, 'status', 'capacity', 'storage'))} for the "
+                              "source PVC")
+            return self.disk.volume(spec(other)["volumeName"]), ""
+        from .snapshots import restore_source  # the snapshot module leans on this one
+
+        source, problem = restore_source(self.emu, ns, name)
+        vs = self.store.get(f"volumesnapshots.{SNAPSHOT_GROUP}", (ns, name))
+        size = _size(vs or {}, "status", "restoreSize")
+        if source is not None and size > want:
+            return None, (f"requested volume size {int(want)} is less than the size "
+                          f"{int(size)} for the source snapshot {name}")
+        return source, problem
+
     def _complete(self, pvc: Obj, pv: Obj, now: datetime) -> None:
         if status(pv).get("phase") != "Bound":
-            written = self.set_status(self.pvs, pv, {**status(pv), "phase": "Bound"})
+            written = self._phase(pv, "Bound", now)
             if written is None:
                 return
         if spec(pvc).get("volumeName") != pv["metadata"]["name"] or _annotations(pvc).get(
@@ -315,6 +344,10 @@ class Volumes(Controller):
             **status(pvc), "phase": "Bound", "accessModes": spec(pv).get("accessModes") or [],
             "capacity": dict(spec(pv).get("capacity") or {})})
 
+    def _phase(self, pv: Obj, phase: str, now: datetime) -> Obj | None:
+        return self.set_status(self.pvs, pv, {**status(pv), "phase": phase,
+                                              "lastPhaseTransitionTime": timestamp(now)})
+
     def _sync_pv(self, pv: Obj, claims: dict[str, Obj], now: datetime) -> None:
         phase = status(pv).get("phase")
         ref = spec(pv).get("claimRef") or {}
@@ -327,8 +360,8 @@ class Volumes(Controller):
                 self._drop_finalizer(self.pvs, pv, PROVISIONER_FINALIZER)
             return
         if not phase or phase == "Pending":
-            self.set_status(self.pvs, pv, {**status(pv), "phase": "Available"})
+            self._phase(pv, "Available", now)
         elif phase == "Bound" and ref.get("uid") and ref["uid"] not in claims:
-            self.set_status(self.pvs, pv, {**status(pv), "phase": "Released"})
+            self._phase(pv, "Released", now)
         elif phase == "Released" and spec(pv).get("persistentVolumeReclaimPolicy") == "Delete":
             self.delete(self.pvs, pv)
