@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from tests.kubeemu.controllers import Snapshots, Volumes
+from tests.kubeemu.remote import RemoteControl
 from tests.wait import until
 
 from .conftest import Cluster
@@ -98,6 +100,9 @@ def test_a_snapshot_restored_into_a_new_claim_has_the_files_of_its_moment(
     assert bound["status"]["restoreSize"] == 2**30
     until(lambda: phase(storage, "restored") == "Bound", timeout=30, what="restored bound")
     copy = vols.folder(ns, "restored")
+    remote = RemoteControl(storage.emu.url)
+    assert remote.volume_folder(ns, "restored") == str(copy)
+    assert (Path(remote.snapshot_folder(ns, "snap")) / "a.txt").read_text() == "before"
     assert (copy / "a.txt").read_text() == "before"
     assert (copy / "sub" / "b.txt").read_text() == "nested"
 
@@ -118,7 +123,8 @@ def test_a_pvc_from_a_missing_snapshot_stays_pending_with_the_provisioners_reaso
 def test_an_injected_failure_is_reported_in_status_error(storage: Cluster) -> None:
     bound_claim(storage, "home", {"a.txt": "x"})
     snaps: Snapshots = storage.emu.controller("snapshots")
-    snaps.fail(storage.namespace, claim="home", message="disk on fire")
+    RemoteControl(storage.emu.url).fail_snapshot(storage.namespace, claim="home",
+                                                 message="disk on fire")
     snapshot(storage, "broken", "home")
     failed = until(lambda: (s := read(storage, "broken")).get("status", {}).get("error")
                         and s, timeout=30, what="status.error")
