@@ -223,3 +223,33 @@ def test_a_job_deleted_in_the_foreground_takes_its_running_pod_and_process(
     until(gone, timeout=SLOW, what="the job deleted")
     assert not batch.pods()
     until(lambda: not running_pods(batch), timeout=SLOW, what="its process ended")
+
+
+def test_a_job_waits_for_its_missing_secret_and_a_missing_command_fails(batch: Cluster) -> None:
+    ns = batch.namespace
+    api = client.BatchV1Api(batch.api)
+    body = job("later", "import os\nprint(len(os.environ['KEY']))")
+    body["spec"]["template"]["spec"]["containers"][0]["env"] = [
+        {"name": "KEY", "valueFrom": {"secretKeyRef": {"name": "late", "key": "k"}}}]
+    api.create_namespaced_job(ns, body)
+    (pod,) = until(lambda: batch.pods("job-name=later"), timeout=SLOW, what="its pod")
+
+    def warned() -> list[Any]:
+        return [e for e in batch.core.list_namespaced_event(
+            ns, field_selector=f"involvedObject.name={pod.metadata.name}").items
+            if e.reason == "Failed"]
+
+    assert until(warned, timeout=SLOW)[0].message == 'Error: secret "late" not found'
+    assert not running_pods(batch)
+    batch.core.create_namespaced_secret(ns, {"metadata": {"name": "late"},
+                                             "stringData": {"k": "abcd"}})
+    assert finished_as(batch, "later").type == "Complete"
+    assert batch.core.read_namespaced_pod_log(pod.metadata.name, ns) == "4\n"
+    broken = job("broken", "")
+    broken["spec"]["template"]["spec"]["containers"][0]["command"] = ["no-such-tool"]
+    api.create_namespaced_job(ns, broken)
+    assert finished_as(batch, "broken").reason == "BackoffLimitExceeded"
+    (failed,) = batch.pods("job-name=broken")
+    ended = failed.status.container_statuses[0].state.terminated
+    assert (ended.exit_code, ended.reason) == (127, "StartError")
+    assert ended.message == 'exec: "no-such-tool": executable file not found in $PATH'

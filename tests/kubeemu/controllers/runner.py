@@ -169,13 +169,14 @@ def _env(pod: Obj, container: Obj, lookup: Lookup) -> dict[str, str]:
 def prepare(pod: Obj, container: Obj, work: Path, lookup: Lookup,
             claim_folder: Callable[[str], tuple[Path, str]]) -> Launch:
     """Everything the process needs, or ConfigError."""
+    raw_env = _env(pod, container, lookup)  # first: a missing Secret costs no folder copies
     mounts_spec = container.get("volumeMounts") or []
     read_only = {m["name"] for m in mounts_spec if m.get("readOnly")}
     folders, pvs = _volumes(pod, work, lookup, claim_folder, read_only)
     mounts = sorted(((m["mountPath"], folders[m["name"]] / m.get("subPath", ""))
                      for m in mounts_spec if m["name"] in folders),
                     key=lambda m: -len(m[0]))
-    env = {k: rewrite(v, mounts) for k, v in _env(pod, container, lookup).items()}
+    env = {k: rewrite(v, mounts) for k, v in raw_env.items()}
     words = [*(container.get("command") or []), *(container.get("args") or [])]
     if not words:
         raise ConfigError("no command: the image's entrypoint is not known here")
