@@ -253,3 +253,15 @@ def test_a_job_waits_for_its_missing_secret_and_a_missing_command_fails(batch: C
     ended = failed.status.container_statuses[0].state.terminated
     assert (ended.exit_code, ended.reason) == (127, "StartError")
     assert ended.message == 'exec: "no-such-tool": executable file not found in $PATH'
+
+
+def test_a_deleted_pod_takes_its_log_with_it(batch: Cluster) -> None:
+    ns = batch.namespace
+    client.BatchV1Api(batch.api).create_namespaced_job(ns, job("short", "print('bye')"))
+    finished_as(batch, "short")
+    (pod,) = batch.pods("job-name=short")
+    jobs: Jobs = batch.emu.controller("jobs")
+    log = jobs.disk.log(ns, pod.metadata.name, "main")
+    assert log.read_text() == "bye\n"
+    batch.core.delete_namespaced_pod(pod.metadata.name, ns, grace_period_seconds=0)
+    until(lambda: not log.exists(), timeout=SLOW, what="its log removed")

@@ -77,6 +77,7 @@ class Jobs(Controller):
         self.processes: dict[str, Process] = {}  # pod uid -> its process
         self._started: dict[str, datetime] = {}  # pod uid -> when its container started
         self._work: dict[str, Path] = {}  # pod uid -> its scratch folder
+        self._logs: dict[str, Path] = {}  # pod uid -> its log folder
         self._restarts: dict[str, int] = {}  # pod uid -> container restarts (OnFailure)
         self._counted: set[str] = set()  # pod uids counted in their Job's status
         self._seen: dict[str, set[str]] = {}  # job uid -> pod uids seen active
@@ -130,6 +131,9 @@ class Jobs(Controller):
         with self._lock:
             for uid in set(self.processes) - live:  # the pod went: so does its process
                 self.processes.pop(uid).kill()
+        for uid in set(self._work) - live - set(self.processes):  # and its scratch and log
+            shutil.rmtree(self._work.pop(uid), ignore_errors=True)
+            shutil.rmtree(self._logs.pop(uid, Path("/nonexistent")), ignore_errors=True)
         owned: dict[str, list[Obj]] = {}
         for pod in pods:
             ref = owner(pod)
@@ -182,6 +186,7 @@ class Jobs(Controller):
         work = self._work.get(uid) or Path(tempfile.mkdtemp(prefix=f"kubeemu-{meta['name']}-"))
         self._work[uid] = work
         log = self.disk.log(meta["namespace"], meta["name"], container.get("name", ""))
+        self._logs[uid] = log.parent
         try:
             launch = prepare(pod, container, work, self._lookup(meta["namespace"]),  # type: ignore[arg-type]
                              self._claim_folder(meta["namespace"]))  # type: ignore[arg-type]
