@@ -188,10 +188,11 @@ class Scheduler(Controller):
                                     p["metadata"]["name"]))
         state = _Pass(nodes, bound, nominated, now)
         for pod in pending:
-            if not self._volumes_unresolvable(pod, len(nodes), now):
-                self._schedule(pod, state)
+            self._schedule(pod, state)
 
     def _schedule(self, pod: Obj, state: _Pass) -> None:
+        if self._volumes_unresolvable(pod, len(state.nodes), state.now):
+            return
         nodes, bound, nominated, now = state.nodes, state.bound, state.nominated, state.now
         reasons: Counter[str] = Counter()
         best: tuple[Decimal, str] | None = None
