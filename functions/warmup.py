@@ -338,5 +338,8 @@ def reassert(event: WatchEvent, ctx: Context) -> Sequence[Action]:
     held = obj.annotations.get(holding.TARGET)
     if held is None or str(obj.spec.get("replicas")) == held:
         return []
-    return follow(ctx, "the count was changed by someone else, a helm upgrade?")
+    owner = workload.replicas_owner(obj.raw)
+    if owner == MANAGER:  # our own count, its new target annotated a moment before: no reset
+        return []
+    return follow(ctx, f"the count was set by {owner or 'someone else'}")
 

@@ -107,3 +107,12 @@ def requests_of(pod_spec: Mapping[str, Any]) -> tuple[float, float]:
         cpu += quantity(asked.get("cpu", 0))
         memory += quantity(asked.get("memory", 0))
     return cpu, memory
+
+
+def replicas_owner(obj: Mapping[str, Any]) -> str:
+    """The field manager that last set `spec.replicas` (from `managedFields`), or ""."""
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        fields = (entry.get("fieldsV1") or {}).get("f:spec") or {}
+        if "f:replicas" in fields:
+            return str(entry.get("manager") or "")
+    return ""

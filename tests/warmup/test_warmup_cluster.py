@@ -80,7 +80,7 @@ def test_warm_up_follow_and_cool_down(stack: Stack) -> None:
     reset = warm.statefulset()
     _, results = warm.watch("MODIFIED", reset, "statefulsets")
     assert warm.scale() == 26
-    assert any("re-asserted 26: replicas were reset to 1" in n
+    assert any("re-asserted 26: replicas were reset to 1 (the count was set by helm)" in n
                for n in events_about(stack, "user-placeholder"))
 
     # Cool-down: back to 0 (classops's own stack, baseline 0), attendance recorded as a count.
