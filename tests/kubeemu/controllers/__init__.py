@@ -9,7 +9,9 @@
 - `disruption`: PodDisruptionBudget status, which the Eviction API (`eviction.py`, served by the
   apiserver whether or not controllers run) spends (`disruption.py`);
 - `taints`: the taint eviction controller, evicting pods from nodes with NoExecute taints they
-  do not tolerate, after `tolerationSeconds` on the clock (`taints.py`).
+  do not tolerate, after `tolerationSeconds` on the clock (`taints.py`);
+- `autoscaler`: a cluster-autoscaler model adding pool nodes for unschedulable pods after a
+  provisioning and a NotReady time, and removing empty ones (`autoscaler.py`).
 
 `Emulator(controllers=("scheduler", "kubelet", "workloads"))` or
 `emu.enable_controllers("scheduler", kubelet={"pull_seconds": 30})` turn them on; none run by
@@ -23,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .autoscaler import NodeAutoscaler, NodePool
 from .base import Controller
 from .disruption import Disruption
 from .kubelet import Kubelet
@@ -34,13 +37,13 @@ from .workloads import Workloads
 if TYPE_CHECKING:
     from ..emulator import Emulator
 
-NAMES = ("scheduler", "kubelet", "workloads", "disruption", "taints")
+NAMES = ("scheduler", "kubelet", "workloads", "disruption", "taints", "autoscaler")
 _KINDS: dict[str, type[Controller]] = {"scheduler": Scheduler, "kubelet": Kubelet,
                                        "workloads": Workloads, "disruption": Disruption,
-                                       "taints": TaintEviction}
+                                       "taints": TaintEviction, "autoscaler": NodeAutoscaler}
 
-__all__ = ["NAMES", "Controller", "Disruption", "Kubelet", "PriorityAdmission", "Scheduler",
-           "TaintEviction", "Workloads", "build"]
+__all__ = ["NAMES", "Controller", "Disruption", "Kubelet", "NodeAutoscaler", "NodePool",
+           "PriorityAdmission", "Scheduler", "TaintEviction", "Workloads", "build"]
 
 
 def build(emu: Emulator, names: Iterable[str],
