@@ -97,23 +97,24 @@ def vanish_node(emu: Emulator, name: str) -> list[str]:
     nodes = _nodes(emu)
     pods = emu.catalogue.find("", "v1", "pods")
     assert pods is not None
-    node = emu.registry.read(nodes, "", name)
-    emu.registry.delete(nodes, "", name, {"gracePeriodSeconds": 0})
+    now, gone = emu.clock.now(), []
+    with emu.store.lock:  # one step for every controller: no pass sees the node without pods
+        node = emu.registry.read(nodes, "", name)
+        for (namespace, pod_name), pod in list(emu.store.items(pods.key)):
+            if spec(pod).get("nodeName") != name:
+                continue
+            marked = {**pod, "status": with_condition(status(pod), disruption_target(
+                "DeletionByPodGC", "PodGC: node no longer exists", now))}
+            with contextlib.suppress(ApiError):  # written meanwhile: it goes anyway
+                emu.registry.update(pods, namespace, pod_name, marked, "status", manager="pod-gc")
+            try:
+                emu.registry.delete(pods, namespace, pod_name, {"gracePeriodSeconds": 0})
+                gone.append(f"{namespace}/{pod_name}")
+            except ApiError:
+                pass
+        emu.registry.delete(nodes, "", name, {"gracePeriodSeconds": 0})
     record_event(emu, node, "RemovingNode", f"Node {name} event: Removing Node {name} from "
                  "Controller", component="node-controller")
-    now, gone = emu.clock.now(), []
-    for (namespace, pod_name), pod in list(emu.store.items(pods.key)):
-        if spec(pod).get("nodeName") != name:
-            continue
-        marked = {**pod, "status": with_condition(status(pod), disruption_target(
-            "DeletionByPodGC", "PodGC: node no longer exists", now))}
-        with contextlib.suppress(ApiError):  # written meanwhile: it goes anyway
-            emu.registry.update(pods, namespace, pod_name, marked, "status", manager="pod-gc")
-        try:
-            emu.registry.delete(pods, namespace, pod_name, {"gracePeriodSeconds": 0})
-            gone.append(f"{namespace}/{pod_name}")
-        except ApiError:
-            pass
     return gone
 
 
