@@ -98,8 +98,8 @@ class _Sim:
     def add(self, node: Obj, pods: list[Obj]) -> None:
         self.nodes.append((node, list(pods)))
 
-    def place(self, pod: Obj, start: int = 0) -> int | None:
-        for i in range(start, len(self.nodes)):
+    def place(self, pod: Obj, start: int = 0, end: int | None = None) -> int | None:
+        for i in range(start, len(self.nodes) if end is None else end):
             node, on = self.nodes[i]
             used = {r: sum((_req(p)[r] for p in on), Decimal(0)) for r in RESOURCES}
             if node_filter(pod, node) is None and room_filter(
@@ -246,7 +246,7 @@ class NodeAutoscaler(Controller):
         grow: dict[str, int] = {}
         triggered, refused = [], {}
         for pod in waiting:
-            if sim.place(pod) is not None:
+            if sim.place(pod, 0, fixed) is not None:  # room now, or on a node coming
                 continue
             reasons: dict[str, int] = {}
             for pool in self.pools.values():

@@ -229,7 +229,7 @@ class Scheduler(Controller):
         nominee = status(pod).get("nominatedNodeName") or ""
         waiting = nominee in nodes and any(
             terminating(o) and priority(o) < priority(pod) for o in bound[nominee])
-        postfilter = ""
+        postfilter, preempted = "", []
         if spec(pod).get("preemptionPolicy") == "Never":
             postfilter = "preemption: not eligible due to preemptionPolicy=Never."
         elif waiting:
@@ -243,7 +243,7 @@ class Scheduler(Controller):
                 nominee, victims = choice
                 for victim, latest in zip(victims, marked, strict=True):
                     self.delete(self.pods, latest)
-                    self._preempted(latest, pod, nominee)
+                    preempted.append(latest)
                     # What is left of this pass sees the victim as leaving, the room as held.
                     gone = deep(latest)
                     gone["metadata"]["deletionTimestamp"] = timestamp(now)
@@ -253,6 +253,8 @@ class Scheduler(Controller):
         if nodes and postfilter:
             message += " " + postfilter
         self._unschedulable(pod, message, nominee if nominee in nodes else "", now)
+        for victim in preempted:  # after the nomination is written, so a reader sees both
+            self._preempted(victim, pod, nominee)
 
     def _score(self, pod: Obj, alloc: Usage, others: list[Obj], pack: bool) -> Decimal:
         used = _score_requests(pod)
