@@ -12,8 +12,9 @@ import kubernetes
 from kubernetes import client
 
 from tests.kubeemu.controllers import NodeAutoscaler
+from tests.wait import until
 
-from .conftest import Cluster, wait_until
+from .conftest import Cluster
 from .objects import pod
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,7 @@ def _unschedulable(cluster: Cluster, name: str) -> None:
         got = cluster.core.read_namespaced_pod(name, cluster.namespace)
         return any(c.type == "PodScheduled" and c.reason == "Unschedulable"
                    for c in got.status.conditions)
-    wait_until(marked, what=f"{name} marked unschedulable")
+    until(marked, what=f"{name} marked unschedulable")
 
 
 def _nodes(cluster: Cluster) -> list[Any]:
@@ -69,7 +70,7 @@ def test_scale_up_is_announced_at_once_and_the_node_comes_after_provisioning(
     # Switched on now, it finds the three waiting in one pass (a pod that fits on a node
     # already coming for another pod gets no TriggeredScaleUp of its own, as in CA).
     scaler = _autoscale(cluster)
-    ups = wait_until(lambda: all(_events(cluster, n, "TriggeredScaleUp")
+    ups = until(lambda: all(_events(cluster, n, "TriggeredScaleUp")
                                  for n in ("s1", "s2", "s3")), what="TriggeredScaleUp on all")
     assert ups
     (event,) = _events(cluster, "s3", "TriggeredScaleUp")
@@ -79,7 +80,7 @@ def test_scale_up_is_announced_at_once_and_the_node_comes_after_provisioning(
     cluster.advance(119)
     assert _nodes(cluster) == []
     cluster.advance(1)
-    nodes = wait_until(lambda: len(_nodes(cluster)) == 2 and _nodes(cluster),
+    nodes = until(lambda: len(_nodes(cluster)) == 2 and _nodes(cluster),
                        what="two nodes registered")
     for node in nodes:
         assert node.metadata.labels["hub.jupyter.org/node-purpose"] == "user"
@@ -90,18 +91,18 @@ def test_scale_up_is_announced_at_once_and_the_node_comes_after_provisioning(
         assert node.status.addresses[0].address.startswith("127.")
     assert not any(p.spec.node_name for p in cluster.pods())
     cluster.advance(30)
-    wait_until(lambda: all(c.status == "True" for n in _nodes(cluster)
+    until(lambda: all(c.status == "True" for n in _nodes(cluster)
                            for c in n.status.conditions), what="nodes Ready")
     assert all(len(n.spec.taints) == 1 for n in _nodes(cluster))
     cluster.taken(selector="component=singleuser-server", count=3)
     cluster.advance(44)
     assert not any(p.status.phase == "Running" for p in cluster.pods())
     cluster.advance(1)
-    wait_until(lambda: all(p.status.phase == "Running" for p in cluster.pods()),
+    until(lambda: all(p.status.phase == "Running" for p in cluster.pods()),
                what="students running after the first pull")
     # A later pod on a node that has the image starts without pulling.
     cluster.core.create_namespaced_pod(ns, _student("s4", cpu="500m"))
-    wait_until(lambda: cluster.core.read_namespaced_pod("s4", ns).status.phase == "Running",
+    until(lambda: cluster.core.read_namespaced_pod("s4", ns).status.phase == "Running",
                what="s4 running from the image cache")
     assert len(scaler.scale_ups) == 1 and len(_nodes(cluster)) == 2
     assert not _events(cluster, "s4", "TriggeredScaleUp")
@@ -120,7 +121,7 @@ def test_pods_below_the_expendable_cutoff_trigger_nothing_placeholders_at_it_do(
     _unschedulable(cluster, "spare")
     cluster.core.create_namespaced_pod(ns, _student("held", cpu="3",
                                                     priority_class="placeholder"))
-    (up,) = wait_until(lambda: _events(cluster, "held", "TriggeredScaleUp"))
+    (up,) = until(lambda: _events(cluster, "held", "TriggeredScaleUp"))
     assert up.message == "pod triggered scale-up: [{user 0->1 (max: 5)}]"  # one 4-cpu node
     assert not [e for e in cluster.core.list_namespaced_event(
         ns, field_selector="involvedObject.name=spare").items
@@ -131,11 +132,11 @@ def test_a_full_pool_or_a_pod_no_pool_can_take_is_told_why(cluster: Cluster) -> 
     _autoscale(cluster, pools=[{"name": "user", "cpu": "4", "max_size": 1}])
     ns = cluster.namespace
     cluster.core.create_namespaced_pod(ns, _student("first", cpu="3"))
-    wait_until(lambda: _events(cluster, "first", "TriggeredScaleUp"))
+    until(lambda: _events(cluster, "first", "TriggeredScaleUp"))
     cluster.core.create_namespaced_pod(ns, _student("second", cpu="3"))
     cluster.core.create_namespaced_pod(ns, _student("giant", cpu="8"))
     cluster.core.create_namespaced_pod(ns, _student("core", cpu="1", tolerate=False))
-    said = {name: wait_until(lambda name=name: _events(cluster, name, "NotTriggerScaleUp"),
+    said = {name: until(lambda name=name: _events(cluster, name, "NotTriggerScaleUp"),
                              what=f"NotTriggerScaleUp on {name}")[0].message
             for name in ("second", "giant", "core")}
     assert said == {
@@ -154,22 +155,22 @@ def test_an_empty_node_is_removed_after_the_scale_down_time_but_not_below_min(
                       {"name": "kept", "cpu": "2", "min_size": 1, "max_size": 1,
                        "labels": {"pool": "kept"}, "taints": []}])
     ns = cluster.namespace
-    kept = wait_until(lambda: [n.metadata.name for n in _nodes(cluster)], what="min-size node")
+    kept = until(lambda: [n.metadata.name for n in _nodes(cluster)], what="min-size node")
     cluster.core.create_namespaced_pod(ns, _student("alice", cpu="3"))
-    wait_until(lambda: cluster.core.read_namespaced_pod("alice", ns).status.phase == "Running",
+    until(lambda: cluster.core.read_namespaced_pod("alice", ns).status.phase == "Running",
                what="alice running on a new user node")
     user_node = cluster.core.read_namespaced_pod("alice", ns).spec.node_name
     spare = _student("spare", cpu="500m", priority_class="below")
     spare["spec"]["nodeSelector"] = {"kubeemu.io/node-pool": "user"}
     cluster.core.create_namespaced_pod(ns, spare)  # an expendable pod keeps no node
-    wait_until(lambda: cluster.core.read_namespaced_pod("spare", ns).spec.node_name)
+    until(lambda: cluster.core.read_namespaced_pod("spare", ns).spec.node_name)
     cluster.core.delete_namespaced_pod("alice", ns)
     cluster.advance(30)  # alice's grace period
-    wait_until(lambda: [p.metadata.name for p in cluster.pods()] == ["spare"], what="alice gone")
+    until(lambda: [p.metadata.name for p in cluster.pods()] == ["spare"], what="alice gone")
     cluster.advance(599)
     assert user_node in [n.metadata.name for n in _nodes(cluster)]
     cluster.advance(1)
-    wait_until(lambda: [n.metadata.name for n in _nodes(cluster)] == kept,
+    until(lambda: [n.metadata.name for n in _nodes(cluster)] == kept,
                what="the empty user node removed, the min-size node kept")
     (down,) = _events(cluster, user_node, "ScaleDown", "default")
     assert down.message == "marked the node as toBeDeleted/unschedulable"
@@ -194,7 +195,7 @@ def test_standalone_autoscaler_from_the_command_line(tmp_path: Path) -> None:
         assert "serving on" in proc.stdout.readline()
         core = client.CoreV1Api(kubernetes.config.new_client_from_config(str(kubeconfig)))
         core.create_namespaced_pod("default", _student("bob", cpu="1500m"))
-        wait_until(lambda: core.read_namespaced_pod("bob", "default").status.phase == "Running",
+        until(lambda: core.read_namespaced_pod("bob", "default").status.phase == "Running",
                    timeout=30, what="bob running on an autoscaled node")
         (node,) = core.list_node().items
         assert node.status.allocatable["cpu"] == "2"

@@ -9,8 +9,9 @@ from typing import Any
 from kubernetes import client
 
 from tests.kubeemu.recorder import record_event
+from tests.wait import until
 
-from .conftest import Cluster, wait_until
+from .conftest import Cluster
 from .objects import pod
 
 
@@ -46,9 +47,9 @@ def test_a_started_pod_has_the_scheduler_and_kubelet_events_in_order(cluster: Cl
     cluster.taken("a")
     assert _reasons(cluster, "a") == ["Scheduled", "Pulling"]
     cluster.advance(30)
-    wait_until(lambda: "Pulled" in _reasons(cluster, "a"), what="Pulled")
+    until(lambda: "Pulled" in _reasons(cluster, "a"), what="Pulled")
     cluster.advance(2)
-    wait_until(lambda: "Started" in _reasons(cluster, "a"), what="Started")
+    until(lambda: "Started" in _reasons(cluster, "a"), what="Started")
     events = {e.reason: e for e in _events(cluster, "a")}
     assert list(events) == ["Scheduled", "Pulling", "Pulled", "Created", "Started"]
     ns = cluster.namespace
@@ -70,7 +71,7 @@ def test_a_started_pod_has_the_scheduler_and_kubelet_events_in_order(cluster: Cl
     # A second pod on the node finds the image there.
     cluster.core.create_namespaced_pod(ns, pod("b", image="jupyter/scipy:1"))
     cluster.taken("b")
-    pulled = wait_until(lambda: [e for e in _events(cluster, "b") if e.reason == "Pulled"])
+    pulled = until(lambda: [e for e in _events(cluster, "b") if e.reason == "Pulled"])
     assert pulled[0].message == 'Container image "jupyter/scipy:1" already present on machine'
     table = _kubectl(kubectl, cluster, "get", "events")
     assert "LAST SEEN" in table.splitlines()[0] and "pod/a" in table
@@ -90,7 +91,7 @@ def test_failed_scheduling_has_the_real_message_and_preemption_records_preempted
     cluster.add_node("tainted", cpu="8", taints=[{"key": "gpu", "value": "yes",
                                                   "effect": "NoSchedule"}])
     cluster.core.create_namespaced_pod(ns, _asking("huge", "6"))
-    warning = wait_until(lambda: [e for e in _events(cluster, "huge")
+    warning = until(lambda: [e for e in _events(cluster, "huge")
                                   if e.reason == "FailedScheduling"])[0]
     assert warning.type == "Warning" and warning.source.component == "default-scheduler"
     assert warning.message == (
@@ -105,15 +106,15 @@ def test_failed_scheduling_has_the_real_message_and_preemption_records_preempted
     for name, value in (("low", -10), ("high", 100)):
         scheduling.create_priority_class({"metadata": {"name": name}, "value": value})
     cluster.core.create_namespaced_pod(ns, _asking("low", "3", "low"))
-    wait_until(lambda: "Scheduled" in _reasons(cluster, "low"))
+    until(lambda: "Scheduled" in _reasons(cluster, "low"))
     cluster.core.create_namespaced_pod(ns, _asking("high", "3", "high"))
-    preempted = wait_until(lambda: [e for e in _events(cluster, "low")
+    preempted = until(lambda: [e for e in _events(cluster, "low")
                                     if e.reason == "Preempted"])[0]
     high = cluster.core.read_namespaced_pod("high", ns)
     assert preempted.message == f"Preempted by pod {high.metadata.uid} on node big"
     assert preempted.related.name == "high"
     cluster.advance(30)  # the victim's grace period
-    wait_until(lambda: "Scheduled" in _reasons(cluster, "high"), what="high bound")
+    until(lambda: "Scheduled" in _reasons(cluster, "high"), what="high bound")
     described = _kubectl(kubectl, cluster, "describe", "pod", "huge")
     assert "FailedScheduling" in described and "2 Insufficient cpu" in described
 
@@ -121,9 +122,9 @@ def test_failed_scheduling_has_the_real_message_and_preemption_records_preempted
 def test_deleting_a_running_pod_records_killing(cluster: Cluster) -> None:
     cluster.add_node("n1")
     cluster.core.create_namespaced_pod(cluster.namespace, pod("p"))
-    wait_until(lambda: "Started" in _reasons(cluster, "p"))
+    until(lambda: "Started" in _reasons(cluster, "p"))
     cluster.core.delete_namespaced_pod("p", cluster.namespace)
-    killing = wait_until(lambda: [e for e in _events(cluster, "p") if e.reason == "Killing"])
+    killing = until(lambda: [e for e in _events(cluster, "p") if e.reason == "Killing"])
     assert killing[0].message == "Stopping container main"
     assert killing[0].source.host == "n1"
 

@@ -16,8 +16,9 @@ from kubernetes import client
 from tests.conftest import Kube
 from tests.kubeemu import RemoteControl
 from tests.kubeemu.nodes import node_body, parse_labels, parse_taints
+from tests.wait import until
 
-from .conftest import Cluster, wait_until
+from .conftest import Cluster
 from .objects import configmap, pod, raw
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,7 @@ def test_a_node_created_with_status_keeps_it_and_pods_schedule_on_it(cluster: Cl
     assert made.status.capacity == {"cpu": "2", "memory": "8Gi", "pods": "110"}
     assert [(c.type, c.status) for c in made.status.conditions] == [("Ready", "True")]
     cluster.core.create_namespaced_pod(cluster.namespace, pod("p"))
-    wait_until(lambda: cluster.core.read_namespaced_pod("p", cluster.namespace)
+    until(lambda: cluster.core.read_namespaced_pod("p", cluster.namespace)
                .spec.node_name == "worker", what="p bound to worker")
     # An update of the main resource still cannot change status (the status subresource can).
     made.status.capacity = {"cpu": "64"}
@@ -69,7 +70,7 @@ def test_a_vanished_node_takes_its_pods_with_it(cluster: Cluster) -> None:
         body = pod(name)
         body["spec"]["nodeSelector"] = {"pool": node}
         cluster.core.create_namespaced_pod(ns, body)
-    wait_until(lambda: all(p.status.phase == "Running" for p in cluster.pods())
+    until(lambda: all(p.status.phase == "Running" for p in cluster.pods())
                and len(cluster.pods()) == 3, what="three pods running")
     gone = cluster.emu.vanish_node("n1")
     assert sorted(gone) == [f"{ns}/a", f"{ns}/b"]
@@ -106,7 +107,7 @@ def test_standalone_starts_with_ready_nodes_on_loopback(tmp_path: Path, kubectl:
         node = core.read_node("node-2")
         assert node.status.allocatable["cpu"] == "2" and node.metadata.labels["tier"] == "a"
         core.create_namespaced_pod("cs101", pod("web"))  # the kubeconfig's namespace exists
-        wait_until(lambda: core.read_namespaced_pod("web", "cs101").status.phase == "Running",
+        until(lambda: core.read_namespaced_pod("web", "cs101").status.phase == "Running",
                    timeout=30, what="web running on a standalone node")
     finally:
         proc.terminate()

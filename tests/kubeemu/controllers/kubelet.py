@@ -70,6 +70,7 @@ class Kubelet(Controller):
         self._lock = threading.Lock()  # _ending is written by the graceful hook too
         self._settled: dict[str, str] = {}  # pod uid -> resourceVersion it was Running at
         self._said: dict[str, set[str]] = {}  # pod uid -> the Events already recorded for it
+        self._telling: list[tuple[Obj, str, str, str, str, datetime]] = []  # to record
         self._pulls: dict[str, dict[str, tuple[datetime, bool]]] = {}  # uid -> image -> (there,
         # whether it had to wait for a pull)
 
@@ -134,6 +135,7 @@ class Kubelet(Controller):
                 self._ips.pop(uid, None)
                 self._ending.pop(uid, None)
                 self._settled.pop(uid, None)
+        self._tell()
 
     def _image_there(self, node: str, image: str, taken: datetime) -> datetime:
         cache = self.images.setdefault(node, {})
@@ -201,8 +203,15 @@ class Kubelet(Controller):
         if key in said:
             return
         said.add(key)
-        record_event(self.emu, pod, reason, message, component="kubelet", host=node,
-                     field_path=field_path, when=when)
+        # Written once the pass's status writes are done, so those stay as close together as
+        # a kubelet's sync of its pods.
+        self._telling.append((pod, reason, message, node, field_path, when))
+
+    def _tell(self) -> None:
+        telling, self._telling = self._telling, []
+        for pod, reason, message, node, field_path, when in telling:
+            record_event(self.emu, pod, reason, message, component="kubelet", host=node,
+                         field_path=field_path, when=when)
 
     def _say_progress(self, pod: Obj, node: str, now: datetime, taken: datetime,
                       done: list[datetime], running: datetime) -> None:

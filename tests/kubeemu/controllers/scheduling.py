@@ -166,6 +166,7 @@ class Scheduler(Controller):
         self.packing = set(packing)
         self.pods, self.nodes = self.resource("", "pods"), self.resource("", "nodes")
         self.admission = PriorityAdmission(emu.store)
+        self._telling: list[tuple[Obj, str, str, str, Obj | None]] = []  # Events to record
 
     def start(self) -> None:
         if self.admission not in self.registry.admission:
@@ -202,8 +203,11 @@ class Scheduler(Controller):
         pending.sort(key=lambda p: (-priority(p), p["metadata"]["creationTimestamp"],
                                     p["metadata"]["name"]))
         state = _Pass(nodes, bound, nominated, now)
-        for pod in pending:
-            self._schedule(pod, state)
+        try:
+            for pod in pending:
+                self._schedule(pod, state)
+        finally:
+            self._tell()
 
     def _schedule(self, pod: Obj, state: _Pass) -> None:
         nodes, bound, nominated, now = state.nodes, state.bound, state.nominated, state.now
@@ -334,8 +338,15 @@ class Scheduler(Controller):
     # -- Events (recorder.py), as kube-scheduler's recorder writes them --------------------------
     def _event(self, pod: Obj, reason: str, message: str, type: str = "Normal",
                related: Obj | None = None) -> None:
-        name = spec(pod).get("schedulerName") or "default-scheduler"
-        record_event(self.emu, pod, reason, message, component=name, type=type, related=related)
+        """Queued; recorded at the end of the pass, so its bindings stay close together."""
+        self._telling.append((pod, reason, message, type, related))
+
+    def _tell(self) -> None:
+        telling, self._telling = self._telling, []
+        for pod, reason, message, type, related in telling:
+            name = spec(pod).get("schedulerName") or "default-scheduler"
+            record_event(self.emu, pod, reason, message, component=name, type=type,
+                         related=related)
 
     def _preempted(self, victim: Obj, pod: Obj, node: str) -> None:
         self._event(victim, "Preempted",
