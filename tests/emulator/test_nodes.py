@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +128,17 @@ def test_bad_labels_and_taints_are_refused_with_what_was_expected() -> None:
                            "--node-taints", "k=v"], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 2 and "--node-taints: 'k=v' is not key=value:Effect" in done.stderr
+
+
+def test_background_returns_once_serving_and_leaves_the_server_running(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "emu.kubeconfig"
+    done = subprocess.run([sys.executable, "-m", "tests.kubeemu", "--background", "--port", "0",
+                           "--kubeconfig-out", str(kubeconfig), "--nodes", "1"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "serving on http://127.0.0.1:" in done.stdout
+    pid = int(done.stdout.rsplit("kill ", 1)[1])
+    try:
+        core = client.CoreV1Api(kubernetes.config.new_client_from_config(str(kubeconfig)))
+        assert [n.metadata.name for n in core.list_node().items] == ["node-1"]
+    finally:
+        os.kill(pid, signal.SIGTERM)

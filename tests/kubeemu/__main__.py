@@ -9,9 +9,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
+from pathlib import Path
 from typing import Any
 
 from .controllers import NAMES
@@ -29,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="changes kept for watches and paginated lists before 410 Expired")
     parser.add_argument("--bookmark-interval", type=float, default=5.0,
                         help="seconds between BOOKMARK events on watches that allow them")
+    parser.add_argument("--background", action="store_true",
+                        help="return once serving, leaving the server running (prints its pid)")
     parser.add_argument("--namespace", default="",
                         help="create this namespace and make it the kubeconfig's default")
     parser.add_argument("--controllers", default="",
@@ -83,9 +89,32 @@ def options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _in_background(argv: list[str]) -> int:
+    """Start this same command without --background as its own session; return once it serves
+    (so a pasted session's next line finds it up)."""
+    fd, log = tempfile.mkstemp(prefix="kubeemu-", suffix=".log")
+    with os.fdopen(fd, "w") as errors:  # its stderr: controllers' tracebacks, if any
+        child = subprocess.Popen([sys.executable, "-m", "tests.kubeemu",
+                                  *[a for a in argv if a != "--background"]],
+                                 stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
+                                 text=True, start_new_session=True)
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    child.stdout.close()
+    if "serving on" not in line:
+        code = child.wait()
+        sys.stderr.write(Path(log).read_text())
+        return code
+    print(f"{line.strip()} (pid {child.pid}, log {log}); stop it with: kill {child.pid}",
+          flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.background:
+        return _in_background(sys.argv[1:] if argv is None else argv)
     controllers = tuple(c for c in args.controllers.split(",") if c)
     try:
         made = options(args)
