@@ -43,6 +43,7 @@ from shared.handlers import EventHandler, Registry
 from shared.inbox import PAGE as INBOX_PAGE
 from shared.inbox import Inbox
 from shared.leadership import Elector, Timings
+from shared.ledger.recording import LedgerSink, open_ledger
 from shared.logs import bind
 from shared.metrics import Metrics
 from shared.ports.errors import ApiError
@@ -176,8 +177,12 @@ class Server:
             raise ServeError(f"cannot read from the cluster: {err}") from err
         self.inbox = Inbox(self.kube, self.namespace, clock)
         self.live = live(settings, clock, self.api, self.log.logger)
+        self.ledger = open_ledger(settings, self.kube, self.namespace, self.live.ports.s3, clock,
+                                  counter=self.metrics.ledger_writes, log=self.log.logger)
+        sinks = [LedgerSink(self.ledger, clock)] if self.ledger is not None else []
         self.executor = (DryRunExecutor(sys.stdout, "json") if settings.dry_run else
-                         Executor(self.live.ports, self.metrics, clock, instance=self.identity))
+                         Executor(self.live.ports, self.metrics, clock, instance=self.identity,
+                                  sinks=sinks, workers=settings.snapshot_workers))
         self.elector = Elector(self.kube, self.namespace, settings.lease_name, self.identity,
                                Timings(settings.lease_duration, settings.renew_deadline,
                                        settings.retry_period),

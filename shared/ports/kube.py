@@ -219,6 +219,32 @@ class Kube:
                 raise TimeoutError(f"{kind} {namespace}/{name} not done after {timeout:g} s")
             self.sleep(interval)
 
+    def watch_until(self, api_version: str, kind: str, name: str, namespace: str,
+                    done: Callable[[KubeObject | None], bool], timeout: float) -> KubeObject | None:
+        """Watch one object (a field selector on its name) until `done(object or None)`:
+        one request however long the wait, where polling would make one per interval (a
+        deleted object is None). `TimeoutError` after `timeout` seconds."""
+        deadline = self.monotonic() + timeout
+        path = self._path(api_version, kind, namespace)
+        found: KubeObject | None = None
+        while True:
+            left = deadline - self.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{kind} {namespace}/{name} not done after {timeout:g} s")
+            query = {"watch": True, "fieldSelector": f"metadata.name={name}",
+                     "timeoutSeconds": max(1, int(left)), "allowWatchBookmarks": True}
+            for event in self.stream(path, query, timeout=left + 5):
+                kind_of = event.get("type")
+                if kind_of == "ERROR":
+                    break  # e.g. 410 Expired: watch again from now
+                if kind_of == "BOOKMARK":
+                    continue
+                obj = event.get("object") or {}
+                found = None if kind_of == "DELETED" else KubeObject(
+                    {"apiVersion": api_version, "kind": kind, **obj})
+                if done(found):
+                    return found
+
     # -- writes ---------------------------------------------------------------------------------
     def create(self, manifest: Mapping[str, Any]) -> KubeObject:
         meta = manifest.get("metadata") or {}
@@ -240,6 +266,12 @@ class Kube:
         path = self._path(manifest["apiVersion"], manifest["kind"], meta.get("namespace", ""),
                           meta["name"])
         return KubeObject(self.request("PUT", path, body=dict(manifest)))
+
+    def patch(self, api_version: str, kind: str, name: str, namespace: str,
+              changes: Mapping[str, Any]) -> KubeObject:
+        """A JSON merge patch (RFC 7386) of the given fields."""
+        return KubeObject(self.request("PATCH", self._path(api_version, kind, namespace, name),
+                                       body=dict(changes), content_type=MERGE_PATCH))
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str = "",
                uid: str = "") -> dict[str, Any]:

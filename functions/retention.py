@@ -1,0 +1,47 @@
+"""Prune students' snapshots on `retention.due` with restic's rules (`shared.backup.retention`):
+per user, server and reason, in the course's timezone; deadline snapshots kept to the end of
+term, `final` ones always, and the newest ready one of every volume whatever the policy. Only
+snapshots classops took are considered (labelled managed-by classops, with a reason). Deleting
+is destructive: `classops prune` shows these actions and does them only with `--confirm`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+
+from shared.actions import Action, DeleteVolumeSnapshot
+from shared.backup import naming, retention
+from shared.backup.inventory import held
+from shared.context import Context
+from shared.events import RETENTION_DUE, ClassEvent, RetentionData
+from shared.handlers import PermanentError, on
+
+from .course import timetable
+
+SNAPSHOTS = "snapshot.storage.k8s.io/v1"
+SELECTOR = f"{naming.MANAGED_BY}=classops,{naming.REASON}"
+
+
+def decisions(event: ClassEvent[RetentionData], ctx: Context) -> list[retention.Decision]:
+    course = timetable(ctx)
+    if course is None:
+        return []
+    d = event.data
+    try:
+        policy = retention.Policy(d.keep_last, d.keep_hourly, d.keep_daily, d.keep_weekly,
+                                  d.keep_monthly)
+    except ValueError as err:
+        raise PermanentError(str(err)) from err
+    term = course.term
+    end = datetime.combine(term.end + timedelta(days=1), time(0), term.timezone)
+    found = [h for o in ctx.kube.list(SNAPSHOTS, "VolumeSnapshot", ctx.settings.namespace,
+                                      SELECTOR) if (h := held(o.raw)) is not None]
+    return retention.plan(found, policy, term.timezone, ctx.clock(), end)
+
+
+@on(RETENTION_DUE)
+def prune(event: ClassEvent[RetentionData], ctx: Context) -> Sequence[Action]:
+    return [DeleteVolumeSnapshot(d.snapshot.namespace or ctx.settings.namespace,
+                                 d.snapshot.name)
+            for d in decisions(event, ctx) if not d.keep]
