@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from shared import observing
+from shared import backup_commands, observing
 from shared.dispatching import dispatch
 from shared.events import from_occurrence, typed
 from shared.executor import DryRunExecutor
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plan(commands)
     stack_commands.add(commands, _subcommand)  # render, deploy (shared/stack/commands.py)
     add_runtime_commands(commands, _subcommand)  # serve, events
+    backup_commands.add(commands, _subcommand)  # snapshot, prune, history, uninstall-finalizers
     return parser
 
 

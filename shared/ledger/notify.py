@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import requests
-
 from .records import Record
 
 TIMEOUT = 10.0
@@ -19,6 +17,8 @@ class Webhook:
         self.url, self.course, self.term, self.timeout = url, course, term, timeout
 
     def __call__(self, failed: Sequence[Record]) -> None:
+        import requests  # loads with the first failure, not with every CLI command
+
         body: dict[str, Any] = {"course": self.course, "term": self.term,
                 "text": f"classops {self.course}/{self.term}: {len(failed)} failed: "
                         + "; ".join(f"{r.target}: {r.detail}" for r in failed[:5]),
