@@ -55,10 +55,13 @@ def snapshot_of(ctx: Context, volume: naming.Volume, reason: str, at: datetime, 
 
 def _all(ctx: Context, reason: str, at: datetime, event_id: str, user: str = "",
          deadline: str = "") -> list[Action]:
-    found = timetable(ctx)
-    if found is None:
-        return []
-    return [snapshot_of(ctx, v, reason, at, event_id, found.course, found.term.name, deadline)
+    # Without the schedule ConfigMap the snapshots are still worth taking, only unlabelled
+    # with their course and term.
+    found = timetable(ctx, required=False)
+    if found is None and not ctx.assumed:
+        ctx.log.warning("no readable classops-schedule ConfigMap: snapshots carry no term")
+    course, term = (found.course, found.term.name) if found else ("", "")
+    return [snapshot_of(ctx, v, reason, at, event_id, course, term, deadline)
             for v in volumes(ctx, user)]
 
 

@@ -177,9 +177,10 @@ class Server:
             raise ServeError(f"cannot read from the cluster: {err}") from err
         self.inbox = Inbox(self.kube, self.namespace, clock)
         self.live = live(settings, clock, self.api, self.log.logger)
-        self.ledger = open_ledger(settings, self.kube, self.namespace, self.live.ports.s3, clock,
-                                  counter=self.metrics.ledger_writes, log=self.log.logger)
-        sinks = [LedgerSink(self.ledger, clock)] if self.ledger is not None else []
+        self.ledger = LedgerSink(lambda: open_ledger(
+            settings, self.kube, self.namespace, self.live.ports.s3, clock,
+            counter=self.metrics.ledger_writes, log=self.log.logger), clock)
+        sinks = [self.ledger]
         self.executor = (DryRunExecutor(sys.stdout, "json") if settings.dry_run else
                          Executor(self.live.ports, self.metrics, clock, instance=self.identity,
                                   sinks=sinks, workers=settings.snapshot_workers))

@@ -28,13 +28,28 @@ SCHEDULE_CONFIGMAP, SCHEDULE_KEY = "classops-schedule", "schedules.yaml"
 
 
 class LedgerSink:
-    def __init__(self, ledger: Ledger, clock: Callable[[], datetime]) -> None:
-        self.ledger, self.clock = ledger, clock
+    """Appends each batch of results to the ledger. `ledger` may be a provider called at each
+    batch until it gives one (a `serve` started before its schedule ConfigMap exists)."""
+
+    def __init__(self, ledger: Ledger | Callable[[], Ledger | None],
+                 clock: Callable[[], datetime]) -> None:
+        self._ledger: Ledger | None = ledger if isinstance(ledger, Ledger) else None
+        self._provide = None if isinstance(ledger, Ledger) else ledger
+        self.clock = clock
+
+    @property
+    def ledger(self) -> Ledger | None:
+        if self._ledger is None and self._provide is not None:
+            self._ledger = self._provide()
+        return self._ledger
 
     def __call__(self, results: Sequence[Any], event_id: str) -> None:
+        ledger = self.ledger
+        if ledger is None or not results:
+            return
         now = self.clock()
-        self.ledger.append([from_result(r, event_id, now) for r in results
-                            if r.outcome != "planned"])
+        ledger.append([from_result(r, event_id, now) for r in results
+                       if r.outcome != "planned"])
 
 
 def timetable_of(kube: Kube | None, namespace: str, path: str | None) -> Timetable | None:

@@ -14,6 +14,7 @@ from shared.backup import naming
 from shared.backup.inventory import held
 from shared.cli import main
 from tests.conftest import Kube
+from tests.emulator.wait import wait_until
 from tests.servers.fixtures import S3Bucket
 
 from .conftest import GROUP, VERSION, StandInSnapshotter, course, user_pvc
@@ -76,9 +77,14 @@ def test_every_student_is_snapshotted_and_one_failure_fails_the_run(
     assert "student-007" in failed_line and "cannot snapshot" in failed_line
 
     # O(1) requests per PVC: the list's pages, then per PVC one POST, one watch, one Event.
-    mine = [r for r in kube.emu.requests() if f"/namespaces/{kube.namespace}/" in r.path
-            and "/status" not in r.path and not (r.verb == "list" and r.path.endswith(
-                "/volumesnapshots"))]  # what the stand-in CSI controller does
+    # The emulator logs a watch when its stream ends (classops closes it once ready).
+    def logged() -> list[Any]:
+        found = [r for r in kube.emu.requests() if f"/namespaces/{kube.namespace}/" in r.path
+                 and "/status" not in r.path and not (r.verb == "list" and r.path.endswith(
+                     "/volumesnapshots"))]  # what the stand-in CSI controller does
+        return found if sum(r.verb == "watch" for r in found) >= len(claims) else []
+
+    mine = wait_until(logged, timeout=60, what="every snapshot's watch ended")
     per_pvc = len(mine) / len(claims)
     print(f"{len(mine)} requests for {len(claims)} PVCs: {per_pvc:.2f} per PVC")
     assert per_pvc <= 3.2, sorted({(r.verb, r.path.rsplit('/', 2)[-2]) for r in mine})
