@@ -3,8 +3,8 @@ classops runs from (the cluster holds the state). None in a plan without a clust
 
 from __future__ import annotations
 
-from shared.context import Context
-from shared.handlers import PermanentError
+from shared.handlers.context import Context
+from shared.handlers.registry import PermanentError
 from shared.timetable import Timetable, TimetableError, loads
 
 SCHEDULE_CONFIGMAP, SCHEDULE_KEY = "classops-schedule", "schedules.yaml"

@@ -23,11 +23,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.actions import Action, FinalSnapshot, SetFinalizer
+from shared.actions.model import Action, FinalSnapshot, SetFinalizer
 from shared.backup import naming
-from shared.context import Context
 from shared.events import WatchEvent
-from shared.handlers import on_watch
+from shared.handlers.context import Context
+from shared.handlers.registry import on_watch
 
 from .course import timetable
 from .snapshots import snapshot_of

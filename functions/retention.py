@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
-from shared.actions import Action, DeleteVolumeSnapshot
-from shared.backup import naming, retention
+from shared.actions.model import Action, DeleteVolumeSnapshot
+from shared.backup import naming, policy
 from shared.backup.inventory import held
-from shared.context import Context
 from shared.events import RETENTION_DUE, ClassEvent, RetentionData
-from shared.handlers import PermanentError, on
+from shared.handlers.context import Context
+from shared.handlers.registry import PermanentError, on
 
 from .course import timetable
 
@@ -23,7 +23,7 @@ SNAPSHOTS = "snapshot.storage.k8s.io/v1"
 SELECTOR = f"{naming.MANAGED_BY}=classops,{naming.REASON}"
 
 
-def decisions(event: ClassEvent[RetentionData], ctx: Context) -> list[retention.Decision]:
+def decisions(event: ClassEvent[RetentionData], ctx: Context) -> list[policy.Decision]:
     course = timetable(ctx, required=False)
     if course is None:  # no term end, no timezone: deleting nothing is the safe answer
         if not ctx.assumed:
@@ -31,15 +31,15 @@ def decisions(event: ClassEvent[RetentionData], ctx: Context) -> list[retention.
         return []
     d = event.data
     try:
-        policy = retention.Policy(d.keep_last, d.keep_hourly, d.keep_daily, d.keep_weekly,
-                                  d.keep_monthly)
+        rules = policy.Policy(d.keep_last, d.keep_hourly, d.keep_daily, d.keep_weekly,
+                              d.keep_monthly)
     except ValueError as err:
         raise PermanentError(str(err)) from err
     term = course.term
     end = datetime.combine(term.end + timedelta(days=1), time(0), term.timezone)
     found = [h for o in ctx.kube.list(SNAPSHOTS, "VolumeSnapshot", ctx.settings.namespace,
                                       SELECTOR) if (h := held(o.raw)) is not None]
-    return retention.plan(found, policy, term.timezone, ctx.clock(), end)
+    return policy.plan(found, rules, term.timezone, ctx.clock(), end)
 
 
 @on(RETENTION_DUE)

@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.actions import Action, CreateVolumeSnapshot
+from shared.actions.model import Action, CreateVolumeSnapshot
 from shared.backup import naming
-from shared.context import Context
 from shared.events import BACKUP_DUE, DEADLINE, BackupData, ClassEvent, DeadlineData
-from shared.handlers import on
+from shared.handlers.context import Context
+from shared.handlers.registry import on
 
 from .course import timetable
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.backup import naming
 
-from .store import Ledger
+from .storage import Ledger
 
 if TYPE_CHECKING:
     from shared.ports.kube import Kube

@@ -18,7 +18,7 @@ from shared.timetable import Timetable, TimetableError, load, loads
 
 from .notify import Webhook
 from .records import from_result
-from .store import Ledger
+from .storage import Ledger
 
 if TYPE_CHECKING:
     from shared.ports.kube import Kube

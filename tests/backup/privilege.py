@@ -13,16 +13,17 @@ from typing import Any
 from kubernetes import client
 
 from shared.backup import naming
-from shared.backup_commands import (
+from shared.cli.backup_group import (
     cmd_history,
     cmd_prune,
     cmd_snapshot,
     cmd_uninstall_finalizers,
 )
-from shared.handlers import Registry, on_watch
-from shared.serving import Server
-from tests.emulator.conftest import Cluster, wait_until
+from shared.handlers.registry import Registry, on_watch
+from shared.runtime.server import Server
+from tests.emulator.conftest import Cluster
 from tests.runtime.conftest import settings_for
+from tests.wait import until as wait_until
 
 from .conftest import SCHEDULE, StandInSnapshotter, user_pvc
 

@@ -15,13 +15,13 @@ import pytest
 from kubernetes import client
 
 from shared.backup import naming
-from shared.backup_commands import cmd_uninstall_finalizers
-from shared.handlers import load
-from shared.serving import Server
-from shared.stack.inspecting import cmd_status
+from shared.cli.backup_group import cmd_uninstall_finalizers
+from shared.cli.inspection_group import cmd_status
+from shared.handlers.registry import load
+from shared.runtime.server import Server
 from tests.conftest import Kube
-from tests.emulator.wait import wait_until
 from tests.runtime.conftest import settings_for
+from tests.wait import until as wait_until
 
 from .conftest import GROUP, VERSION, StandInSnapshotter, course, user_pvc
 from .test_snapshots import snapshots

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from shared.actions import snapshot_name as action_snapshot_name
+from shared.actions.model import snapshot_name as action_snapshot_name
 from shared.backup import naming, slugs
 from shared.backup.inventory import held
 

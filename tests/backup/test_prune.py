@@ -12,9 +12,9 @@ from kubernetes import client
 
 from shared.backup import naming
 from shared.backup.inventory import held
-from shared.backup_commands import cmd_prune
+from shared.cli.backup_group import cmd_prune
 from tests.conftest import Kube
-from tests.emulator.wait import wait_until
+from tests.wait import until as wait_until
 
 from .conftest import GROUP, VERSION, StandInSnapshotter, course
 from .test_snapshots import snapshots

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shared.backup.inventory import Held
-from shared.backup.retention import Policy, plan
+from shared.backup.policy import Policy, plan
 
 NY = ZoneInfo("America/New_York")
 START, END = date(2026, 8, 31), date(2026, 12, 18)

@@ -14,11 +14,11 @@ from kubernetes import client
 
 from shared.backup import naming
 from shared.backup.inventory import held
-from shared.backup_commands import cmd_snapshot
-from shared.cli import main
+from shared.cli.backup_group import cmd_snapshot
+from shared.cli.main import main
 from tests.conftest import Kube
-from tests.emulator.wait import wait_until
 from tests.servers.fixtures import S3Bucket
+from tests.wait import until as wait_until
 
 from .conftest import GROUP, VERSION, StandInSnapshotter, course, user_pvc
 

@@ -1,0 +1,299 @@
+"""How each Action is done through the ports: compute first, write once, "already so" is success.
+
+Each applier returns a `Done`: `changed` (something was written), the object it touched (for the
+Kubernetes Event) and a short detail. An applier is itself idempotent (it reads, then writes only
+what differs), so the executor may retry it whole after a 409/429/5xx.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from cloudevents.core.v1.event import CloudEvent
+
+from shared.actions.model import (
+    Action,
+    ApplyManifest,
+    CreateObject,
+    CreateVolumeSnapshot,
+    DeleteObject,
+    DeletePVC,
+    DeleteVolumeSnapshot,
+    EmitEvent,
+    FinalSnapshot,
+    RunArchiveJob,
+    ScaleWorkload,
+    SetFinalizer,
+    StopServer,
+)
+from shared.events import KubeObject
+from shared.ports.errors import ApiError
+
+if TYPE_CHECKING:  # the client loads only where a Kube is made (`classops plan` never does)
+    from shared.ports.kube import Kube
+
+
+class HubWriter(Protocol):
+    def stop_server(self, user: str, server: str = "") -> bool: ...
+
+
+class Refused(Exception):
+    """The action cannot be done as asked (not worth a retry), e.g. a uid precondition failed."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    api_version: str
+    kind: str
+    name: str
+    namespace: str = ""
+    uid: str = ""
+
+    @classmethod
+    def of(cls, obj: KubeObject) -> Ref:
+        return cls(obj.api_version, obj.kind, obj.name, obj.namespace, obj.uid)
+
+    def as_dict(self) -> dict[str, str]:
+        found = {"apiVersion": self.api_version, "kind": self.kind, "name": self.name,
+                 "namespace": self.namespace, "uid": self.uid}
+        return {k: v for k, v in found.items() if v}
+
+
+@dataclass(frozen=True)
+class Done:
+    changed: bool
+    touched: Ref | None = None
+    detail: str = ""
+
+
+@dataclass
+class Ports:
+    kube: Kube
+    hub: HubWriter | None = None
+    emit: Callable[[CloudEvent], None] | None = None
+    clock: Callable[[], Any] | None = None
+    s3: Any = None  # the S3 port, when a bucket is configured (the ledger writes there)
+
+
+def _ref(manifest: Mapping[str, Any], uid: str = "") -> Ref:
+    meta = manifest.get("metadata") or {}
+    return Ref(manifest["apiVersion"], manifest["kind"], meta.get("name", ""),
+               meta.get("namespace", ""), uid)
+
+
+def scale(p: Ports, a: ScaleWorkload) -> Done:
+    ref = Ref(a.api_version, a.kind, a.name, a.namespace)
+    now = p.kube.scale(a.api_version, a.kind, a.name, a.namespace)
+    if now == a.replicas:
+        return Done(False, ref, f"already {now}")
+    p.kube.set_scale(a.api_version, a.kind, a.name, a.namespace, a.replicas, a.field_manager)
+    return Done(True, ref, f"{now} -> {a.replicas}")
+
+
+def apply(p: Ports, a: ApplyManifest) -> Done:
+    m, meta = a.manifest, a.manifest.get("metadata") or {}
+    before = p.kube.get(m["apiVersion"], m["kind"], meta["name"], meta.get("namespace", ""))
+    after = p.kube.apply(m, a.field_manager, a.force)
+    if before is None:
+        return Done(True, Ref.of(after), "created")
+    changed = after.resource_version != before.resource_version
+    return Done(changed, Ref.of(after), "updated" if changed else "unchanged")
+
+
+def create(p: Ports, manifest: Mapping[str, Any]) -> Done:
+    try:
+        made = p.kube.create(manifest)
+    except ApiError as err:
+        if err.already_exists:
+            return Done(False, _ref(manifest), "exists")
+        raise
+    return Done(True, Ref.of(made), "created")
+
+
+def delete(p: Ports, api_version: str, kind: str, name: str, namespace: str,
+           uid: str = "") -> Done:
+    found = p.kube.get(api_version, kind, name, namespace)
+    if found is None:
+        return Done(False, None, "already gone")
+    if uid and found.uid != uid:
+        raise Refused(f"{kind} {namespace}/{name} is another object now (uid {found.uid}, "
+                      f"expected {uid})")
+    if found.metadata.get("deletionTimestamp"):
+        return Done(False, Ref.of(found), "already being deleted")
+    try:
+        p.kube.delete(api_version, kind, name, namespace, uid or found.uid)
+    except ApiError as err:
+        if err.not_found:
+            return Done(False, None, "already gone")
+        raise
+    return Done(True, Ref.of(found), "deleted")
+
+
+def stop(p: Ports, a: StopServer) -> Done:
+    if p.hub is None:
+        raise Refused("no hub is configured (CLASSOPS_HUB_API_URL)")
+    stopped = p.hub.stop_server(a.user, a.server)
+    return Done(stopped, None, "stopping" if stopped else "not running")
+
+
+def emit(p: Ports, a: EmitEvent) -> Done:
+    if p.emit is None or p.clock is None:
+        raise Refused("no event sink is configured")
+    p.emit(CloudEvent({"id": a.id, "type": a.type, "source": a.source, "subject": a.subject,
+                       "time": p.clock(), "datacontenttype": "application/json"},
+                      dict(a.data)))
+    return Done(True, None, "emitted")
+
+
+# -- backup (issue 15): snapshots awaited, finalizers, the last snapshot -----------------------
+SNAPSHOTS = "snapshot.storage.k8s.io/v1"
+
+
+def _snapshot_state(found: KubeObject | None) -> str:
+    """"ready", "failed: <message>", "gone" or "" (still being cut)."""
+    if found is None:
+        return "gone"
+    status = found.status
+    if status.get("readyToUse") is True:
+        return "ready"
+    error = status.get("error")
+    if isinstance(error, Mapping) and error.get("message"):
+        return f"failed: {error['message']}"
+    return ""
+
+
+def snapshot(p: Ports, a: CreateVolumeSnapshot) -> Done:
+    """Create, then watch it (one request for the whole wait) until ready or failed.
+
+    Waiting lives here, not in a follow-up event, so that each PVC has one outcome (a usable
+    snapshot, or why not) in the executor's Result, metric, Event and ledger line, and the CLI's
+    exit code can say "every snapshot is usable"; the executor bounds how many wait at once.
+    """
+    made = create(p, a.manifest())
+    if not a.ready_timeout:
+        return made
+    try:
+        found = p.kube.watch_until(SNAPSHOTS, "VolumeSnapshot", a.name, a.namespace,
+                                   lambda o: _snapshot_state(o) != "", a.ready_timeout)
+    except TimeoutError:
+        raise TimeoutError(f"volumesnapshot {a.namespace}/{a.name} not readyToUse after "
+                           f"{a.ready_timeout:g} s") from None
+    state = _snapshot_state(found)
+    if state != "ready":
+        raise Refused(f"volumesnapshot {a.namespace}/{a.name} {state}")
+    size = (found.status.get("restoreSize") or "") if found else ""
+    return Done(made.changed, made.touched or Ref(SNAPSHOTS, "VolumeSnapshot", a.name,
+                                                  a.namespace),
+                f"{made.detail}, ready{f' ({size})' if size else ''}")
+
+
+def set_finalizer(p: Ports, a: SetFinalizer) -> Done:
+    found = p.kube.get(a.api_version, a.kind, a.name, a.namespace)
+    if found is None:
+        return Done(False, None, "already gone")
+    if a.uid and found.uid != a.uid:
+        raise Refused(f"{a.kind} {a.namespace}/{a.name} is another object now")
+    held = list(found.metadata.get("finalizers") or [])
+    if (a.finalizer in held) == a.present:
+        return Done(False, Ref.of(found), "already so")
+    if a.present and found.metadata.get("deletionTimestamp"):
+        return Done(False, Ref.of(found), "being deleted: no finalizer may be added")
+    held = [*held, a.finalizer] if a.present else [f for f in held if f != a.finalizer]
+    # resourceVersion stays in the body: a concurrent writer makes this a 409, retried whole
+    p.kube.replace({**found.raw, "metadata": {**found.metadata, "finalizers": held}})
+    return Done(True, Ref.of(found), "added" if a.present else "removed")
+
+
+def _retain(p: Ports, found: KubeObject) -> str:
+    """Set the bound content's deletionPolicy to Retain; its name."""
+    content = str(found.status.get("boundVolumeSnapshotContentName") or "")
+    if not content:
+        raise Refused(f"volumesnapshot {found.namespace}/{found.name} has no content yet")
+    live = p.kube.get(SNAPSHOTS, "VolumeSnapshotContent", content)
+    if live is not None and live.spec.get("deletionPolicy") != "Retain":
+        p.kube.patch(SNAPSHOTS, "VolumeSnapshotContent", content, "",
+                     {"spec": {"deletionPolicy": "Retain"}})
+    return content
+
+
+def _stamp(value: object) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) \
+        and value else None
+
+
+def final_snapshot(p: Ports, a: FinalSnapshot) -> Done:
+    """Take (or find) the last snapshot, wait for it within the bound, retain its content,
+    then remove the finalizer; past the bound, remove it anyway and fail loudly.
+
+    The bound counts from the snapshot's own creation, i.e. from classops's first attempt, not
+    from the deletion: a classops that was away finds the PVC, and its data, still there."""
+    s = a.snapshot
+    claim = p.kube.get("v1", "PersistentVolumeClaim", s.claim, s.namespace)
+    if claim is None or claim.uid != a.uid or a.finalizer not in (
+            claim.metadata.get("finalizers") or []):
+        return Done(False, None, "released already")
+    release = SetFinalizer(s.namespace, s.claim, a.finalizer, False, a.uid)
+    problem, content, touched = "", "", None
+    try:
+        made = create(p, s.manifest())
+        touched = made.touched
+        found = p.kube.get(SNAPSHOTS, "VolumeSnapshot", s.name, s.namespace)
+        now = p.clock() if p.clock is not None else datetime.now(UTC)
+        created = _stamp((found.metadata if found else {}).get("creationTimestamp")) or now
+        left = a.bound_seconds - (now - created).total_seconds()
+        if _snapshot_state(found) != "ready":
+            if left <= 0:
+                raise TimeoutError(f"not ready {a.bound_seconds:g} s after it was taken")
+            snapshot(p, dataclasses.replace(s, ready_timeout=left))
+            found = p.kube.get(SNAPSHOTS, "VolumeSnapshot", s.name, s.namespace)
+        if found is None:
+            raise Refused(f"volumesnapshot {s.namespace}/{s.name} vanished")
+        content = _retain(p, found)
+    except ApiError as err:
+        if err.retryable:
+            raise  # the executor tries the whole action again
+        problem = str(err)
+    except (Refused, TimeoutError) as err:
+        problem = str(err)
+    set_finalizer(p, release)
+    if problem:
+        raise Refused(f"finalizer removed WITHOUT a last snapshot: {problem}")
+    return Done(True, touched, f"last snapshot {s.name} ready, content {content} retained; "
+                               f"finalizer removed")
+
+
+def do(ports: Ports, action: Action) -> Done:
+    """Apply one action with its applier (one `case` per Action type)."""
+    match action:
+        case ScaleWorkload():
+            return scale(ports, action)
+        case ApplyManifest():
+            return apply(ports, action)
+        case CreateObject():
+            return create(ports, action.manifest)
+        case CreateVolumeSnapshot():
+            return snapshot(ports, action)
+        case SetFinalizer():
+            return set_finalizer(ports, action)
+        case FinalSnapshot():
+            return final_snapshot(ports, action)
+        case RunArchiveJob():
+            return create(ports, action.job)
+        case DeleteVolumeSnapshot():
+            return delete(ports, "snapshot.storage.k8s.io/v1", "VolumeSnapshot", action.name,
+                          action.namespace)
+        case DeletePVC():
+            return delete(ports, "v1", "PersistentVolumeClaim", action.name, action.namespace,
+                          action.uid)
+        case DeleteObject():
+            return delete(ports, action.api_version, action.kind, action.name, action.namespace,
+                          action.uid)
+        case StopServer():
+            return stop(ports, action)
+        case EmitEvent():
+            return emit(ports, action)
+    raise Refused(f"no applier for {type(action).__name__}")
