@@ -1,15 +1,12 @@
 """What the backup tests stand on: a course namespace (its `classops-schedule` ConfigMap), user
-PVCs as KubeSpawner makes them (labels, raw-name annotations), and a snapshot controller.
-
-`StandInSnapshotter` plays the CSI snapshot controller until the emulator has its own (issue
-"Test bed 4"): a thread that watches the namespace's VolumeSnapshots through the API and marks
-each one ready (status subresource, a VolumeSnapshotContent bound to it), or failed for the
-claims in `fail`. It copies no files; the restore test waits for the emulator's controller.
+PVCs as KubeSpawner makes them (labels, raw-name annotations), and `storage`: an emulator of the
+test's own with the volumes controller (claims bound at once, PVs are folders) and the CSI
+snapshots controller (snapshots copy the folder, ready at once on the emulated clock, failures
+injected with `fail_snapshots`).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +16,9 @@ from kubernetes import client
 
 from shared.backup import naming
 from shared.backup.slugs import safe_slug
-from tests.conftest import Kube
+from tests.conftest import Kube, new_kube
+from tests.kubeemu import Emulator
+from tests.wait import until
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEDULE = (REPO / "schedules.yaml").read_text()
@@ -31,8 +30,8 @@ def course(kube: Kube) -> None:
         "metadata": {"name": "classops-schedule"}, "data": {"schedules.yaml": SCHEDULE}})
 
 
-def user_pvc(kube: Kube, user: str, server: str = "", bound: bool = True,
-             name: str | None = None) -> dict[str, Any]:
+def user_pvc(kube: Kube, user: str, server: str = "", name: str | None = None,
+             storage_class: str | None = None) -> dict[str, Any]:
     """A PVC as KubeSpawner 7 makes it: `claim-<slug>[--<server slug>]`, the slug labels and
     the raw names in annotations."""
     claim = name or ("claim-" + safe_slug(user, label=False)
@@ -42,67 +41,36 @@ def user_pvc(kube: Kube, user: str, server: str = "", bound: bool = True,
         "component": "singleuser-storage", "app": "jupyterhub",
         naming.USERNAME: safe_slug(user)}, "annotations": notes},
         "spec": {"accessModes": ["ReadWriteOnce"],
-                 "resources": {"requests": {"storage": "1Gi"}}}}
-    core = client.CoreV1Api(kube.api)
-    made = core.create_namespaced_persistent_volume_claim(kube.namespace, body)
-    if bound:
-        core.patch_namespaced_persistent_volume_claim_status(claim, kube.namespace, {
-            "status": {"phase": "Bound", "capacity": {"storage": "1Gi"}}})
+                 "resources": {"requests": {"storage": "1Gi"}},
+                 **({"storageClassName": storage_class} if storage_class else {})}}
+    made = client.CoreV1Api(kube.api).create_namespaced_persistent_volume_claim(
+        kube.namespace, body)
     return dict(made.to_dict())
 
 
-class StandInSnapshotter:
-    def __init__(self, kube: Kube) -> None:
-        self.kube, self.fail = kube, set[str]()
-        self.custom = client.CustomObjectsApi(kube.emu.api_client())
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True, name="stand-in-csi")
+def bound(kube: Kube, *claims: str) -> None:
+    core = client.CoreV1Api(kube.api)
 
-    def _run(self) -> None:
-        while not self.stop.wait(0.05):
-            try:
-                self._sweep()
-            except client.ApiException:
-                continue
+    def all_bound() -> bool:
+        found = {p.metadata.name: p.status.phase for p in
+                 core.list_namespaced_persistent_volume_claim(kube.namespace).items}
+        return all(found.get(c) == "Bound" for c in claims)
 
-    def _sweep(self) -> None:
-        found = self.custom.list_namespaced_custom_object(GROUP, VERSION, self.kube.namespace,
-                                                          "volumesnapshots")
-        for vs in found["items"]:
-            status = vs.get("status") or {}
-            if status.get("readyToUse") or status.get("error"):
-                continue
-            meta, claim = vs["metadata"], vs["spec"]["source"]["persistentVolumeClaimName"]
-            now = self.kube.emu.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
-            if claim in self.fail:
-                patch = {"status": {"readyToUse": False, "error": {
-                    "message": f"stand-in CSI driver: cannot snapshot {claim}", "time": now}}}
-            else:
-                content = f"snapcontent-{meta['uid']}"
-                try:
-                    self.custom.create_cluster_custom_object(GROUP, VERSION,
-                                                             "volumesnapshotcontents", {
-                        "apiVersion": f"{GROUP}/{VERSION}", "kind": "VolumeSnapshotContent",
-                        "metadata": {"name": content},
-                        "spec": {"deletionPolicy": "Delete", "driver": "hostpath.csi.k8s.io",
-                                 "source": {"volumeHandle": f"vol-{claim}"},
-                                 "volumeSnapshotRef": {"name": meta["name"],
-                                                       "namespace": meta["namespace"],
-                                                       "uid": meta["uid"]}}})
-                except client.ApiException as err:
-                    if err.status != 409:
-                        raise
-                patch = {"status": {"readyToUse": True, "creationTime": now,
-                                    "boundVolumeSnapshotContentName": content,
-                                    "restoreSize": "1Gi"}}
-            self.custom.patch_namespaced_custom_object_status(
-                GROUP, VERSION, meta["namespace"], "volumesnapshots", meta["name"], patch)
+    until(all_bound, timeout=120, what=f"{len(claims)} claims bound")
+
+
+def fail_snapshots(kube: Kube, claim: str) -> None:
+    """Every snapshot of `claim` fails, as a CSI driver's error would make it."""
+    kube.emu.controller("snapshots").fail(kube.namespace, claim=claim,
+                                          message=f"injected: cannot snapshot {claim}")
 
 
 @pytest.fixture
-def snapshotter(kube: Kube) -> Iterator[StandInSnapshotter]:
-    stand_in = StandInSnapshotter(kube)
-    stand_in.thread.start()
-    yield stand_in
-    stand_in.stop.set()
-    stand_in.thread.join(timeout=10)
+def storage(tmp_path: Path) -> Iterator[Kube]:
+    """An emulator of the test's own with PVs as folders and CSI snapshots."""
+    emu = Emulator(controllers=("volumes", "snapshots"), bookmark_interval=0.3,
+                   controller_options={"volumes": {"binding_mode": "Immediate"}}).start()
+    k = new_kube(emu, tmp_path)
+    yield k
+    k.api.close()
+    emu.stop()

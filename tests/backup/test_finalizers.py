@@ -23,14 +23,14 @@ from tests.conftest import Kube
 from tests.runtime.conftest import settings_for
 from tests.wait import until as wait_until
 
-from .conftest import GROUP, VERSION, StandInSnapshotter, course, user_pvc
+from .conftest import GROUP, VERSION, bound, course, fail_snapshots, user_pvc
 from .test_snapshots import snapshots
 
 
 @pytest.fixture
-def serve(kube: Kube) -> Iterator[Server]:
-    server = Server(settings_for(kube, final_snapshot_bound=120.0, snapshot_timeout=120.0),
-                    load("functions"), api=kube.emu.api_client(),
+def serve(storage: Kube) -> Iterator[Server]:
+    server = Server(settings_for(storage, final_snapshot_bound=120.0, snapshot_timeout=120.0),
+                    load("functions"), api=storage.emu.api_client(),
                     clock=lambda: datetime.now(UTC), drain_tick=0.2).start()
     wait_until(lambda: server.elector.leading, timeout=30, what="the Lease taken")
     yield server
@@ -54,9 +54,13 @@ def finalized(kube: Kube, name: str) -> bool:
 
 
 def test_a_deleted_pvc_keeps_its_files_in_a_last_snapshot(
-        kube: Kube, snapshotter: StandInSnapshotter, serve: Server) -> None:
+        storage: Kube, serve: Server) -> None:
+    kube = storage
     course(kube)
     claim = user_pvc(kube, "gina@uni.edu", "lab")["metadata"]["name"]
+    bound(kube, claim)
+    volumes = kube.emu.controller("volumes")
+    (volumes.folder(kube.namespace, claim) / "thesis.ipynb").write_text("{\"cells\": []}")
     wait_until(lambda: finalized(kube, claim), timeout=60, what="classops's finalizer added")
     client.CoreV1Api(kube.api).delete_namespaced_persistent_volume_claim(claim, kube.namespace)
     wait_until(lambda: pvc(kube, claim) is None, timeout=120, what="the PVC released and gone")
@@ -69,21 +73,25 @@ def test_a_deleted_pvc_keeps_its_files_in_a_last_snapshot(
     content = client.CustomObjectsApi(kube.api).get_cluster_custom_object(
         GROUP, VERSION, "volumesnapshotcontents", last["status"]["boundVolumeSnapshotContentName"])
     assert content["spec"]["deletionPolicy"] == "Retain"
+    copy = kube.emu.controller("snapshots").folder(kube.namespace, last["metadata"]["name"])
+    assert (copy / "thesis.ipynb").read_text() == "{\"cells\": []}"
     summary = json.loads(client.CoreV1Api(kube.api).read_namespaced_config_map(
         "classops-ledger-fall-2026", kube.namespace).data["summary.json"])
     assert summary["users"]["gina@uni.edu"]["snapshot"]["ref"] == last["metadata"]["name"]
 
 
 def test_a_pvc_whose_last_snapshot_fails_is_released_loudly(
-        kube: Kube, snapshotter: StandInSnapshotter, serve: Server) -> None:
+        storage: Kube, serve: Server) -> None:
+    kube = storage
     course(kube)
     claim = user_pvc(kube, "hank")["metadata"]["name"]
-    snapshotter.fail.add(claim)
+    fail_snapshots(kube, claim)
     wait_until(lambda: finalized(kube, claim), timeout=60, what="classops's finalizer added")
     client.CoreV1Api(kube.api).delete_namespaced_persistent_volume_claim(claim, kube.namespace)
     wait_until(lambda: pvc(kube, claim) is None, timeout=120, what="the PVC released anyway")
     events = client.EventsV1Api(kube.api).list_namespaced_event(kube.namespace).items
-    [warning] = [e for e in events if e.type == "Warning"]
+    [warning] = [e for e in events if e.type == "Warning"
+                 and e.reporting_controller == "classops.edu/executor"]
     assert warning.regarding.name == claim
     assert "WITHOUT a last snapshot" in warning.note
     assert serve.metrics.value("classops_actions_total", action="FinalSnapshot",
@@ -100,7 +108,8 @@ def uninstall(kube: Kube, confirm: bool) -> int:
 
 
 def test_status_shows_pvcs_waiting_and_uninstall_needs_confirm(
-        kube: Kube, capsys: pytest.CaptureFixture[str], serve: Server) -> None:
+        storage: Kube, capsys: pytest.CaptureFixture[str], serve: Server) -> None:
+    kube = storage
     course(kube)
     claims = [user_pvc(kube, u)["metadata"]["name"] for u in ("ida", "jo")]
     for claim in claims:

@@ -16,7 +16,7 @@ from shared.cli.backup_group import cmd_prune
 from tests.conftest import Kube
 from tests.wait import until as wait_until
 
-from .conftest import GROUP, VERSION, StandInSnapshotter, course
+from .conftest import GROUP, VERSION, bound, course, user_pvc
 from .test_snapshots import snapshots
 
 NY = ZoneInfo("America/New_York")
@@ -42,12 +42,14 @@ def prune(kube: Kube, confirm: bool) -> int:
 
 
 def test_prune_plans_then_deletes_only_with_confirm(
-        kube: Kube, snapshotter: StandInSnapshotter, capsys: pytest.CaptureFixture[str],
+        storage: Kube, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
+    kube = storage
     monkeypatch.delenv("CLASSOPS_S3_BUCKET", raising=False)
     course(kube)  # retention: keep_last 3, keep_daily 7, keep_weekly 16
-    volumes = [naming.Volume("claim-erin", kube.namespace, "erin"),
-               naming.Volume("claim-frank--lab", kube.namespace, "frank@uni.edu", "lab")]
+    volumes = [v for v in (naming.Volume.of(user_pvc(kube, u, server)) for u, server in (
+        ("erin", ""), ("frank@uni.edu", "lab"))) if v is not None]
+    bound(kube, *(v.claim for v in volumes))
     first = date(2026, 8, 31)
     for v in volumes:
         for day in range((NOW.date() - first).days + 1):
@@ -61,7 +63,7 @@ def test_prune_plans_then_deletes_only_with_confirm(
     def all_ready() -> bool:
         return all((s.get("status") or {}).get("readyToUse") for s in snapshots(kube))
 
-    wait_until(all_ready, timeout=120, what="every snapshot ready")
+    wait_until(all_ready, timeout=300, what="every snapshot ready")
 
     assert prune(kube, confirm=False) == 0
     out, err = capsys.readouterr()

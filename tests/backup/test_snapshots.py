@@ -20,7 +20,7 @@ from tests.conftest import Kube
 from tests.servers.fixtures import S3Bucket
 from tests.wait import until as wait_until
 
-from .conftest import GROUP, VERSION, StandInSnapshotter, course, user_pvc
+from .conftest import GROUP, VERSION, bound, course, fail_snapshots, user_pvc
 
 
 def s3_env(monkeypatch: pytest.MonkeyPatch, s3: S3Bucket) -> None:
@@ -43,8 +43,9 @@ def cli(kube: Kube, *args: str) -> int:
 
 
 def test_every_student_is_snapshotted_and_one_failure_fails_the_run(
-        kube: Kube, snapshotter: StandInSnapshotter, s3: S3Bucket,
+        storage: Kube, s3: S3Bucket,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    kube = storage
     s3_env(monkeypatch, s3)
     monkeypatch.setenv("CLASSOPS_SNAPSHOT_WORKERS", "16")
     course(kube)
@@ -58,15 +59,29 @@ def test_every_student_is_snapshotted_and_one_failure_fails_the_run(
         "metadata": {"name": "claim-mallory", "labels": {"component": "singleuser-storage"}},
         "spec": {"accessModes": ["ReadWriteOnce"],
                  "resources": {"requests": {"storage": "1Gi"}}}})
-    user_pvc(kube, "late-student", bound=False)
+    user_pvc(kube, "late-student", storage_class="gold")  # never bound: no data to snapshot
+    bound(kube, *claims)
     broken = next(c for c, (u, _) in claims.items() if u == "student-007")
-    snapshotter.fail.add(broken)
+    fail_snapshots(kube, broken)
     kube.emu.clear_requests()
 
     code = cli(kube, "snapshot")
     out, err = capsys.readouterr()
     assert code == 1, err
     assert "299 of 300 snapshots ready, 1 FAILED" in err
+
+    # O(1) requests per PVC: the list's pages, then per PVC one POST, one watch, one Event.
+    # The emulator logs a watch when its stream ends (classops closes it once ready).
+    def logged() -> list[Any]:
+        found = [r for r in kube.emu.requests() if f"/namespaces/{kube.namespace}/" in r.path]
+        return found if sum(r.verb == "watch" for r in found) >= len(claims) else []
+
+    mine = wait_until(logged, timeout=60, what="every snapshot's watch ended")
+    per_pvc = len(mine) / len(claims)
+    print(f"{len(mine)} requests for {len(claims)} PVCs: {per_pvc:.2f} per PVC")
+    assert per_pvc <= 3.2, sorted({(r.verb, r.path.rsplit('/', 2)[-2]) for r in mine})
+    watches = [r for r in mine if r.verb == "watch"]
+    assert len(watches) == len(claims) and all("fieldSelector" in r.query for r in watches)
 
     taken = {s["spec"]["source"]["persistentVolumeClaimName"]: s for s in snapshots(kube)}
     assert set(taken) == set(claims)  # one each, none of the others
@@ -77,26 +92,12 @@ def test_every_student_is_snapshotted_and_one_failure_fails_the_run(
         assert s["metadata"]["labels"][naming.TERM] == "fall-2026"
         assert s["metadata"]["name"].startswith(f"{claim}-manual-")
     failed_line = next(line for line in out.splitlines() if line.startswith("failed"))
-    assert "student-007" in failed_line and "cannot snapshot" in failed_line
+    assert "student-007" in failed_line and "injected: cannot snapshot" in failed_line
 
-    # O(1) requests per PVC: the list's pages, then per PVC one POST, one watch, one Event.
-    # The emulator logs a watch when its stream ends (classops closes it once ready).
-    def logged() -> list[Any]:
-        found = [r for r in kube.emu.requests() if f"/namespaces/{kube.namespace}/" in r.path
-                 and "/status" not in r.path and not (r.verb == "list" and r.path.endswith(
-                     "/volumesnapshots"))]  # what the stand-in CSI controller does
-        return found if sum(r.verb == "watch" for r in found) >= len(claims) else []
-
-    mine = wait_until(logged, timeout=60, what="every snapshot's watch ended")
-    per_pvc = len(mine) / len(claims)
-    print(f"{len(mine)} requests for {len(claims)} PVCs: {per_pvc:.2f} per PVC")
-    assert per_pvc <= 3.2, sorted({(r.verb, r.path.rsplit('/', 2)[-2]) for r in mine})
-    watches = [r for r in mine if r.verb == "watch"]
-    assert len(watches) == len(claims) and all("fieldSelector" in r.query for r in watches)
-
-    # A Warning Event on the PVC whose snapshot failed.
+    # A Warning Event from classops on the PVC whose snapshot failed.
     events = client.EventsV1Api(kube.api).list_namespaced_event(kube.namespace).items
-    warnings = [e for e in events if e.type == "Warning"]
+    warnings = [e for e in events if e.type == "Warning"
+                and e.reporting_controller == "classops.edu/executor"]
     assert [(e.regarding.kind, e.regarding.name) for e in warnings] == \
         [("PersistentVolumeClaim", broken)]
 
@@ -126,13 +127,14 @@ def test_every_student_is_snapshotted_and_one_failure_fails_the_run(
 
 
 def test_history_answers_what_we_hold_for_a_student(
-        kube: Kube, snapshotter: StandInSnapshotter, s3: S3Bucket,
+        storage: Kube, s3: S3Bucket,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         tmp_path: Path) -> None:
+    kube = storage
     s3_env(monkeypatch, s3)
     course(kube)
-    user_pvc(kube, "carol@uni.edu")
-    user_pvc(kube, "dave")
+    bound(kube, user_pvc(kube, "carol@uni.edu")["metadata"]["name"],
+          user_pvc(kube, "dave")["metadata"]["name"])
     assert cli(kube, "snapshot", "--reason", "before-exam") == 0
     capsys.readouterr()
     assert cli(kube, "history", "carol@uni.edu") == 0
