@@ -179,7 +179,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
         if keep is None:
             raise ValueError("the schedule has no backup.retention policy")
         data = {"keep_last": keep.keep_last, "keep_daily": keep.keep_daily,
-                "keep_weekly": keep.keep_weekly}
+                "keep_weekly": keep.keep_weekly, "keep_hourly": keep.keep_hourly,
+                "keep_monthly": keep.keep_monthly}
         run = s.executor().execute if args.confirm else DryRunExecutor().execute
         results, problems = _dispatch(args, s, RETENTION_DUE, data, run)
         total = sum(1 for o in s.kube.list(SNAPSHOTS, "VolumeSnapshot", s.namespace,

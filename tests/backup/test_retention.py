@@ -118,3 +118,22 @@ def test_an_empty_policy_is_refused() -> None:
     with pytest.raises(ValueError, match="must keep something"):
         Policy()
     assert Policy(keep_daily=7, keep_weekly=4).describe() == "keep daily 7, weekly 4"
+
+
+def test_the_schedule_may_ask_for_hourly_and_monthly_too() -> None:
+    from shared.timetable import expand, loads
+    from tests.backup.conftest import SCHEDULE
+
+    text = SCHEDULE.replace("keep_weekly: 16\n", "keep_weekly: 16\n    keep_monthly: 4\n")
+    assert text != SCHEDULE
+    timetable = loads(text, "schedules.yaml")
+    assert timetable.backup is not None and timetable.backup.retention is not None
+    assert timetable.backup.retention.keep_monthly == 4
+    start = datetime(2026, 11, 1, tzinfo=NY)
+    [firing] = [o for o in expand(timetable, start, start + timedelta(days=1))
+                if o.type == "edu.classops.retention.due"]
+    assert firing.data["keep_monthly"] == 4 and "keep_hourly" not in firing.data
+    from shared.timetable import TimetableError
+    with pytest.raises(TimetableError, match="keep_hourly"):
+        loads(SCHEDULE.replace("keep_weekly: 16\n", "keep_weekly: 16\n    keep_hourly: x\n"),
+              "schedules.yaml")
