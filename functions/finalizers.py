@@ -16,6 +16,10 @@ counts from classops's first attempt, not from the deletion: while classops is a
 removes the finalizer, the PVC stays Terminating with its data (what we want), `classops status`
 lists it with its age, and classops back takes the snapshot then. `classops
 uninstall-finalizers --confirm` removes every finalizer of classops when classops is removed.
+
+The last snapshot is awaited inside the action (as every snapshot is), so a deletion holds the
+PVC watch's delivery for as long as the CSI driver takes to cut it (seconds on most drivers;
+at most the bound).
 """
 
 from __future__ import annotations
