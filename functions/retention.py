@@ -1,7 +1,8 @@
 """Prune students' snapshots on `retention.due` with restic's rules (`shared.backup.retention`):
 per user, server and reason, in the course's timezone; deadline snapshots kept to the end of
 term, `final` ones always, and the newest ready one of every volume whatever the policy. Only
-snapshots classops took are considered (labelled managed-by classops, with a reason). Deleting
+snapshots classops took are considered (labelled managed-by classops, with a reason), and none
+already being deleted. Deleting
 is destructive: `classops prune` shows these actions and does them only with `--confirm`.
 """
 
@@ -38,7 +39,8 @@ def decisions(event: ClassEvent[RetentionData], ctx: Context) -> list[policy.Dec
     term = course.term
     end = datetime.combine(term.end + timedelta(days=1), time(0), term.timezone)
     found = [h for o in ctx.kube.list(SNAPSHOTS, "VolumeSnapshot", ctx.settings.namespace,
-                                      SELECTOR) if (h := held(o.raw)) is not None]
+                                      SELECTOR)
+             if not o.metadata.get("deletionTimestamp") and (h := held(o.raw)) is not None]
     return policy.plan(found, rules, term.timezone, ctx.clock(), end)
 
 
