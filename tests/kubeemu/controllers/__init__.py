@@ -9,7 +9,9 @@
 - `disruption`: PodDisruptionBudget status, which the Eviction API (`eviction.py`, served by the
   apiserver whether or not controllers run) spends (`disruption.py`);
 - `taints`: the taint eviction controller, evicting pods from nodes with NoExecute taints they
-  do not tolerate, after `tolerationSeconds` on the clock (`taints.py`).
+  do not tolerate, after `tolerationSeconds` on the clock (`taints.py`);
+- `podnet`: a stub answering HTTP at each Ready single-user pod's loopback IP and port, so a
+  hub sees KubeSpawner's servers come up (`podnet.py`).
 
 `Emulator(controllers=("scheduler", "kubelet", "workloads"))` or
 `emu.enable_controllers("scheduler", kubelet={"pull_seconds": 30})` turn them on; none run by
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .base import Controller
 from .disruption import Disruption
 from .kubelet import Kubelet
+from .podnet import PodNet
 from .priority import PriorityAdmission
 from .scheduling import Scheduler
 from .taints import TaintEviction
@@ -34,13 +37,15 @@ from .workloads import Workloads
 if TYPE_CHECKING:
     from ..emulator import Emulator
 
-NAMES = ("scheduler", "kubelet", "workloads", "disruption", "taints")
+NAMES = ("scheduler", "kubelet", "workloads", "disruption", "taints",
+         "podnet")
 _KINDS: dict[str, type[Controller]] = {"scheduler": Scheduler, "kubelet": Kubelet,
                                        "workloads": Workloads, "disruption": Disruption,
-                                       "taints": TaintEviction}
+                                       "taints": TaintEviction,
+                                       "podnet": PodNet}
 
-__all__ = ["NAMES", "Controller", "Disruption", "Kubelet", "PriorityAdmission", "Scheduler",
-           "TaintEviction", "Workloads", "build"]
+__all__ = ["NAMES", "Controller", "Disruption", "Kubelet", "PodNet", "PriorityAdmission",
+           "Scheduler", "TaintEviction", "Workloads", "build"]
 
 
 def build(emu: Emulator, names: Iterable[str],
