@@ -111,6 +111,9 @@ class PodNet(Controller):
 
     def _listen(self, ep: Endpoint, pod: Obj) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # The stub closes each connection first, leaving it in TIME_WAIT on this address: a pod
+        # that comes back on the same IP (or the next run) must still be able to listen.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(ep)
             sock.listen(64)

@@ -1,0 +1,64 @@
+"""Student storms: students log in through the hub on a seeded curve; waits on emulated time."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from tests.servers.kube_fixtures import CLOCK_START
+from tests.servers.kubehub import KubeHub
+from tests.servers.storm import StormResult, arrival_curve
+
+PULL, START = 60, 5  # emulated seconds: the image's first pull on a node, a container's start
+
+
+def test_the_arrival_curve_is_seeded_and_front_loaded() -> None:
+    curve = arrival_curve(1000, seed=7)
+    assert curve == arrival_curve(1000, seed=7) != arrival_curve(1000, seed=8)
+    assert curve == sorted(curve) and curve[0] >= 0
+    within = sum(1 for t in curve if t <= 300) / len(curve)
+    assert 0.75 < within < 0.85  # 80 % within 5 minutes, by construction, give or take chance
+    with pytest.raises(ValueError, match="share"):
+        arrival_curve(10, share=1.0)
+
+
+@pytest.mark.timeout(900)
+def test_twenty_students_become_ready_and_their_waits_are_measured(
+        kube_hub: KubeHub, hub_storm: Callable[..., StormResult]) -> None:
+    kube_hub.add_node("user-1")
+    kube_hub.add_node("user-2")
+    kubelet = kube_hub.emu.controller("kubelet")
+    kubelet.pull_seconds, kubelet.start_seconds = PULL, START
+    start = CLOCK_START + timedelta(minutes=10)
+
+    storm = hub_storm(n=20, seed=3, start=start)
+    print("\n" + storm.summary("20 students, 2 nodes"))
+
+    assert len(storm.ready) == 20, [(s.user, s.error) for s in storm.failed]
+    assert {s.pod for s in storm.students} == {f"jupyter-student-{i:03d}" for i in range(20)}
+    offsets = arrival_curve(20, seed=3)
+    for student, offset in zip(storm.students, offsets, strict=True):
+        assert student.arrival == start + timedelta(seconds=offset)
+        assert student.login is not None and student.login >= student.arrival
+        assert student.created is not None and student.ready is not None
+        assert student.wait is not None and student.wait >= START
+    # The cluster's side of each wait: the first pod on a node pulls the image; a pod created
+    # once that pull is done finds it cached and waits for its container's start alone.
+    by_node: dict[str, list] = defaultdict(list)
+    for pod in kube_hub.pods():
+        by_node[pod.spec.node_name].append(pod)
+    waits = {s.pod: s.wait or 0.0 for s in storm.students}
+    cached = 0
+    for pods in by_node.values():
+        first = min(p.metadata.creation_timestamp for p in pods)
+        for pod in pods:
+            created = pod.metadata.creation_timestamp
+            if created == first:
+                assert waits[pod.metadata.name] >= PULL + START
+            elif created >= first + timedelta(seconds=PULL + 1):
+                assert waits[pod.metadata.name] <= START + 1  # timestamps have whole seconds
+                cached += 1
+    assert cached > 0, "no student came after a pull; the curve should spread them out"
