@@ -9,6 +9,7 @@ https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-uris.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 import traceback
@@ -41,6 +42,13 @@ class ApiServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
         super().__init__(address, Handler)
         self.emulator = emulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gives up resets its connection (KubeSpawner cancels a request after
+        # 3 s): the apiserver logs nothing for that, and neither does this.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -19,13 +19,16 @@ started through the REST API, no one signs in).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import random
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import jupyterhub
 from kubernetes import client
 
 from shared.stack import hub as hub_stack
@@ -42,6 +45,9 @@ if TYPE_CHECKING:
     from .storm import StormResult
 
 REPO = HERE.parents[1]
+#: A Monday 08:00 UTC in term: the emulated clock starts there.
+CLOCK_START = datetime(2026, 9, 14, 8, 0, tzinfo=UTC)
+CONTROLLERS = ("scheduler", "kubelet", "workloads", "disruption", "podnet")
 USER_NODE_LABELS = {"hub.jupyter.org/node-purpose": "user"}  # z2jh's user node pool
 USER_NODE_TAINT = {"key": "hub.jupyter.org/dedicated", "value": "user", "effect": "NoSchedule"}
 
@@ -158,3 +164,41 @@ class KubeHub:
         from .storm import run_storm
 
         return run_storm(self, n, arrivals, start, **options)
+
+
+@contextlib.contextmanager
+def kube_hub_running(workdir: Path, *, named_servers: bool = True,
+                     controller_options: Mapping[str, Mapping[str, Any]] | None = None,
+                     ) -> Iterator[KubeHub]:
+    """A fresh emulator (CONTROLLERS, plus `volumes` where the emulator has it), the course
+    namespace and the stack's cluster part, and the course's hub spawning into it; no nodes.
+    `workdir` takes the kubeconfig. Stopped (hub first) on exit."""
+    from tests.kubeemu import Emulator
+    from tests.kubeemu.controllers import NAMES
+
+    from .fixtures import _running
+
+    # A pod network of this emulator's own: another run on this machine may be listening on
+    # 127.244.x.y:8888 for its own students (tests/kubeemu/addresses.py).
+    options: dict[str, dict[str, Any]] = {
+        "kubelet": {"pod_network": f"127.{random.randint(128, 239)}.0.0/16"},
+        "podnet": {"headers": {"X-JupyterHub-Version": jupyterhub.__version__}}}
+    for name, more in (controller_options or {}).items():
+        options[name] = {**options.get(name, {}), **more}
+    names = (*CONTROLLERS, *(n for n in ("volumes",) if n in NAMES))
+    emu = Emulator(bookmark_interval=1.0, controllers=names, controller_options=options)
+    emu.clock.set(CLOCK_START)
+    emu.start()
+    settings = course_settings()
+    api = emu.api_client()
+    try:
+        namespace: Any = {"metadata": {"name": settings.ns}}
+        client.CoreV1Api(api).create_namespace(namespace)
+        kubeconfig = emu.write_kubeconfig(workdir / "kubeconfig", settings.ns)
+        with _running(KubeHubServer(kubeconfig, settings, named_servers)) as server:
+            hub = KubeHub(emu, server, settings, api)
+            hub.apply(hub.render("cluster"))
+            yield hub
+    finally:
+        api.close()
+        emu.stop()

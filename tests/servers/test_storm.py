@@ -34,7 +34,7 @@ def test_twenty_students_become_ready_and_their_waits_are_measured(
     kubelet.pull_seconds, kubelet.start_seconds = PULL, START
     start = CLOCK_START + timedelta(minutes=10)
 
-    storm = hub_storm(n=20, seed=3, start=start)
+    storm = hub_storm(n=20, seed=3, start=start, rate=60)  # 20 students: the hub keeps up
     print("\n" + storm.summary("20 students, 2 nodes"))
 
     assert len(storm.ready) == 20, [(s.user, s.error) for s in storm.failed]
