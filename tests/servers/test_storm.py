@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from tests.servers.kube_fixtures import CLOCK_START
-from tests.servers.kubehub import KubeHub
+from tests.emulator.wait import wait_until
+from tests.servers.kubehub import CLOCK_START, KubeHub, kube_hub_running
 from tests.servers.storm import StormResult, arrival_curve
 
 PULL, START = 60, 5  # emulated seconds: the image's first pull on a node, a container's start
@@ -62,3 +63,62 @@ def test_twenty_students_become_ready_and_their_waits_are_measured(
                 assert waits[pod.metadata.name] <= START + 1  # timestamps have whole seconds
                 cached += 1
     assert cached > 0, "no student came after a pull; the curve should spread them out"
+
+
+# -- 200 students: waiting for the autoscaler versus room held by placeholders -------------------
+PROVISION, NOT_READY, BIG_PULL = 120, 30, 90  # emulated seconds, as a cloud node pool might take
+
+
+def _autoscaled(hub: KubeHub) -> None:
+    """An empty user pool that cluster-autoscaler grows, nodes of 8 CPU (16 students), and the
+    stack's continuous image puller, which pulls the student image on every new node."""
+    hub.emu.enable_controllers("autoscaler", autoscaler={
+        "pools": [{"name": "user", "cpu": "8", "memory": "32Gi", "max_size": 30}],
+        "provision_seconds": PROVISION, "not_ready_seconds": NOT_READY})
+    kubelet = hub.emu.controller("kubelet")
+    kubelet.pull_seconds, kubelet.start_seconds = BIG_PULL, START
+    hub.apply(m for m in hub.render("hub") if m["metadata"]["name"] == "continuous-image-puller")
+
+
+def _hold_room(hub: KubeHub, students: int) -> None:
+    """The warm-up's effect, done by hand: `students` placeholders, Running before the storm."""
+    (placeholders,) = [m for m in hub.render("hub")
+                       if m["kind"] == "StatefulSet" and m["metadata"]["name"] ==
+                       "user-placeholder"]
+    placeholders["spec"]["replicas"] = students
+    hub.apply([placeholders])
+    hub.emu.clock.set_rate(120)  # the nodes come and the images are pulled while we wait
+
+    def running() -> bool:
+        pods = hub.pods("component=user-placeholder")
+        return sum(1 for p in pods if p.status.phase == "Running") >= students
+
+    wait_until(running, timeout=600, interval=0.5, what=f"{students} placeholders running")
+    hub.emu.clock.set_rate(1)
+
+
+@pytest.mark.timeout(1800)
+def test_two_hundred_students_wait_for_the_autoscaler_but_not_behind_placeholders(
+        tmp_path: Path) -> None:
+    from tests.kubeemu.controllers import NAMES
+
+    if "autoscaler" not in NAMES:
+        pytest.skip("the emulator has no node autoscaler yet (Test bed 4, item 5)")
+    start = CLOCK_START + timedelta(hours=1)
+    results = {}
+    for held in (False, True):
+        (tmp_path / str(held)).mkdir()
+        with kube_hub_running(tmp_path / str(held)) as hub:
+            _autoscaled(hub)
+            if held:
+                _hold_room(hub, 200)
+            storm = hub.storm(200, seed=11, start=start)
+            results[held] = storm
+            print("\n" + storm.summary("with placeholders" if held else "empty cluster"))
+            assert len(storm.ready) == 200, [(s.user, s.error) for s in storm.failed]
+
+    empty, warm = results[False].waits(), results[True].waits()
+    # On an empty cluster every student waited for a node to be provisioned and turn Ready.
+    assert empty[0] >= PROVISION + NOT_READY
+    # Behind placeholders, nine in ten were up before the first student on the empty cluster.
+    assert warm[int(len(warm) * 0.9) - 1] < empty[0]
