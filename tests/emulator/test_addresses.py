@@ -9,8 +9,9 @@ import pytest
 
 from tests.kubeemu.addresses import pod_network
 from tests.kubeemu.controllers import Kubelet
+from tests.wait import until
 
-from .conftest import Cluster, wait_until
+from .conftest import Cluster
 from .objects import pod
 
 
@@ -29,7 +30,7 @@ def test_pods_nodes_and_services_get_distinct_loopback_addresses(cluster: Cluste
         "conditions": [{"type": "Ready", "status": "True"}]}})
     for i in range(6):
         cluster.core.create_namespaced_pod(cluster.namespace, pod(f"p{i}"))
-    running = wait_until(lambda: (ps := [p for p in cluster.pods() if p.status.pod_ip])
+    running = until(lambda: (ps := [p for p in cluster.pods() if p.status.pod_ip])
                          and len(ps) == 6 and ps, what="six pods with IPs")
     pod_ips = [p.status.pod_ip for p in running]
     host_ips = {p.spec.node_name: p.status.host_ip for p in running}
@@ -53,7 +54,7 @@ def test_pods_nodes_and_services_get_distinct_loopback_addresses(cluster: Cluste
 def test_a_pod_ip_can_be_listened_on_and_reached(cluster: Cluster) -> None:
     cluster.add_node("n1")
     cluster.core.create_namespaced_pod(cluster.namespace, pod("p"))
-    ip = wait_until(lambda: cluster.core.read_namespaced_pod("p", cluster.namespace)
+    ip = until(lambda: cluster.core.read_namespaced_pod("p", cluster.namespace)
                     .status.pod_ip, what="p's IP")
     with socket.socket() as server:
         server.bind((ip, 0))  # Linux routes all of 127.0.0.0/8 to lo: no setup needed

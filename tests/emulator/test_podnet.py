@@ -8,8 +8,9 @@ import urllib.request
 from typing import Any
 
 from tests.kubeemu.controllers import PodNet
+from tests.wait import until
 
-from .conftest import Cluster, wait_until
+from .conftest import Cluster
 from .objects import pod
 
 _direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy for 127.x
@@ -46,15 +47,15 @@ def test_a_ready_singleuser_pod_answers_at_its_ip_until_it_is_deleted(cluster: C
     url = f"http://{taken.status.pod_ip}:8888/user/ada/api"
     assert _get(url) is None  # taken, not started: nothing answers yet
     cluster.advance(5)
-    status, headers, body = wait_until(lambda: _get(url), what="ada's server answers")
+    status, headers, body = until(lambda: _get(url), what="ada's server answers")
     assert status == 200 and headers["X-JupyterHub-Version"] == "6.1.1"
     assert body == {"pod": "jupyter-ada", "user": "ada", "path": "/user/ada/api"}
-    other = wait_until(lambda: (p := cluster.core.read_namespaced_pod("other", cluster.namespace))
+    other = until(lambda: (p := cluster.core.read_namespaced_pod("other", cluster.namespace))
                        .status.phase == "Running" and p, what="the other pod running")
     assert _get(f"http://{other.status.pod_ip}:8888/") is None  # not a single-user server
     assert set(podnet.serving()) == {(taken.status.pod_ip, 8888)}
 
     cluster.core.delete_namespaced_pod("jupyter-ada", cluster.namespace,
                                        grace_period_seconds=30)
-    wait_until(lambda: _get(url) is None, what="ada's server gone once she is terminating")
+    until(lambda: _get(url) is None, what="ada's server gone once she is terminating")
     assert podnet.serving() == {} and not podnet.errors

@@ -1,7 +1,7 @@
 """The hub stack's JupyterHub spawning students into the emulator with KubeSpawner, unchanged.
 
 `KubeHubServer` is the test hub of `jupyterhub.py` (proxy, hub, service tokens) with the config
-classops deploys: `shared/stack/hub.py` renders the `hub` ConfigMap (`infra/hub/
+classops deploys: `shared/stack/hub_component.py` renders the `hub` ConfigMap (`infra/hub/
 jupyterhub_config.py` and `values.json`) from the course's settings into the hub's work dir, and
 `kube_hub_config.py` loads it and points only its addresses and paths at the test servers.
 KubeSpawner 7.1 (on `kubernetes_asyncio`) then creates each student's `claim-<user>` PVC and
@@ -31,9 +31,12 @@ from typing import TYPE_CHECKING, Any
 import jupyterhub
 from kubernetes import client
 
-from shared.stack import hub as hub_stack
+# First: on main (after the layers move) `import shared.timetable` before shared.events is a
+# circular import, and this module may be the first of the run to import either.
+import shared.events  # noqa: F401
+from shared.stack import hub_component
 from shared.stack.config import Authenticator, HubSettings
-from shared.stack.rendering import render, settings_of
+from shared.stack.manifests import render, settings_of
 from shared.timetable import load
 
 from .jupyterhub import HERE, HubAPI, JupyterHubServer
@@ -61,7 +64,7 @@ def course_settings(schedule: Path = REPO / "schedules.yaml") -> HubSettings:
 def render_config(settings: HubSettings, into: Path) -> Path:
     """Write the `hub` ConfigMap's files (config and values.json) into `into`; the config's path."""
     into.mkdir(parents=True, exist_ok=True)
-    for name, text in hub_stack.config_map(settings)["data"].items():
+    for name, text in hub_component.config_map(settings)["data"].items():
         (into / name).write_text(text, encoding="utf-8")
     return into / "jupyterhub_config.py"
 
@@ -86,8 +89,8 @@ class KubeHubServer(JupyterHubServer):
             "CLASSOPS_TEST_HUB_RENDERED_CONFIG": str(config),
             "CLASSOPS_TEST_HUB_NAMED_SERVERS": "1" if self.named_servers else "",
             "KUBECONFIG": str(self.kubeconfig),
-            # What the hub Deployment gives the hub container (shared/stack/hub.py).
-            "POD_NAMESPACE": self.settings.ns,
+            # What the hub Deployment gives the hub container (shared/stack/hub_component.py).
+            "POD_NAMESPACE": self.settings.namespace,
             "JPY_COOKIE_SECRET": secrets.token_hex(32),
             "CONFIGPROXY_AUTH_TOKEN": hub_env["CLASSOPS_TEST_HUB_PROXY_TOKEN"],
             "JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32),
@@ -107,7 +110,7 @@ class KubeHub:
 
     @property
     def namespace(self) -> str:
-        return self.settings.ns
+        return self.settings.namespace
 
     @property
     def admin(self) -> HubAPI:
@@ -192,9 +195,9 @@ def kube_hub_running(workdir: Path, *, named_servers: bool = True,
     settings = course_settings()
     api = emu.api_client()
     try:
-        namespace: Any = {"metadata": {"name": settings.ns}}
+        namespace: Any = {"metadata": {"name": settings.namespace}}
         client.CoreV1Api(api).create_namespace(namespace)
-        kubeconfig = emu.write_kubeconfig(workdir / "kubeconfig", settings.ns)
+        kubeconfig = emu.write_kubeconfig(workdir / "kubeconfig", settings.namespace)
         with _running(KubeHubServer(kubeconfig, settings, named_servers)) as server:
             hub = KubeHub(emu, server, settings, api)
             hub.apply(hub.render("cluster"))

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import requests
 
-from tests.emulator.wait import wait_until
 from tests.servers.kubehub import KubeHub
+from tests.wait import until
 
 EMAIL = "bob.jones@example.edu"
 
@@ -79,12 +79,12 @@ def test_start_stop_and_delete_forever_through_the_hub(kube_hub: KubeHub) -> Non
     assert _through_proxy(hub, "/user/ada/lab/api")["pod"] == "jupyter-ada--lab"
 
     hub.admin.stop_server("ada", timeout=120)
-    wait_until(lambda: _pod(hub, "ada") is None, timeout=120, what="ada's pod deleted")
+    until(lambda: _pod(hub, "ada") is None, timeout=120, what="ada's pod deleted")
     assert _pod(hub, "ada", "lab") is not None  # her named server runs on
     assert "claim-ada" in {c.metadata.name for c in hub.claims()}  # a stop keeps the home
 
     hub.admin.delete_user(EMAIL)  # the hub stops the server, then KubeSpawner.delete_forever
-    wait_until(lambda: bob["state"]["pvc_name"] not in {c.metadata.name for c in hub.claims()},
+    until(lambda: bob["state"]["pvc_name"] not in {c.metadata.name for c in hub.claims()},
                timeout=120, what="bob's claim deleted with him")
-    wait_until(lambda: _pod(hub, EMAIL) is None, timeout=120, what="bob's pod deleted")
+    until(lambda: _pod(hub, EMAIL) is None, timeout=120, what="bob's pod deleted")
     assert {c.metadata.name for c in hub.claims()} == {"claim-ada", "claim-adalab"}

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.wait import wait_until
 from tests.servers.kubehub import CLOCK_START, KubeHub, kube_hub_running
 from tests.servers.storm import StormResult, arrival_curve
+from tests.wait import until
 
 PULL, START = 60, 5  # emulated seconds: the image's first pull on a node, a container's start
 
@@ -93,7 +93,7 @@ def _hold_room(hub: KubeHub, students: int) -> None:
         pods = hub.pods("component=user-placeholder")
         return sum(1 for p in pods if p.status.phase == "Running") >= students
 
-    wait_until(running, timeout=600, interval=0.5, what=f"{students} placeholders running")
+    until(running, timeout=600, every=0.5, what=f"{students} placeholders running")
     hub.emu.clock.set_rate(1)
 
 
