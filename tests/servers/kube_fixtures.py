@@ -1,7 +1,7 @@
 """pytest fixtures for a living cluster with the course's hub: `kube_hub` and `hub_storm`.
 
 `kube_hub` gives a test its own emulator (scheduler, kubelet, workloads, disruption, the `podnet`
-stub, and `volumes` where the emulator has it) with the course namespace and the stack's cluster
+stub, volumes, snapshots and jobs) with the course namespace and the stack's cluster
 part applied (PriorityClasses, ...), and the course's JupyterHub spawning into it with
 KubeSpawner (`kubehub.py`). It has no nodes: add them (`kube_hub.add_node("user-1")`, 8 CPU /
 32Gi in z2jh's user pool by default), or enable an autoscaler. The clock starts at

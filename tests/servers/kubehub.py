@@ -51,6 +51,9 @@ REPO = HERE.parents[1]
 #: A Monday 08:00 UTC in term: the emulated clock starts there.
 CLOCK_START = datetime(2026, 9, 14, 8, 0, tzinfo=UTC)
 CONTROLLERS = ("scheduler", "kubelet", "workloads", "disruption", "podnet")
+# Claims bound to PVs with folders, CSI snapshots, Jobs run as processes (each acts only on its
+# own kinds); where the emulator has them.
+STORAGE = ("volumes", "snapshots", "jobs")
 USER_NODE_LABELS = {"hub.jupyter.org/node-purpose": "user"}  # z2jh's user node pool
 USER_NODE_TAINT = {"key": "hub.jupyter.org/dedicated", "value": "user", "effect": "NoSchedule"}
 
@@ -173,7 +176,7 @@ class KubeHub:
 def kube_hub_running(workdir: Path, *, named_servers: bool = True,
                      controller_options: Mapping[str, Mapping[str, Any]] | None = None,
                      ) -> Iterator[KubeHub]:
-    """A fresh emulator (CONTROLLERS, plus `volumes` where the emulator has it), the course
+    """A fresh emulator (CONTROLLERS and STORAGE), the course
     namespace and the stack's cluster part, and the course's hub spawning into it; no nodes.
     `workdir` takes the kubeconfig. Stopped (hub first) on exit."""
     from tests.kubeemu import Emulator
@@ -188,7 +191,7 @@ def kube_hub_running(workdir: Path, *, named_servers: bool = True,
         "podnet": {"headers": {"X-JupyterHub-Version": jupyterhub.__version__}}}
     for name, more in (controller_options or {}).items():
         options[name] = {**options.get(name, {}), **more}
-    names = (*CONTROLLERS, *(n for n in ("volumes",) if n in NAMES))
+    names = (*CONTROLLERS, *(n for n in STORAGE if n in NAMES))
     emu = Emulator(bookmark_interval=1.0, controllers=names, controller_options=options)
     emu.clock.set(CLOCK_START)
     emu.start()

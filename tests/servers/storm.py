@@ -150,6 +150,8 @@ def run_storm(hub: KubeHub, n: int = 0, arrivals: Sequence[float] | None = None,
     start = start or clock.now()
     students = [Student(*_split(login), arrival=start + timedelta(seconds=offset))
                 for login, offset in zip(logins, sorted(offsets), strict=True)]
+    # One keep-alive connection per student in flight, rather than urllib3's 10.
+    hub.admin.http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=max(n, 10)))
     _create_users(hub, {s.user for s in students})
 
     began = time.monotonic()

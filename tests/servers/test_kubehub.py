@@ -68,6 +68,9 @@ def test_start_stop_and_delete_forever_through_the_hub(kube_hub: KubeHub) -> Non
     claims = {c.metadata.name: c for c in hub.claims()}
     assert set(claims) == {"claim-ada", "claim-adalab", bob["state"]["pvc_name"]}
     assert bob["state"]["pvc_name"] == "claim-" + escaped.removeprefix("jupyter-")
+    # Bound to a PV (a folder) once the pod was scheduled: WaitForFirstConsumer, as on a cloud.
+    until(lambda: all(c.status.phase == "Bound" for c in hub.claims()), timeout=120,
+          what="the claims bound")
     for claim in claims.values():
         assert claim.metadata.labels["component"] == "singleuser-storage"
         assert claim.metadata.annotations["hub.jupyter.org/username"] in ("ada", EMAIL)

@@ -35,7 +35,7 @@ def test_twenty_students_become_ready_and_their_waits_are_measured(
     kubelet.pull_seconds, kubelet.start_seconds = PULL, START
     start = CLOCK_START + timedelta(minutes=10)
 
-    storm = hub_storm(n=20, seed=3, start=start, rate=60)  # 20 students: the hub keeps up
+    storm = hub_storm(n=20, seed=3, start=start, rate=30)  # 20 students: the hub keeps up
     print("\n" + storm.summary("20 students, 2 nodes"))
 
     assert len(storm.ready) == 20, [(s.user, s.error) for s in storm.failed]
@@ -47,7 +47,8 @@ def test_twenty_students_become_ready_and_their_waits_are_measured(
         assert student.created is not None and student.ready is not None
         assert student.wait is not None and student.wait >= START
     # The cluster's side of each wait: the first pod on a node pulls the image; a pod created
-    # once that pull is done finds it cached and waits for its container's start alone.
+    # once that pull is done finds it cached (its wait is its volume binding and start: the
+    # controllers' wall-time passes, stretched by the clock's rate, count too).
     by_node: dict[str, list] = defaultdict(list)
     for pod in kube_hub.pods():
         by_node[pod.spec.node_name].append(pod)
@@ -60,7 +61,7 @@ def test_twenty_students_become_ready_and_their_waits_are_measured(
             if created == first:
                 assert waits[pod.metadata.name] >= PULL + START
             elif created >= first + timedelta(seconds=PULL + 1):
-                assert waits[pod.metadata.name] <= START + 1  # timestamps have whole seconds
+                assert waits[pod.metadata.name] < PULL
                 cached += 1
     assert cached > 0, "no student came after a pull; the curve should spread them out"
 
