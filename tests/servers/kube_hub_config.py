@@ -12,6 +12,10 @@ test servers, as the cluster's DNS names and volumes would be elsewhere, and not
 
 and it adds what only a test needs:
 
+- generous timeouts: the hub and KubeSpawner run in wall time on a busy 2-core machine that also
+  runs the emulator, where a storm's API requests can take longer than KubeSpawner's 3 s
+  (`k8s_api_request_timeout`; it retries for 30 s, then the spawn fails);
+
 - the `classops-test-admin` service, the fixtures' hand for creating users and starting servers;
 - named servers, when `CLASSOPS_TEST_HUB_NAMED_SERVERS` is set: the deployed config turns them
   off, but home-directory backups must handle the `claim-<user>--<server>` PVCs they make.
@@ -40,5 +44,10 @@ c.JupyterHub.load_roles.append({
     "scopes": ["admin:users", "admin:servers"],
     "services": ["classops-test-admin"],
 })
+c.KubeSpawner.k8s_api_request_timeout = 60
+c.KubeSpawner.k8s_api_request_retry_timeout = 600
+c.KubeSpawner.start_timeout = 1200
+c.KubeSpawner.http_timeout = 300
+
 if env.get("CLASSOPS_TEST_HUB_NAMED_SERVERS"):
     c.JupyterHub.allow_named_servers = True
