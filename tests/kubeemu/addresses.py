@@ -11,6 +11,9 @@ mirror the usual cluster defaults with `10.` turned into `127.`, so they read as
 | Service clusterIPs | 127.96.0.0/12, from .10  | 10.96.0.0/12 (kubeadm)      |
 | pod IPs            | 127.244.0.0/14           | 10.244.0.0/16 (flannel)     |
 
+Nodes registered by `nodes.py` (`--nodes N`, the autoscaler) bring their own InternalIP from
+127.100.x.y, inside the Service block but 262,000 Services away from the first clusterIP; the
+kubelet's 127.10.x.y is for nodes registered without one.
 Node *i* (in the order the kubelet first sees nodes) gets the pod CIDR `127.244.i.0/24` (the
 i-th /24 of the pod network), its pods `.2` to `.254`. 127.0.0.0/16 is never handed out: real
 servers listen on 127.0.0.1 (the emulator itself, the test servers) and 127.0.0.53 (systemd's

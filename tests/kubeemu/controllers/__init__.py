@@ -10,6 +10,8 @@
   apiserver whether or not controllers run) spends (`disruption.py`);
 - `taints`: the taint eviction controller, evicting pods from nodes with NoExecute taints they
   do not tolerate, after `tolerationSeconds` on the clock (`taints.py`);
+- `autoscaler`: a cluster-autoscaler model adding pool nodes for unschedulable pods after a
+  provisioning and a NotReady time, and removing empty ones (`autoscaler.py`);
 - `podnet`: a stub answering HTTP at each Ready single-user pod's loopback IP and port, so a
   hub sees KubeSpawner's servers come up (`podnet.py`).
 
@@ -35,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .autoscaler import NodeAutoscaler, NodePool
 from .base import Controller
 from .disruption import Disruption
 from .jobs import Jobs
@@ -51,14 +54,16 @@ if TYPE_CHECKING:
     from ..emulator import Emulator
 
 NAMES = ("scheduler", "kubelet", "workloads", "disruption", "taints", "volumes", "snapshots",
-         "jobs", "podnet")
+         "jobs", "autoscaler", "podnet")
 _KINDS: dict[str, type[Controller]] = {"scheduler": Scheduler, "kubelet": Kubelet,
                                        "workloads": Workloads, "disruption": Disruption,
                                        "taints": TaintEviction, "volumes": Volumes,
-                                       "snapshots": Snapshots, "jobs": Jobs, "podnet": PodNet}
+                                       "snapshots": Snapshots, "jobs": Jobs,
+                                       "autoscaler": NodeAutoscaler, "podnet": PodNet}
 
-__all__ = ["NAMES", "Controller", "Disruption", "Jobs", "Kubelet", "PodNet", "PriorityAdmission",
-           "Scheduler", "Snapshots", "TaintEviction", "Volumes", "Workloads", "build"]
+__all__ = ["NAMES", "Controller", "Disruption", "Jobs", "Kubelet", "NodeAutoscaler", "NodePool",
+           "PodNet", "PriorityAdmission", "Scheduler", "Snapshots", "TaintEviction", "Volumes",
+           "Workloads", "build"]
 
 
 def build(emu: Emulator, names: Iterable[str],
