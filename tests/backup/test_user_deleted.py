@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from kubernetes import client
@@ -17,12 +16,11 @@ from shared.backup import naming
 from shared.handlers.registry import load
 from shared.runtime.server import Server
 from tests.runtime.conftest import settings_for
+from tests.servers.kubehub import KubeHub
 from tests.wait import until
 
 from .conftest import GROUP, SCHEDULE, VERSION
 
-kubehub = pytest.importorskip("tests.servers.kubehub",
-                              reason="needs the KubeSpawner hub fixture (storm)")
 EMAIL = "dana.lee@uni.edu"
 
 
@@ -32,7 +30,7 @@ def digests(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def classops(kube_hub: Any) -> Iterator[Server]:
+def classops(kube_hub: KubeHub) -> Iterator[Server]:
     hub = kube_hub
     hub.core.create_namespaced_config_map(hub.namespace, {
         "metadata": {"name": "classops-schedule"}, "data": {"schedules.yaml": SCHEDULE}})
@@ -46,7 +44,7 @@ def classops(kube_hub: Any) -> Iterator[Server]:
 
 
 def test_a_student_deleted_through_the_hub_restores_from_the_last_snapshot(
-        kube_hub: Any, classops: Server) -> None:
+        kube_hub: KubeHub, classops: Server) -> None:
     hub = kube_hub
     hub.emu.clock.set_rate(30)
     hub.add_node("user-1")
