@@ -18,7 +18,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from shared.cli import inspection_group, runtime_group, stack_group, timetable_group, warm_group
+from shared.cli import (
+    backup_group,
+    inspection_group,
+    runtime_group,
+    stack_group,
+    timetable_group,
+    warm_group,
+)
 from shared.cli.options import UsageError
 from shared.handlers.registry import Registry
 from shared.timetable import TimetableError
@@ -33,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspection_group.add(commands, _subcommand)  # check, status
     runtime_group.add(commands, _subcommand)  # serve, events
     warm_group.add(commands, _subcommand)  # warm (issue 14)
+    backup_group.add(commands, _subcommand)  # snapshot, prune, history, uninstall-finalizers
     return parser
 
 
