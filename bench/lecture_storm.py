@@ -90,6 +90,7 @@ def _schedule_text(mode: str) -> str:
 
 def _lecture(text: str, day: datetime) -> tuple[Any, list[Any]]:
     """The timetable and the first lecture's warm-up and cool-down on or after `day`."""
+    from shared import warmup  # noqa: F401  (registers `warmup:`)
     from shared.stack import hub_section  # noqa: F401  (registers `hub:`)
     from shared.timetable import expand, loads
 
