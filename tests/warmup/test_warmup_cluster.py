@@ -40,6 +40,15 @@ def user_pod(ns: str, name: str) -> dict[str, Any]:
                                      "resources": {"requests": {"memory": "1G"}}}]}}
 
 
+def helm_scale(stack: Stack, replicas: int) -> None:
+    """Set the count as `helm` (the emulator answers a patch racing its controller with 409,
+    where the real apiserver retries itself: so again)."""
+    until(lambda: client.AppsV1Api(stack.cluster.api).patch_namespaced_stateful_set_scale(
+        "user-placeholder", stack.cluster.namespace, {"spec": {"replicas": replicas}},
+        field_manager="helm"), what=f"scaled to {replicas} as helm",
+        not_yet=(client.exceptions.ApiException,))
+
+
 def events_about(stack: Stack, name: str) -> list[str]:
     found = client.EventsV1Api(stack.cluster.api).list_namespaced_event(stack.cluster.namespace)
     return [e.note for e in found.items if e.regarding and e.regarding.name == name]
@@ -75,8 +84,7 @@ def test_warm_up_follow_and_cool_down(stack: Stack) -> None:
     assert warm.scale() == 26, results
 
     # A `helm upgrade` resets the count inside the warm window: it is re-asserted.
-    client.AppsV1Api(stack.cluster.api).patch_namespaced_stateful_set_scale(
-        "user-placeholder", ns, {"spec": {"replicas": 1}}, field_manager="helm")
+    helm_scale(stack, 1)
     reset = warm.statefulset()
     _, results = warm.watch("MODIFIED", reset, "statefulsets")
     assert warm.scale() == 26
@@ -125,8 +133,7 @@ def test_an_adopted_helm_release_gets_its_own_count_back(stack: Stack) -> None:
     core.create_namespaced_config_map(ns, {"metadata": {"name": "hub", "labels": {
         "component": "hub"}}, "data": {"user-placeholder": "user-placeholder",
                                         "user-scheduler-deploy": "user-scheduler"}})
-    client.AppsV1Api(stack.cluster.api).patch_namespaced_stateful_set_scale(
-        "user-placeholder", ns, {"spec": {"replicas": 2}}, field_manager="helm")
+    helm_scale(stack, 2)
     warm.fire("warmup", "lecture")
     assert warm.scale() == 36
     assert warm.statefulset()["metadata"]["annotations"][holding.ORIGINAL] == "2"
