@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from shared import observing
+from shared.archive import commands as archive_commands
 from shared.dispatching import dispatch
 from shared.events import from_occurrence, typed
 from shared.executor import DryRunExecutor
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plan(commands)
     stack_commands.add(commands, _subcommand)  # render, deploy (shared/stack/commands.py)
     add_runtime_commands(commands, _subcommand)  # serve, events
+    archive_commands.add(commands, _subcommand)  # archive-worker (shared/archive/commands.py)
     return parser
 
 
