@@ -28,12 +28,20 @@ T = TypeVar("T")
 
 def connect(endpoint_url: str | None = None, region: str | None = None,
             session: boto3.session.Session | None = None, pool: int = 10) -> BaseClient:
-    """`pool`: connections kept open, at least the threads that share the client."""
+    """`pool`: connections kept open, at least the threads that share the client.
+
+    Payload signing is off: every body the port sends carries its SHA-256 in a signed
+    `x-amz-checksum-sha256` header, which the server checks, so over plain HTTP (an in-cluster
+    endpoint, the test server) SigV4 would only hash each body a second time (on HTTPS botocore
+    already skips it for such bodies).
+    """
     config = Config(retries={"max_attempts": 3, "mode": "standard"},
-                    s3={"addressing_style": "path" if endpoint_url else "auto"},
+                    s3={"addressing_style": "path" if endpoint_url else "auto",
+                        "payload_signing_enabled": False},
                     max_pool_connections=pool)
-    return (session or boto3.session.Session()).client(
+    client = (session or boto3.session.Session()).client(
         "s3", endpoint_url=endpoint_url, region_name=region, config=config)
+    return client
 
 
 def _calling(call: Callable[[], T]) -> T:
