@@ -15,6 +15,7 @@ from shared.archive.restoring import find, restore
 from shared.archive.worker import Options, archive_homes, copies, read_latest
 from tests.servers.faults import FaultProxy, Request, Verdict
 from tests.servers.fixtures import S3Bucket
+from tests.wait import until
 
 from .homes import make_home, port, touch, tree
 
@@ -80,10 +81,12 @@ def test_a_crash_between_archive_and_manifest_keeps_the_old_latest(
             env=env_for(s3), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True)
         try:
-            assert proxy.held.wait(120), worker.communicate(timeout=60)
+            # Until the manifest's PUT is in flight, or the worker ended without one.
+            until(lambda: proxy.held.is_set() or worker.poll() is not None, timeout=90)
+            assert proxy.held.is_set(), worker.communicate(timeout=30)
             os.killpg(worker.pid, signal.SIGKILL)  # the archive is written, its manifest not
         finally:
-            worker.wait(60)
+            worker.wait(30)
     assert direct.head(f"{PREFIX}/alice/20261208T030000Z.tar.gz") is not None
     assert direct.head(f"{PREFIX}/alice/20261208T030000Z.manifest.json") is None
     assert direct.get_bytes(f"{PREFIX}/alice/latest.json") == old_latest

@@ -1,0 +1,164 @@
+"""`classops archive-worker`: the archive worker run by hand on a folder, or by a copy Job.
+
+    classops archive-worker [--endpoint-url URL] --bucket B --prefix COURSE/TERM SRC
+    classops archive-worker ... --home alice=/homes/alice --home bob/project=/homes/bob-project
+    classops archive-worker ... --restore USER[/SERVER] --into DIR [--timestamp T]
+    classops archive-worker ... --verify USER[/SERVER] [--timestamp T]
+
+Each folder of SRC is one student's home, named by their username; `--home` names owners and
+folders one by one (how a Job passes named servers). The bucket and endpoint default to
+CLASSOPS_S3_BUCKET and CLASSOPS_S3_ENDPOINT (the settings); credentials come from boto3's
+chain. On a terminal
+a progress line is redrawn; otherwise one line per home goes to stderr (a Job's log). `-o json`
+prints a summary. Exit 0 when every home was copied (or found unchanged), 1 when any failed
+or a restore/verify found a problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from shared.archive.layout import Owner, check_prefix, parse_stamp
+from shared.cli import options
+from shared.cli.options import UsageError
+
+
+def add(commands: Any, subcommand: options.Subcommand) -> None:
+    sub = subcommand(commands, "archive-worker", "copy each student's home to S3 as a tar.gz "
+                     "and its manifest, or restore / verify one student's copy")
+    sub.add_argument("src", nargs="?", metavar="SRC",
+                     help="a folder whose every folder is one student's home")
+    sub.add_argument("--home", action="append", default=[], metavar="USER[/SERVER]=PATH",
+                     help="one home (repeatable), instead of or besides SRC")
+    sub.add_argument("--endpoint-url", metavar="URL",
+                     help="the S3 endpoint (default: CLASSOPS_S3_ENDPOINT, else AWS)")
+    sub.add_argument("--bucket", metavar="B", help="default: CLASSOPS_S3_BUCKET")
+    sub.add_argument("--prefix", required=True, metavar="COURSE/TERM")
+    sub.add_argument("--timestamp", metavar="YYYYMMDDTHHMMSSZ",
+                     help="names the copy (default: now); for --restore/--verify, which copy "
+                          "(default: the newest)")
+    sub.add_argument("--jobs", type=int, default=4, metavar="N", help="homes at once (4)")
+    sub.add_argument("--level", type=int, default=1, choices=range(4), metavar="0-3",
+                     help="igzip compression level (1)")
+    sub.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
+                     help="recorded in each manifest (e.g. snapshot=NAME)")
+    sub.add_argument("--restore", metavar="USER[/SERVER]", help="restore this student's copy")
+    sub.add_argument("--into", metavar="DIR", help="for --restore: a new or empty folder")
+    sub.add_argument("--verify", metavar="USER[/SERVER]",
+                     help="read this student's copy and compare it with its manifest")
+    sub.set_defaults(func=cmd_archive_worker)
+
+
+def _pair(text: str, option: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key or not value:
+        raise UsageError(f"{option} {text!r}: expected NAME=VALUE")
+    return key, value
+
+
+def _store(args: argparse.Namespace, jobs: int) -> Any:
+    from shared.ports.s3 import S3, connect
+
+    env = options.settings(args)
+    bucket = args.bucket or env.s3_bucket
+    if not bucket:
+        raise UsageError("no bucket: give --bucket or set CLASSOPS_S3_BUCKET")
+    return S3(connect(args.endpoint_url or env.s3_endpoint, env.s3_region, pool=jobs + 4),
+              bucket)
+
+
+def cmd_archive_worker(args: argparse.Namespace) -> int:
+    try:
+        prefix = check_prefix(args.prefix)
+        if args.timestamp:
+            parse_stamp(args.timestamp)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if args.restore or args.verify:
+        return _read_back(args, prefix)
+    return _archive(args, prefix)
+
+
+def _archive(args: argparse.Namespace, prefix: str) -> int:
+    from shared.archive.worker import Copy, Home, Options, archive_homes, homes_in
+
+    homes = homes_in(Path(args.src)) if args.src else []
+    for text in args.home:
+        owner, path = _pair(text, "--home")
+        homes.append(Home(Owner.parse(owner), Path(path)))
+    if not homes:
+        raise UsageError("nothing to copy: give SRC (a folder of homes) or --home")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs}: at least 1")
+    meta = dict(_pair(m, "--meta") for m in args.meta)
+    store = _store(args, args.jobs)
+    began, tty = time.monotonic(), sys.stderr.isatty()
+    done: list[Copy] = []
+
+    def progress(copy: Copy) -> None:
+        done.append(copy)
+        read = sum(c.size for c in done) / 1e6
+        line = (f"{len(done)}/{len(homes)} homes: "
+                f"{sum(c.status == 'archived' for c in done)} archived, "
+                f"{sum(c.status == 'unchanged' for c in done)} unchanged, "
+                f"{sum(c.status == 'failed' for c in done)} failed; {read:.0f} MB read, "
+                f"{sum(c.stored for c in done) / 1e6:.0f} MB stored, "
+                f"{read / max(time.monotonic() - began, 1e-3):.0f} MB/s")
+        if tty:
+            print("\r" + line, end="", file=sys.stderr, flush=True)
+        else:
+            what = copy.error if copy.status == "failed" else copy.timestamp
+            print(f"{copy.owner}: {copy.status} {what}", file=sys.stderr, flush=True)
+
+    copies = archive_homes(store, prefix, homes, args.timestamp,
+                           Options(level=args.level, jobs=args.jobs, meta=meta), progress)
+    if tty:
+        print(file=sys.stderr)
+    seconds = time.monotonic() - began
+    failed = [c for c in copies if c.status == "failed"]
+    summary = {"bucket": store.bucket, "prefix": prefix, "homes": len(copies),
+               "archived": sum(c.status == "archived" for c in copies),
+               "unchanged": sum(c.status == "unchanged" for c in copies),
+               "failed": len(failed), "bytes_read": sum(c.size for c in copies),
+               "bytes_stored": sum(c.stored for c in copies),
+               "seconds": round(seconds, 3), "copies": [c.as_dict() for c in copies]}
+    if args.output == "json":
+        print(json.dumps(summary, indent=1))
+    else:
+        for c in failed:
+            print(f"FAILED {c.owner}: {c.error}")
+        print(f"{summary['homes']} homes in {seconds:.1f} s: {summary['archived']} archived, "
+              f"{summary['unchanged']} unchanged, {len(failed)} failed; "
+              f"{summary['bytes_read'] / 1e6:.1f} MB read, "
+              f"{summary['bytes_stored'] / 1e6:.1f} MB stored in s3://{store.bucket}/{prefix}/")
+    return 1 if failed else 0
+
+
+def _read_back(args: argparse.Namespace, prefix: str) -> int:
+    from shared.archive.restoring import RestoreError, find, restore, verify
+
+    if args.restore and not args.into:
+        raise UsageError("--restore needs --into DIR (a new or empty folder)")
+    store = _store(args, 1)
+    owner = Owner.parse(args.restore or args.verify)
+    try:
+        manifest = find(store, prefix, owner, args.timestamp)
+        checked = restore(store, manifest, Path(args.into)) if args.restore else \
+            verify(store, manifest)
+    except RestoreError as err:
+        raise UsageError(str(err)) from None
+    if args.output == "json":
+        print(json.dumps(checked.as_dict(), indent=1))
+    else:
+        did = f"restored into {checked.into}" if args.restore else "verified"
+        print(f"{owner} copy {manifest.timestamp}: {checked.files} entries, "
+              f"{checked.bytes / 1e6:.1f} MB {did}; "
+              f"{'matches its manifest' if checked.ok else 'PROBLEMS:'}")
+        for problem in checked.problems:
+            print(f"  {problem}")
+    return 0 if checked.ok else 1
