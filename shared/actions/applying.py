@@ -22,6 +22,7 @@ from shared.actions.model import (
     DeletePVC,
     DeleteVolumeSnapshot,
     EmitEvent,
+    RestoreDrill,
     RunArchiveJob,
     ScaleWorkload,
     StopServer,
@@ -72,6 +73,7 @@ class Ports:
     hub: HubWriter | None = None
     emit: Callable[[CloudEvent], None] | None = None
     clock: Callable[[], Any] | None = None
+    s3: Any = None  # the S3 port, when a bucket is configured (the ledger writes there)
 
 
 def _ref(manifest: Mapping[str, Any], uid: str = "") -> Ref:
@@ -144,6 +146,34 @@ def emit(p: Ports, a: EmitEvent) -> Done:
     return Done(True, None, "emitted")
 
 
+# -- copies (issue 16): the restore drill --------------------------------------------------------
+def restore_drill(p: Ports, a: RestoreDrill) -> Done:
+    """Restore into a scratch folder (removed after), checked against the manifest; a copy that
+    is missing or differs is `Refused` with the manifest's words (no retry would mend it)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from shared.archive.layout import Owner
+    from shared.archive.restoring import RestoreError, find, restore
+
+    if p.s3 is None:
+        raise Refused("no S3 bucket is configured (CLASSOPS_S3_BUCKET)")
+    scratch = Path(tempfile.mkdtemp(prefix="classops-drill-"))
+    try:
+        manifest = find(p.s3, a.prefix, Owner(a.user, a.server))
+        checked = restore(p.s3, manifest, scratch / "home")
+    except RestoreError as err:
+        raise Refused(f"drill: {err}") from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if not checked.ok:
+        raise Refused(f"drill: copy {manifest.timestamp} of {a.target} does not restore as "
+                      f"its manifest says: {'; '.join(checked.problems[:5])}")
+    return Done(False, None, f"copy {manifest.timestamp} restored and matches its manifest "
+                             f"({checked.files} entries, {checked.bytes} bytes)")
+
+
 def do(ports: Ports, action: Action) -> Done:
     """Apply one action with its applier (one `case` per Action type)."""
     match action:
@@ -170,4 +200,6 @@ def do(ports: Ports, action: Action) -> Done:
             return stop(ports, action)
         case EmitEvent():
             return emit(ports, action)
+        case RestoreDrill():
+            return restore_drill(ports, action)
     raise Refused(f"no applier for {type(action).__name__}")

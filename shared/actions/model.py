@@ -254,3 +254,27 @@ class EmitEvent(Action):
 
     def detail(self) -> str:
         return f"{self.subject} ({self.id})"
+
+
+# -- copies (issue 16): the restore drill ----------------------------------------------------
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
+class RestoreDrill(Action):
+    """Restore one student's newest copy (`prefix/user[/server]` in the configured bucket) to a
+    scratch folder, compare every byte with its manifest, remove the folder. A copy that does
+    not restore as its manifest says fails the action: a failed outcome in the ledger and to
+    the failure webhook. `seed` (the drill event's id) is how the student was chosen."""
+
+    verb: ClassVar[str] = "drill"
+    ledger_kind: ClassVar[str] = "drill"
+    prefix: str  # COURSE/TERM
+    user: str
+    server: str = ""
+    seed: str = ""
+
+    @property
+    def target(self) -> str:
+        who = f"{self.user}/{self.server}" if self.server else self.user
+        return f"copy {self.prefix}/{who}"
+
+    def detail(self) -> str:
+        return "restore the newest copy to a scratch folder and compare it with its manifest"

@@ -47,7 +47,7 @@ class Home:
 class Options:
     level: int = 1  # igzip 0-3; 1 is the speed/size knee here
     part: int = PART
-    jobs: int = 4  # homes at once
+    jobs: int = 8  # homes at once (the unchanged ones cost a GET each: latency to hide)
     extras: Extras | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)  # into each manifest, e.g. snapshot
 
