@@ -20,6 +20,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,18 @@ def add(commands: Any, subcommand: options.Subcommand) -> None:
     sub.add_argument("--verify", metavar="USER[/SERVER]",
                      help="read this student's copy and compare it with its manifest")
     sub.set_defaults(func=cmd_archive_worker)
+    sub = subcommand(commands, "link", "print a presigned URL to a student's newest copy "
+                     "(at most 7 days)")
+    sub.add_argument("user", metavar="USER[/SERVER]")
+    sub.add_argument("--prefix", metavar="COURSE/TERM",
+                     help="default: the schedule's course and term")
+    sub.add_argument("--schedule", default="schedules.yaml", metavar="FILE")
+    sub.add_argument("--timestamp", metavar="YYYYMMDDTHHMMSSZ", help="default: the newest copy")
+    sub.add_argument("--expires", default="7d", metavar="DURATION",
+                     help="how long the URL works: 30m, 12h, 7d (the most SigV4 allows)")
+    sub.add_argument("--bucket", metavar="B", help="default: CLASSOPS_S3_BUCKET")
+    sub.add_argument("--endpoint-url", metavar="URL")
+    sub.set_defaults(func=cmd_link)
 
 
 def _pair(text: str, option: str) -> tuple[str, str]:
@@ -162,3 +175,52 @@ def _read_back(args: argparse.Namespace, prefix: str) -> int:
         for problem in checked.problems:
             print(f"  {problem}")
     return 0 if checked.ok else 1
+
+
+def _duration(text: str) -> timedelta:
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    try:
+        return timedelta(**{units[text[-1]]: float(text[:-1])})
+    except (KeyError, ValueError, IndexError):
+        raise UsageError(f"--expires {text!r}: expected a number and m, h or d, "
+                         "e.g. 7d") from None
+
+
+def _prefix(args: argparse.Namespace) -> str:
+    if args.prefix:
+        return check_prefix(args.prefix)
+    from shared.timetable import load
+
+    timetable = load(args.schedule)  # an invalid one is reported by main, exit 1
+    return f"{timetable.course}/{timetable.term.name}"
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    """The newest (or the named) copy's archive as a URL a student opens without credentials."""
+    from shared.archive.restoring import RestoreError, find
+    from shared.ports.s3 import MAX_PRESIGN
+
+    expires = _duration(args.expires)
+    if not timedelta(0) < expires <= MAX_PRESIGN:
+        raise UsageError(f"--expires {args.expires}: a presigned URL lasts up to 7 days")
+    store = _store(args, 1)
+    owner = Owner.parse(args.user)
+    temporary, until = store.temporary_credentials()
+    if temporary:
+        when = f" (at {until:%Y-%m-%d %H:%M %Z})" if until else ""
+        print(f"classops: warning: signed with temporary credentials: the URL stops working "
+              f"when they expire{when}, which may be before {args.expires}", file=sys.stderr)
+    try:
+        manifest = find(store, _prefix(args), owner, args.timestamp)
+    except RestoreError as err:
+        raise UsageError(str(err)) from None
+    url = store.presign_get(manifest.archive_key, expires)
+    if args.output == "json":
+        print(json.dumps({"user": owner.user, "server": owner.server,
+                          "timestamp": manifest.timestamp, "key": manifest.archive_key,
+                          "size": manifest.archive_size, "sha256": manifest.archive_sha256,
+                          "expires_seconds": int(expires.total_seconds()),
+                          "temporary_credentials": temporary, "url": url}, indent=1))
+    else:
+        print(url)
+    return 0

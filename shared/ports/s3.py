@@ -164,3 +164,12 @@ class S3:
                 return []
             raise
         return list(answer.get("Rules", []))
+
+    def temporary_credentials(self) -> tuple[bool, Any]:
+        """Whether the client signs with temporary credentials (a session token: STS, a web
+        identity, an instance role), and when they expire if botocore knows (a datetime)."""
+        signer = getattr(self.client, "_request_signer", None)
+        creds = getattr(signer, "_credentials", None)
+        if creds is None or not getattr(creds, "token", None):
+            return False, None
+        return True, getattr(creds, "_expiry_time", None)
