@@ -97,6 +97,11 @@ class Place:
         return name if _STAMP.match(name) else None
 
 
-def owner_of_folder(name: str) -> Owner:
-    """The owner named by a URL-encoded key part (the inverse of `Place.folder`'s)."""
-    return Owner(unquote(name))
+def folder_name(owner: Owner) -> str:
+    """A single folder name for an owner: `alice%40uni.edu`, `bob%2Fproject` (named server)."""
+    return quote(str(owner), safe="")
+
+
+def owner_of_folder(name: str, encoded: bool = False) -> Owner:
+    """The owner a folder is named for: its raw name, or (`encoded`) `folder_name`'s inverse."""
+    return Owner.parse(unquote(name)) if encoded else Owner(name)

@@ -28,7 +28,7 @@ from typing import Any, Literal
 from shared.ports.errors import ApiError
 from shared.ports.s3 import S3
 
-from .layout import Owner, Place, check_prefix, stamp
+from .layout import Owner, Place, check_prefix, owner_of_folder, stamp
 from .manifest import Entry, Manifest, known_hashes, mtime_text, unchanged
 from .packing import PART, ArchiveError, TarGz, Upload, part_size
 from .walking import walk
@@ -77,11 +77,12 @@ class Copy:
                 "seconds": round(self.seconds, 3), "error": self.error}
 
 
-def homes_in(src: Path) -> list[Home]:
-    """Each folder in `src` is one student's home, named by their username."""
+def homes_in(src: Path, encoded: bool = False) -> list[Home]:
+    """Each folder in `src` is one student's home, named by their username (`encoded`: by
+    `layout.folder_name`, which also carries a named server)."""
     if not src.is_dir():
         raise NotADirectoryError(f"{src}: not a folder")
-    return [Home(Owner(p.name), p) for p in sorted(src.iterdir())
+    return [Home(owner_of_folder(p.name, encoded), p) for p in sorted(src.iterdir())
             if p.is_dir() and not p.is_symlink()]
 
 

@@ -2,6 +2,7 @@
 
     classops archive-worker [--endpoint-url URL] --bucket B --prefix COURSE/TERM SRC
     classops archive-worker ... --home alice=/homes/alice --home bob/project=/homes/bob-project
+    classops archive-worker ... --encoded-names --home=/homes/alice%40uni.edu --home=/homes/b%2Fp
     classops archive-worker ... --restore USER[/SERVER] --into DIR [--timestamp T]
     classops archive-worker ... --verify USER[/SERVER] [--timestamp T]
 
@@ -24,7 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from shared.archive.layout import Owner, check_prefix, parse_stamp
+from shared.archive.layout import Owner, check_prefix, owner_of_folder, parse_stamp
 from shared.cli import options
 from shared.cli.options import UsageError
 
@@ -34,8 +35,12 @@ def add(commands: Any, subcommand: options.Subcommand) -> None:
                      "and its manifest, or restore / verify one student's copy")
     sub.add_argument("src", nargs="?", metavar="SRC",
                      help="a folder whose every folder is one student's home")
-    sub.add_argument("--home", action="append", default=[], metavar="USER[/SERVER]=PATH",
-                     help="one home (repeatable), instead of or besides SRC")
+    sub.add_argument("--home", action="append", default=[], metavar="[USER[/SERVER]=]PATH",
+                     help="one home (repeatable), instead of or besides SRC; without USER= "
+                          "the folder's name is the owner")
+    sub.add_argument("--encoded-names", action="store_true",
+                     help="folder names are URL-encoded owners (`alice%%40uni.edu`, "
+                          "`bob%%2Fproject` for a named server), as copy Jobs mount them")
     sub.add_argument("--endpoint-url", metavar="URL",
                      help="the S3 endpoint (default: CLASSOPS_S3_ENDPOINT, else AWS)")
     sub.add_argument("--bucket", metavar="B", help="default: CLASSOPS_S3_BUCKET")
@@ -100,10 +105,13 @@ def cmd_archive_worker(args: argparse.Namespace) -> int:
 def _archive(args: argparse.Namespace, prefix: str) -> int:
     from shared.archive.worker import Copy, Home, Options, archive_homes, homes_in
 
-    homes = homes_in(Path(args.src)) if args.src else []
+    homes = homes_in(Path(args.src), args.encoded_names) if args.src else []
     for text in args.home:
-        owner, path = _pair(text, "--home")
-        homes.append(Home(Owner.parse(owner), Path(path)))
+        if text.startswith(("/", ".")):  # a path: its folder's name is the owner
+            homes.append(Home(owner_of_folder(Path(text).name, args.encoded_names), Path(text)))
+        else:
+            owner, path = _pair(text, "--home")
+            homes.append(Home(Owner.parse(owner), Path(path)))
     if not homes:
         raise UsageError("nothing to copy: give SRC (a folder of homes) or --home")
     if args.jobs < 1:

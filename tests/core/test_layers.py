@@ -18,9 +18,9 @@ FORBIDDEN_IN_FUNCTIONS = {"kubernetes", "boto3", "botocore", "flask", "requests"
 # Packages of pure logic (no I/O, no port): `functions/` may import them. A capability that adds
 # a pure package adds it here. The stack's pure modules are named one by one: `stack.deploy`,
 # `stack.probes` and `stack.status` do I/O.
-# copies (issue 16): key layout, manifests, the lifecycle rule, the drill's choice
+# copies (issue 16): key layout, manifests, the lifecycle rule, the drill's choice, copy Jobs
 ARCHIVE_PURE = {"shared.archive.layout", "shared.archive.manifest", "shared.archive.lifecycle",
-                "shared.archive.sampling"}
+                "shared.archive.sampling", "shared.archive.copy_jobs"}
 PURE = {
     "shared.timetable",
     "shared.warmup",  # placeholder sizing, lead time, attendance
