@@ -208,8 +208,9 @@ def run_archive_job(p: Ports, a: RunArchiveJob) -> Done:
     meta = a.job.get("metadata") or {}
     name, namespace = str(meta.get("name", "")), str(meta.get("namespace", ""))
     try:
-        for claim in a.claims:
-            create(p, claim)
+        if p.kube.get("batch/v1", "Job", name, namespace) is None:  # else: the same copy
+            for claim in a.claims:
+                create(p, claim)
         made = create(p, a.job)
         if not a.wait_seconds:
             return made

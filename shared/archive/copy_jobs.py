@@ -4,7 +4,8 @@ After the snapshots (`backup.copy`), each student's newest ready snapshot is res
 scratch PVC (`dataSource`: the VolumeSnapshot), so stopped students, most of them, are covered
 and nobody's running server is touched. One Job copies a batch of students: it mounts their
 scratch PVCs read-only at `/homes/<folder_name(owner)>` and runs `classops archive-worker` over
-them with one S3 client (its `--jobs` homes at once); the executor runs a few Jobs at once. The
+them (`--home PATH --owner USER` each: a mount need not keep its folder's name) with one S3
+client (its `--jobs` homes at once); the executor runs a few Jobs at once. The
 copy's timestamp is the snapshot's time, so a Job run twice writes the same keys. The scratch
 PVCs are deleted once the Job has ended, whatever its outcome.
 
@@ -126,14 +127,13 @@ def job(name: str, members: Sequence[Source], settings: JobSettings) -> dict[str
     timestamp = stamp(members[0].at)
     volumes, mounts, args = [], [], [
         "archive-worker", "--prefix", settings.prefix, "--timestamp", timestamp,
-        "--jobs", str(settings.homes_at_once), "--encoded-names", "--meta", f"copy-job={name}",
-        "-o", "json"]
+        "--jobs", str(settings.homes_at_once), "--meta", f"copy-job={name}", "-o", "json"]
     for i, s in enumerate(members):
         path = f"{HOMES}/{folder_name(s.owner)}"
         volumes.append({"name": f"home-{i:03d}", "persistentVolumeClaim": {
             "claimName": f"{name}-{i:03d}", "readOnly": True}})
         mounts.append({"name": f"home-{i:03d}", "mountPath": path, "readOnly": True})
-        args.append(f"--home={path}")
+        args += [f"--home={path}", "--owner", str(s.owner)]
     container = {
         "name": "archive", "image": settings.image, "command": ["python", "-m",
                                                                  "shared.cli.main"],

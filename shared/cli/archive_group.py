@@ -2,7 +2,7 @@
 
     classops archive-worker [--endpoint-url URL] --bucket B --prefix COURSE/TERM SRC
     classops archive-worker ... --home alice=/homes/alice --home bob/project=/homes/bob-project
-    classops archive-worker ... --encoded-names --home=/homes/alice%40uni.edu --home=/homes/b%2Fp
+    classops archive-worker ... --home=/homes/0 --owner alice@uni.edu --home=/homes/1 --owner b/p
     classops archive-worker ... --restore USER[/SERVER] --into DIR [--timestamp T]
     classops archive-worker ... --verify USER[/SERVER] [--timestamp T]
 
@@ -38,6 +38,9 @@ def add(commands: Any, subcommand: options.Subcommand) -> None:
     sub.add_argument("--home", action="append", default=[], metavar="[USER[/SERVER]=]PATH",
                      help="one home (repeatable), instead of or besides SRC; without USER= "
                           "the folder's name is the owner")
+    sub.add_argument("--owner", action="append", default=[], metavar="USER[/SERVER]",
+                     help="the owner of each path-only --home, in order (how copy Jobs pass "
+                          "them: a mount's folder need not be named for its student)")
     sub.add_argument("--encoded-names", action="store_true",
                      help="folder names are URL-encoded owners (`alice%%40uni.edu`, "
                           "`bob%%2Fproject` for a named server), as copy Jobs mount them")
@@ -106,12 +109,18 @@ def _archive(args: argparse.Namespace, prefix: str) -> int:
     from shared.archive.worker import Copy, Home, Options, archive_homes, homes_in
 
     homes = homes_in(Path(args.src), args.encoded_names) if args.src else []
+    paths = [text for text in args.home if text.startswith(("/", "."))]
+    if args.owner and len(args.owner) != len(paths):
+        raise UsageError(f"{len(args.owner)} --owner for {len(paths)} path-only --home")
+    owners = iter(args.owner)
     for text in args.home:
-        if text.startswith(("/", ".")):  # a path: its folder's name is the owner
-            homes.append(Home(owner_of_folder(Path(text).name, args.encoded_names), Path(text)))
+        if text.startswith(("/", ".")):  # a path: --owner, else its folder's name
+            owner = Owner.parse(next(owners)) if args.owner else \
+                owner_of_folder(Path(text).name, args.encoded_names)
+            homes.append(Home(owner, Path(text)))
         else:
-            owner, path = _pair(text, "--home")
-            homes.append(Home(Owner.parse(owner), Path(path)))
+            name, path = _pair(text, "--home")
+            homes.append(Home(Owner.parse(name), Path(path)))
     if not homes:
         raise UsageError("nothing to copy: give SRC (a folder of homes) or --home")
     if args.jobs < 1:

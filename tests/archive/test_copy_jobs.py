@@ -36,6 +36,7 @@ from .homes import make_home, port, tree
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "cs101/fall-2026"
 TAKEN = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+NEXT = datetime(2026, 12, 8, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -59,14 +60,19 @@ def user_volume(c: Cluster, user: str, home: Path, index: int) -> str:
                    not_yet=(Exception,))
     shutil.rmtree(folder)
     shutil.copytree(home, folder, symlinks=True)
-    name = f"{claim}-scheduled-20261207t0300"
+    return snapshot(c, claim, user, TAKEN)
+
+
+def snapshot(c: Cluster, claim: str, user: str, at: datetime) -> str:
+    """A ready snapshot of the claim, labelled and annotated as the backup takes it."""
+    name = f"{claim}-scheduled-{at:%Y%m%dt%H%M}"
     Kube(c.api).create({
         "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
         "metadata": {"name": name, "namespace": c.namespace,
                      "labels": {"app.kubernetes.io/managed-by": "classops",
                                 "component": "singleuser-storage"},
                      "annotations": {"hub.jupyter.org/username": user, "classops.edu/claim": claim,
-                                     "classops.edu/at": TAKEN.isoformat()}},
+                                     "classops.edu/at": at.isoformat()}},
         "spec": {"source": {"persistentVolumeClaimName": claim}}})
     until(lambda: (Kube(c.api).get("snapshot.storage.k8s.io/v1", "VolumeSnapshot", name,
                                    c.namespace) or _none()).status.get("readyToUse"),
@@ -124,5 +130,15 @@ def test_a_copy_job_archives_every_students_newest_snapshot(
             if not p.metadata.get("deletionTimestamp")]
     assert left == []
 
-    [again] = executor.execute(outcome.actions, event.id)  # the same event twice: no new copy
-    assert again.detail == "copies: 0 archived, 2 unchanged, 0 failed", again.detail
+    objects = sorted(o.key for o in store.objects())
+    [again] = executor.execute(outcome.actions, event.id)  # the same event twice: the same Job
+    assert again.detail == result.detail and sorted(o.key for o in store.objects()) == objects
+
+    for i, user in enumerate(homes):  # the next night's snapshots, nothing changed
+        snapshot(c, f"claim-{i}", user, NEXT)
+    event = typed(CloudEvent({"id": "copy@2026-12-08T03:30:00+00:00", "type": BACKUP_COPY,
+                              "source": "/classops/timetable", "time": NEXT}, {}))
+    [outcome] = dispatch(event, ctx, load("functions"))
+    [next_night] = executor.execute(outcome.actions, event.id)
+    assert next_night.detail == "copies: 0 archived, 2 unchanged, 0 failed", next_night.detail
+    assert sorted(o.key for o in store.objects()) == objects  # a few GETs, no upload
