@@ -120,9 +120,14 @@ CLASSOPS_GRANTS = [
     _grant(["coordination.k8s.io"], ["leases"], PRUNED, "deploy"),  # user-scheduler-lock
     _grant(["coordination.k8s.io"], ["leases"], ["get", "create", "update"], "serve"),  # leader
     _grant(["events.k8s.io"], ["events"], ["create"], "deploy", "serve"),  # executor's Events
-    _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["list"], "status"),
+    _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["list"], "status", "copies"),
     _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["get", "create", "delete"],
-           "snapshots"),  # the backup cron and deadlines (not built yet)
+           "snapshots", "copies"),  # the backup cron and deadlines (not built yet)
+    # copies (issue 16): copy and restore Jobs, their scratch PVCs restored from snapshots,
+    # and the worker's summary in the Job's log
+    _grant(["batch"], ["jobs"], ["get", "create"], "copies"),
+    _grant([""], ["persistentvolumeclaims"], ["create", "delete"], "copies"),
+    _grant([""], ["pods/log"], ["get"], "copies"),
 ]
 CLASSOPS_RULES = [g.rule for g in CLASSOPS_GRANTS]
 
