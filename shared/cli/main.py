@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from shared.cli import (
     archive_group,
     inspection_group,
+    restore_group,
     runtime_group,
     stack_group,
     timetable_group,
@@ -38,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     stack_group.add(commands, _subcommand)  # render, deploy
     inspection_group.add(commands, _subcommand)  # check, status
     runtime_group.add(commands, _subcommand)  # serve, events
-    archive_group.add(commands, _subcommand)  # archive-worker
+    archive_group.add(commands, _subcommand)  # archive-worker, link
+    restore_group.add(commands, _subcommand)  # restore
     return parser
 
 
