@@ -125,6 +125,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
             kube.create(plan.claim(name, ns, owner, size, storage_class, snap.name))
             made["into"] = f"pvc {ns}/{name}"
             return _done(args, made, f"created PVC {ns}/{name} ({size}) from {source}")
+        if args.into_home and kube.get("batch/v1", "Job", f"{name}-home", ns) is not None:
+            raise UsageError(f"already restored: job {ns}/{name}-home put {source} into "
+                             f"restored/{day}/ of {owner}'s home; a restore never overwrites")
         if args.into_home:
             assert home is not None
             target, mounts = f"/home/restored/{day}", {home.name: ("/home", False)}

@@ -41,11 +41,8 @@ NEXT = datetime(2026, 12, 8, 3, 0, tzinfo=UTC)
 
 @pytest.fixture
 def storage(cluster: Cluster) -> Cluster:  # noqa: F811
-    try:
-        cluster.emu.enable_controllers("volumes", "snapshots", "jobs",
-                                       volumes={"binding_mode": "Immediate"})
-    except (AttributeError, KeyError, ValueError) as err:  # until emu-storage is on main
-        pytest.skip(f"the emulator cannot run volumes, snapshots and Jobs: {err!r}")
+    cluster.emu.enable_controllers("volumes", "snapshots", "jobs",
+                                   volumes={"binding_mode": "Immediate"})
     cluster.add_node("n1")
     return cluster
 

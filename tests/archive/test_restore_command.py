@@ -10,6 +10,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
+from kubernetes import client
 
 from shared.archive.layout import Owner
 from shared.archive.worker import Home, archive_homes
@@ -72,8 +73,16 @@ def test_restores_never_in_place(course: Cluster, s3: S3Bucket, tmp_path: Path) 
     assert tree(live / "restored" / "2026-12-07T0300") == tree(original)
     rest = {k: v for k, v in tree(live).items() if not k.startswith("restored")}
     assert rest == before  # nothing else touched
-    again, said = restore(c, "alice", "s3", into_home=True)
-    assert again == 1 and "FAILED" in said  # restored/DATE/ exists: refused, not overwritten
+    with pytest.raises(UsageError, match="already restored"):
+        restore(c, "alice", "s3", into_home=True)
+    first_job = said.split("(job ")[1].rstrip(")\n")
+    client.BatchV1Api(c.api).delete_namespaced_job(first_job, c.namespace,
+                                                   propagation_policy="Background")
+    until(lambda: first_job not in {j.metadata.name for j in
+                                    client.BatchV1Api(c.api).list_namespaced_job(
+                                        c.namespace).items}, timeout=60)
+    again, said = restore(c, "alice", "s3", into_home=True)  # the Job gone, the folder not
+    assert again == 1 and "FAILED" in said and "exists" in said, said
     assert tree(live / "restored" / "2026-12-07T0300") == tree(original)
 
     code, said = restore(c, "alice", "s3:2026-12-07", into="alice-tuesday")
