@@ -126,3 +126,33 @@ def test_the_manifest_lists_every_entry(s3: S3Bucket, tmp_path: Path) -> None:
     assert doc["archive"]["key"] == f"{PREFIX}/alice/20261207T030000Z.tar.gz"
     assert store.get_bytes(f"{PREFIX}/alice/latest.json") == \
         store.get_bytes(f"{PREFIX}/alice/20261207T030000Z.manifest.json")
+
+
+def test_extras_ride_along_and_named_servers_have_their_own_folder(
+        s3: S3Bucket, tmp_path: Path) -> None:
+    """The hook for a note to the student: in the archive (a student opening it sees it), in the
+    manifest apart, never restored into a home, and no reason for a new copy."""
+    from shared.archive.worker import Home
+
+    store = port(s3)
+    home = make_home(tmp_path / "src", "alice")
+    project = Home(Owner("alice", "project"), make_home(tmp_path / "src2", "proj").path)
+    note = b"Your files from CS101 are in this archive.\n"
+    options = Options(extras=lambda owner: [("WHERE-ARE-MY-FILES.txt", note)])
+    done = archive_homes(store, PREFIX, [home, project], "20261207T030000Z", options)
+    assert [c.archive for c in done] == [
+        f"{PREFIX}/alice/20261207T030000Z.tar.gz",
+        f"{PREFIX}/alice/project/20261207T030000Z.tar.gz"]
+    assert copies(store, Place(PREFIX, home.owner)) == ["20261207T030000Z"]  # not project's
+    manifest = find(store, PREFIX, home.owner)
+    assert [e.path for e in manifest.extras] == ["WHERE-ARE-MY-FILES.txt"]
+    with tarfile.open(fileobj=io.BytesIO(store.get_bytes(manifest.archive_key))) as tar:
+        member = tar.extractfile("WHERE-ARE-MY-FILES.txt")
+        assert member is not None and member.read() == note
+    assert verify(store, manifest).ok
+    assert restore(store, manifest, tmp_path / "back").ok
+    assert tree(tmp_path / "back") == tree(home.path)  # the note is not put into the home
+    again = archive_homes(store, PREFIX, [home, project], "20261208T030000Z", options)
+    assert [c.status for c in again] == ["unchanged", "unchanged"]
+    assert restore(store, find(store, PREFIX, project.owner), tmp_path / "proj").ok
+    assert tree(tmp_path / "proj") == tree(project.path)
