@@ -4,6 +4,9 @@
     PREFIX/USER[/SERVER]/TIMESTAMP.manifest.json  then, last, its manifest: the commit record
     PREFIX/USER[/SERVER]/latest.json              a copy of the newest manifest, written after it
 
+    PREFIX/%state/USER[/SERVER]/FINGERPRINT.TIMESTAMP  an empty marker: the home's stat
+                                                  fingerprint as of its latest copy
+
 PREFIX is `COURSE/TERM`; USER is the raw hub username URL-encoded (`alice%40uni.edu`), SERVER
 the named server's name, also encoded (the default server has none). A timestamp is UTC to the
 second, `20261207T150000Z`, so keys sort by time. An archive without its manifest is garbage
@@ -20,6 +23,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote, unquote
 
 ARCHIVE = ".tar.gz"
+STATE = "%state"  # no URL-encoded name is this (a literal % is always %25), so no user's folder
 MANIFEST = ".manifest.json"
 LATEST = "latest.json"
 _STAMP = re.compile(r"^\d{8}T\d{6}Z$")
@@ -88,6 +92,11 @@ class Place:
     def latest(self) -> str:
         return self.folder + LATEST
 
+    def mark(self, fingerprint: str, timestamp: str) -> str:
+        """The marker of the home's state as of its latest copy (one listing finds them all)."""
+        return f"{self.prefix}/{STATE}/{self.folder.removeprefix(self.prefix + '/')}" \
+               f"{fingerprint}.{timestamp}"
+
     def timestamp_of(self, key: str) -> str | None:
         """The timestamp of a manifest key directly in this folder (not a named server's)."""
         rest = key.removeprefix(self.folder)
@@ -105,3 +114,16 @@ def folder_name(owner: Owner) -> str:
 def owner_of_folder(name: str, encoded: bool = False) -> Owner:
     """The owner a folder is named for: its raw name, or (`encoded`) `folder_name`'s inverse."""
     return Owner.parse(unquote(name)) if encoded else Owner(name)
+
+
+def parse_mark(prefix: str, key: str) -> tuple[Owner, str, str] | None:
+    """(owner, fingerprint, timestamp) of a marker key under `prefix`, else None."""
+    rest = key.removeprefix(f"{prefix}/{STATE}/")
+    parts = rest.split("/")
+    if rest == key or len(parts) not in (2, 3):
+        return None
+    fingerprint, _, timestamp = parts[-1].partition(".")
+    if not fingerprint or not _STAMP.match(timestamp):
+        return None
+    return Owner(unquote(parts[0]), unquote(parts[1]) if len(parts) == 3 else ""), \
+        fingerprint, timestamp

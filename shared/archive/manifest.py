@@ -11,6 +11,7 @@ surrogateescape), so they round-trip.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -122,3 +123,13 @@ def known_hashes(previous: Manifest | None) -> dict[str, Entry]:
     """Files of the last copy by path: one whose size and mtime still match needs no hashing
     (restic's rule; a change that keeps both is not seen, as with restic)."""
     return {e.path: e for e in previous.files if e.kind == "file"} if previous else {}
+
+
+def fingerprint(walked: Sequence[Entry]) -> str:
+    """A digest of what `unchanged` compares (every entry's path, type, mode, mtime, size,
+    target): equal fingerprints, an unchanged home, with no manifest read."""
+    digest = hashlib.sha256()
+    for e in walked:
+        digest.update(f"{e.path}\0{e.kind}\0{e.mode}\0{e.mtime}\0{e.size}\0{e.target}\n"
+                      .encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:32]

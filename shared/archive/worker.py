@@ -1,9 +1,12 @@
 """The archive worker: copy each home of a batch to S3 as a tar.gz and, last, its manifest.
 
-For each home: walk it; read the owner's `latest.json` (one GET); if nothing changed by size,
-mtime, mode and type, that is the whole cost (no upload). Otherwise stream a new archive,
+For each home: walk it; compare its stat fingerprint with its marker (all markers of the class
+come in one listing before the batch); if nothing changed by size, mtime, mode and type, that is
+the whole cost: no request. Without a matching marker, read the owner's `latest.json` (one GET)
+and compare entry by entry (a lost marker is made again). Otherwise stream a new archive,
 hashing only the files whose size or mtime changed (the rest keep the last manifest's SHA-256),
-then write `TIMESTAMP.manifest.json`, then `latest.json` (only forwards in time). A failure
+then write `TIMESTAMP.manifest.json`, then `latest.json` (only forwards in time), then the
+marker. A failure
 leaves no manifest, so the copy does not exist; running the batch again finishes it (the same
 timestamp names the same keys).
 
@@ -28,8 +31,8 @@ from typing import Any, Literal
 from shared.ports.errors import ApiError
 from shared.ports.s3 import S3
 
-from .layout import Owner, Place, check_prefix, owner_of_folder, stamp
-from .manifest import Entry, Manifest, known_hashes, mtime_text, unchanged
+from .layout import STATE, Owner, Place, check_prefix, owner_of_folder, parse_mark, stamp
+from .manifest import Entry, Manifest, fingerprint, known_hashes, mtime_text, unchanged
 from .packing import PART, ArchiveError, TarGz, Upload, part_size
 from .walking import walk
 
@@ -107,14 +110,37 @@ def copies(s3: S3, place: Place) -> list[str]:
     return sorted(t for t in found if t)
 
 
+def read_marks(s3: S3, prefix: str) -> dict[Owner, tuple[str, str, str]]:
+    """Every home's marker under `prefix`: owner -> (fingerprint, timestamp, key); one listing
+    for the whole class. Unreadable: {} (each home then reads its `latest.json`)."""
+    root = check_prefix(prefix)
+    found: dict[Owner, tuple[str, str, str]] = {}
+    try:
+        for obj in s3.objects(f"{root}/{STATE}/"):
+            mark = parse_mark(root, obj.key)
+            if mark is not None and mark[2] >= found.get(mark[0], ("", "", ""))[1]:
+                found[mark[0]] = (mark[1], mark[2], obj.key)
+    except ApiError:
+        return {}
+    return found
+
+
 def archive_home(s3: S3, prefix: str, home: Home, timestamp: str, options: Options = Options(),
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Copy:
-    """Copy one home (see the module's docstring); raises on failure, leaving no manifest."""
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 mark: tuple[str, str, str] | None = None) -> Copy:
+    """Copy one home (see the module's docstring); raises on failure, leaving no manifest.
+    `mark`: the home's marker from `read_marks` (fingerprint, timestamp, key), if any."""
     began = time.monotonic()
     place = Place(check_prefix(prefix), home.owner)
     walked = walk(home.path)
+    print_ = fingerprint(walked.entries)
+    if mark is not None and mark[0] == print_:  # unchanged since that copy: no request at all
+        return Copy(home.owner, "unchanged", mark[1], place.manifest(mark[1]),
+                    place.archive(mark[1]), len(walked.entries), walked.size,
+                    seconds=time.monotonic() - began)
     previous = read_latest(s3, place)
     if previous is not None and unchanged(walked.entries, previous):
+        _remark(s3, place, print_, previous.timestamp, mark)  # a marker lost, or never made
         return Copy(home.owner, "unchanged", previous.timestamp, place.manifest(
             previous.timestamp), previous.archive_key, len(walked.entries), walked.size,
             seconds=time.monotonic() - began)
@@ -140,8 +166,18 @@ def archive_home(s3: S3, prefix: str, home: Home, timestamp: str, options: Optio
     s3.put_bytes(place.manifest(timestamp), data, "application/json")  # the commit
     if previous is None or previous.timestamp <= timestamp:
         s3.put_bytes(place.latest, data, "application/json")
+        _remark(s3, place, print_, timestamp, mark)
     return Copy(home.owner, "archived", timestamp, place.manifest(timestamp), key, len(files),
                 walked.size, size, tar.hashed, time.monotonic() - began)
+
+
+def _remark(s3: S3, place: Place, print_: str, timestamp: str,
+            old: tuple[str, str, str] | None) -> None:
+    """The marker moves after `latest.json` (so it never runs ahead of it); the old one goes."""
+    key = place.mark(print_, timestamp)
+    s3.put_bytes(key, b"", "application/octet-stream")
+    if old is not None and old[2] != key:
+        s3.delete(old[2])
 
 
 def _known(entry: Entry, known: dict[str, Entry]) -> str:
@@ -157,11 +193,13 @@ def archive_homes(s3: S3, prefix: str, homes: Iterable[Home], timestamp: str | N
     (status "failed"), never the batch's. Results in the order of `homes`."""
     timestamp = timestamp or stamp(now())
     lock = threading.Lock()
+    marks = read_marks(s3, prefix)
 
     def one(home: Home) -> Copy:
         began = time.monotonic()
         try:
-            done = archive_home(s3, prefix, home, timestamp, options, now)
+            done = archive_home(s3, prefix, home, timestamp, options, now,
+                                marks.get(home.owner))
         except (ArchiveError, ApiError, OSError, ValueError) as err:
             done = Copy(home.owner, "failed", error=_say(err),
                         seconds=time.monotonic() - began)

@@ -16,6 +16,7 @@ import pytest
 from shared.archive.layout import Owner, Place
 from shared.archive.restoring import RestoreError, find, restore, verify
 from shared.archive.worker import Options, archive_homes, copies
+from tests.servers.faults import FaultProxy
 from tests.servers.fixtures import S3Bucket
 
 from .homes import SECRET, make_home, port, touch, tree
@@ -70,8 +71,16 @@ def test_an_unchanged_home_uploads_nothing_and_a_change_hashes_only_what_changed
     first = archive_homes(store, PREFIX, [home], "20261207T030000Z")[0]
     assert first.status == "archived" and first.hashed == first.size
     keys = sorted(o.key for o in store.objects(PREFIX))
-    again = archive_homes(store, PREFIX, [home], "20261208T030000Z")[0]
+    with FaultProxy(s3.endpoint.endpoint_url) as proxy:  # to see every request on the wire
+        again = archive_homes(port(s3, proxy.url), PREFIX, [home], "20261208T030000Z")[0]
     assert (again.status, again.timestamp, again.stored) == ("unchanged", "20261207T030000Z", 0)
+    assert sorted(o.key for o in store.objects(PREFIX)) == keys
+    # one listing of the class's markers, nothing per home
+    assert [(r.method, r.query.get("prefix")) for r, _ in proxy.seen] == \
+        [("GET", [f"{PREFIX}/%state/"])]
+    store.delete(next(k for k in keys if "/%state/" in k))  # a lost marker: one GET, remade
+    fourth = archive_homes(store, PREFIX, [home], "20261208T030000Z")[0]
+    assert (fourth.status, fourth.timestamp) == ("unchanged", "20261207T030000Z")
     assert sorted(o.key for o in store.objects(PREFIX)) == keys
 
     touch(home.path / "lab1.ipynb", b'{"cells": [1]}\n', ns=1_790_000_000_000_000_000)
