@@ -28,11 +28,13 @@ COPY_TREE = ("import shutil, sys\n"
              "print('copied', sys.argv[1], 'to', sys.argv[2])\n")
 
 
-def name_for(owner: Owner, when: str) -> str:
-    """`restore-alice-20261207t030000z-1a2b3c`: a DNS label from the owner and the time."""
-    slug = re.sub(r"[^a-z0-9]+", "-", str(owner).lower()).strip("-")[:20].strip("-") or "u"
-    digest = hashlib.sha256(f"{owner}|{when}".encode()).hexdigest()[:6]
-    return f"restore-{slug}-{when.lower()}-{digest}"[:63].rstrip("-")
+def name_for(owner: Owner, when: str, source: str = "s3") -> str:
+    """`restore-alice-s3-20261207t030000z-1a2b3c`: a DNS label from the owner, the source
+    (`s3` or `snapshot`) and the copy's or snapshot's time."""
+    slug = re.sub(r"[^a-z0-9]+", "-", str(owner).lower()).strip("-")[:16].strip("-") or "u"
+    digest = hashlib.sha256(f"{owner}|{source}|{when}".encode()).hexdigest()[:6]
+    kind = "snap" if source == "snapshot" else source
+    return f"restore-{slug}-{kind}-{when.lower()}-{digest}"[:63].rstrip("-")
 
 
 def _meta(name: str, namespace: str, owner: Owner, **notes: str) -> dict[str, Any]:

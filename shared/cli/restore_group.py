@@ -116,7 +116,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             when = found[-1]
             source = f"copy s3://{env.s3_bucket}/{Place(prefix, owner).archive(when)}"
         day = f"{parse_stamp(when):%Y-%m-%dT%H%M}" if when[:1].isdigit() else when
-        name = args.into or plan.name_for(owner, when)
+        name = args.into or plan.name_for(owner, when, kind)
         made: dict[str, Any] = {"user": owner.user, "server": owner.server, "from": source}
         if not args.into_home and kube.get("v1", "PersistentVolumeClaim", name, ns) is not None:
             raise UsageError(f"PVC {ns}/{name} exists: a restore never overwrites; "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import shutil
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -98,5 +99,12 @@ def test_restores_never_in_place(course: Cluster, s3: S3Bucket, tmp_path: Path) 
     assert pvc.spec.data_source.kind == "VolumeSnapshot"
     folder = until(lambda: _folder(c, name), timeout=60, not_yet=(Exception,))
     assert tree(folder) == tree(original)
+    shutil.rmtree(live / "restored")  # the student took what they needed
+    code, said = restore(c, "alice", "snapshot", into_home=True)
+    assert code == 0 and "from snapshot claim-0-" in said, said
+    assert tree(live / "restored" / "2026-12-07T0300") == tree(original)
+    assert [p.metadata.name for p in c.core.list_namespaced_persistent_volume_claim(
+        c.namespace).items if p.metadata.name.endswith("-src")
+        and not p.metadata.deletion_timestamp] == []  # the scratch PVC is gone
     with pytest.raises(UsageError, match="no copy of 2026-01-01"):
         restore(c, "alice", "s3:2026-01-01", into_home=True)
