@@ -11,14 +11,15 @@ from __future__ import annotations
 from base64 import b64encode
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.handlers.readers import StoredObject
+if TYPE_CHECKING:  # the readers import the events and the timetable: not at a Job's start
+    from shared.handlers.readers import StoredObject
 
 from .errors import ApiError
 
@@ -56,6 +57,8 @@ def _calling(call: Callable[[], T]) -> T:
 
 
 def _stored(key: str, meta: dict[str, Any]) -> StoredObject:
+    from shared.handlers.readers import StoredObject
+
     size = meta.get("ContentLength", meta.get("Size", 0))
     return StoredObject(key, int(size), str(meta.get("ETag", "")).strip('"'),
                         meta.get("LastModified"))
@@ -73,6 +76,8 @@ class S3:
             {"ChecksumAlgorithm": "SHA256"}
         answer = _calling(lambda: self.client.put_object(
             Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **check))
+        from shared.handlers.readers import StoredObject
+
         return StoredObject(key, len(data), str(answer.get("ETag", "")).strip('"'))
 
     def get_bytes(self, key: str) -> bytes:
