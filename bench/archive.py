@@ -165,6 +165,7 @@ def main() -> None:
         user = username(7)
         for t in chosen.values():
             into = work / "restore" / t.name
+            shutil.rmtree(into, ignore_errors=True)  # a kept --work dir: restores never overwrite
             t.times["restore"] = run(t, t.restore(into, user))
             print(f"{t.name} restore {user}: {t.times['restore']:.2f} s", flush=True)
         print()
