@@ -139,3 +139,32 @@ def test_a_copy_job_archives_every_students_newest_snapshot(
     [next_night] = executor.execute(outcome.actions, event.id)
     assert next_night.detail == "copies: 0 archived, 2 unchanged, 0 failed", next_night.detail
     assert sorted(o.key for o in store.objects()) == objects  # a few GETs, no upload
+
+
+def test_a_copy_job_that_cannot_reach_s3_fails_with_each_students_error(
+        storage: Cluster, s3: S3Bucket, tmp_path: Path) -> None:
+    c, ns = storage, storage.namespace
+    c.core.create_namespaced_config_map(ns, {
+        "metadata": {"name": SCHEDULE_CONFIGMAP},
+        "data": {SCHEDULE_KEY: (ROOT / "schedules.yaml").read_text(encoding="utf-8")}})
+    wrong = {"CLASSOPS_S3_BUCKET": s3.name, "CLASSOPS_S3_ENDPOINT": s3.endpoint.endpoint_url,
+             "AWS_ACCESS_KEY_ID": s3.endpoint.access_key, "AWS_SECRET_ACCESS_KEY": "wrong",
+             "AWS_DEFAULT_REGION": s3.endpoint.region}
+    c.core.create_namespaced_secret(ns, {"metadata": {"name": "classops-s3"}, "data": {
+        k: base64.b64encode(v.encode()).decode() for k, v in wrong.items()}})
+    user_volume(c, "alice", make_home(tmp_path / "src", "alice").path, 0)
+    api, store = Kube(c.api), port(s3)
+    ctx = Context(Settings(namespace=ns), api, EmptyHub(), store, lambda: TAKEN)
+    event = typed(CloudEvent({"id": "copy@2026-12-07T03:30:00+00:00", "type": BACKUP_COPY,
+                              "source": "/classops/timetable", "time": TAKEN}, {}))
+    [outcome] = dispatch(event, ctx, load("functions"))
+    executor = Executor(Ports(api, s3=store), Metrics(), lambda: TAKEN,
+                        log=logging.getLogger("test.copies"))
+    [result] = executor.execute(outcome.actions, event.id)
+    assert result.outcome == "failed"
+    assert result.detail.startswith("Refused: copies: 0 archived, 0 unchanged, 1 failed of 1: "
+                                    "alice: "), result.detail
+    assert "403" in result.detail and list(store.objects()) == []
+    left = [p for p in api.list("v1", "PersistentVolumeClaim", ns, "classops.edu/purpose=copy")
+            if not p.metadata.get("deletionTimestamp")]
+    assert left == []  # the scratch PVC goes whatever the outcome
