@@ -27,6 +27,8 @@ from shared.metrics import Metrics
 from shared.ports.kube import Kube
 from shared.settings import Settings
 from shared.stack.admin import SCHEDULE_CONFIGMAP, SCHEDULE_KEY
+from shared.stack.config import HubSettings
+from shared.stack.manifests import render
 from tests.emulator.conftest import Cluster, cluster  # noqa: F401  (the fixture)
 from tests.servers.fixtures import S3Bucket
 from tests.wait import until
@@ -77,6 +79,16 @@ def snapshot(c: Cluster, claim: str, user: str, at: datetime) -> str:
     return name
 
 
+def as_classops(c: Cluster) -> Kube:
+    """classops's own ServiceAccount and Role, as rendered (`classops render --parts classops`)."""
+    settings = HubSettings(course="cs101", namespace=c.namespace, release=c.namespace)
+    admin = Kube(c.api)
+    for manifest in render(settings, "course: cs101\n", ("classops",)):
+        if manifest["kind"] in ("ServiceAccount", "Role", "RoleBinding"):
+            admin.apply(manifest, "classops")
+    return Kube(c.emu.api_client(token=c.emu.service_account_token(c.namespace, "classops")))
+
+
 class _none:
     status: dict[str, object] = {}
 
@@ -102,7 +114,7 @@ def test_a_copy_job_archives_every_students_newest_snapshot(
     for i, (user, home) in enumerate(homes.items()):
         user_volume(c, user, home, i)
 
-    api, store = Kube(c.api), port(s3)
+    api, store = as_classops(c), port(s3)  # RBAC enforced: the Role's grants must suffice
     ctx = Context(Settings(namespace=ns), api, EmptyHub(), store, lambda: TAKEN)
     event = typed(CloudEvent({"id": "copy@2026-12-07T03:30:00+00:00", "type": BACKUP_COPY,
                               "source": "/classops/timetable", "time": TAKEN}, {}))
@@ -127,6 +139,10 @@ def test_a_copy_job_archives_every_students_newest_snapshot(
             if not p.metadata.get("deletionTimestamp")]
     assert left == []
 
+    me = f"system:serviceaccount:{ns}:classops"
+    mine = [r for r in c.emu.requests() if r.user == me]
+    assert {r.verb for r in mine} >= {"create", "delete", "get", "list"}
+    assert [(r.verb, r.path) for r in mine if r.status == 403] == []
     objects = sorted(o.key for o in store.objects())
     [again] = executor.execute(outcome.actions, event.id)  # the same event twice: the same Job
     assert again.detail == result.detail and sorted(o.key for o in store.objects()) == objects
