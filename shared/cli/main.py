@@ -41,6 +41,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     # building imports the timetable back (the order `options` used to give).
     import shared.handlers.registry  # noqa: F401
     from shared.cli import (
+        backup_group,
         inspection_group,
         restore_group,
         runtime_group,
@@ -54,6 +55,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     runtime_group.add(commands, _subcommand)  # serve, events
     archive_group.add(commands, _subcommand)  # archive-worker, link
     restore_group.add(commands, _subcommand)  # restore
+    backup_group.add(commands, _subcommand)  # snapshot, prune, history, uninstall-finalizers
     return parser
 
 
