@@ -130,13 +130,18 @@ CLASSOPS_GRANTS = [
     _grant(["coordination.k8s.io"], ["leases"], PRUNED, "deploy"),  # user-scheduler-lock
     _grant(["coordination.k8s.io"], ["leases"], ["get", "create", "update"], "serve"),  # leader
     _grant(["events.k8s.io"], ["events"], ["create"], "deploy", "serve"),  # executor's Events
-    _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["list"], "status"),
+    _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["list"], "status", "copies"),
     # -- backup (issue 15): snapshots (cron, deadlines, `classops snapshot`), retention
     # (`prune`: delete), their readyToUse (watch), the PVC finalizer (watch, update)
     _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"],
-           ["get", "list", "watch", "create", "delete"], "snapshots", "serve"),
+           ["get", "list", "watch", "create", "delete"], "snapshots", "serve", "copies"),
     _grant([""], ["persistentvolumeclaims"], ["get", "list", "watch", "update"], "snapshots",
            "serve"),
+    # copies (issue 16): copy and restore Jobs, their scratch PVCs restored from snapshots,
+    # and the worker's summary in the Job's log
+    _grant(["batch"], ["jobs"], ["get", "create"], "copies"),
+    _grant([""], ["persistentvolumeclaims"], ["create", "delete"], "copies"),
+    _grant([""], ["pods/log"], ["get"], "copies"),
 ]
 CLASSOPS_RULES = [g.rule for g in CLASSOPS_GRANTS]
 

@@ -11,9 +11,11 @@ import math
 from datetime import UTC, date, datetime, time, timedelta
 
 from shared.events.types import (
+    BACKUP_COPY,
     BACKUP_DUE,
     COOLDOWN,
     DEADLINE,
+    DRILL_DUE,
     RETENTION_DUE,
     TERM_END,
     TERM_START,
@@ -141,6 +143,13 @@ def _backups(timetable: Timetable, start: datetime, end: datetime) -> list[Occur
     subject = f"{timetable.course}/{term.name}"
     result = [Occurrence(BACKUP_DUE, at, "backup", subject, {"cron": backup.cron})
               for at in crons.fire_times(backup.cron, zone, first, after)] if first < after else []
+    # Copies and drills follow their own crons (copies after the night's snapshots).
+    for kind, cron, name in ((BACKUP_COPY, backup.copy, "copy"),
+                             (DRILL_DUE, backup.drill, "drill")):
+        if cron is not None and first < after:
+            data = {"cron": cron} if kind == BACKUP_COPY else {"sample": 1}
+            result += [Occurrence(kind, at, name, subject, data)
+                       for at in crons.fire_times(cron, zone, first, after)]
     keep = backup.retention
     if keep is None:
         return result
@@ -148,6 +157,6 @@ def _backups(timetable: Timetable, start: datetime, end: datetime) -> list[Occur
               "keep_weekly": keep.keep_weekly,
               **{k: v for k, v in (("keep_hourly", keep.keep_hourly),
                                    ("keep_monthly", keep.keep_monthly)) if v}}
-    times = ([o.at for o in result] if keep.cron is None or first >= after
+    times = ([o.at for o in result if o.type == BACKUP_DUE] if keep.cron is None or first >= after
              else crons.fire_times(keep.cron, zone, first, after))
     return result + [Occurrence(RETENTION_DUE, at, "retention", subject, policy) for at in times]

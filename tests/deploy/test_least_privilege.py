@@ -45,7 +45,7 @@ from tests.wait import until
 from .conftest import Stack
 
 EXERCISED = {"deploy", "check", "status", "serve", "warmup", "snapshots"}
-KNOWN = EXERCISED | {"hub-role", "snapshots"}
+KNOWN = EXERCISED | {"hub-role", "snapshots", "copies"}
 Triple = tuple[str, str, str]  # (apiGroup, resource[/subresource], verb)
 
 
