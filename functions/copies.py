@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from functions.drill import schedule
+from functions import course
 from shared.actions.model import Action, RunArchiveJob
 from shared.archive.copy_jobs import (
     CLAIM,
@@ -38,7 +38,7 @@ SNAPSHOTS = "snapshot.storage.k8s.io/v1"
 
 @on(BACKUP_COPY)
 def copy_snapshots(event: ClassEvent[BackupCopyData], ctx: Context) -> Sequence[Action]:
-    timetable = schedule(ctx)
+    timetable = course.timetable(ctx)
     if timetable is None:
         return []
     namespace = ctx.settings.namespace

@@ -1,16 +1,21 @@
-"""The course's timetable as the backup functions read it: the `classops-schedule` ConfigMap
-classops runs from (the cluster holds the state). None in a plan without a cluster."""
+"""The course's timetable as the functions read it: the context's (the plan's, with its overlay;
+serve's schedule) or else the `classops-schedule` ConfigMap classops runs from (the cluster holds
+the state). One reader for every function, so they all fail the same way on a missing or invalid
+schedule."""
 
 from __future__ import annotations
 
 from shared.handlers.context import Context
 from shared.handlers.registry import PermanentError
+from shared.stack.admin import SCHEDULE_CONFIGMAP, SCHEDULE_KEY
 from shared.timetable import Timetable, TimetableError, loads
-
-SCHEDULE_CONFIGMAP, SCHEDULE_KEY = "classops-schedule", "schedules.yaml"
 
 
 def timetable(ctx: Context, required: bool = True) -> Timetable | None:
+    """The schedule; None in a plan without a cluster, or when not `required` and absent or
+    invalid. A required schedule that is missing or invalid is a PermanentError."""
+    if ctx.timetable is not None:
+        return ctx.timetable
     namespace = ctx.settings.namespace
     found = ctx.kube.get("v1", "ConfigMap", SCHEDULE_CONFIGMAP, namespace)
     if found is None:

@@ -11,35 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from functions import course
 from shared.actions.model import Action, RestoreDrill
 from shared.archive.sampling import choose, owners
 from shared.events import ClassEvent
 from shared.events.catalogue import DRILL_DUE, DrillData
 from shared.handlers.context import Context
 from shared.handlers.registry import PermanentError, on
-from shared.stack.admin import SCHEDULE_CONFIGMAP, SCHEDULE_KEY
-from shared.timetable import Timetable, TimetableError, loads
-
-
-def schedule(ctx: Context) -> Timetable | None:
-    """The schedule classops runs from (its ConfigMap); None in a plan without a cluster."""
-    namespace = ctx.settings.namespace
-    found = ctx.kube.get("v1", "ConfigMap", SCHEDULE_CONFIGMAP, namespace)
-    if found is None:
-        if ctx.assumed:
-            return None
-        raise PermanentError(f"no ConfigMap {namespace}/{SCHEDULE_CONFIGMAP}: apply the "
-                             f"classops part first (classops render --parts classops)")
-    try:
-        return loads(str((found.raw.get("data") or {}).get(SCHEDULE_KEY, "")),
-                     f"configmap {namespace}/{SCHEDULE_CONFIGMAP}")
-    except TimetableError as err:
-        raise PermanentError(f"the schedule is invalid: {err.problems[0]}") from err
 
 
 def course_prefix(ctx: Context) -> str | None:
     """`COURSE/TERM`: where the course's copies live in the bucket."""
-    timetable = schedule(ctx)
+    timetable = course.timetable(ctx)
     return f"{timetable.course}/{timetable.term.name}" if timetable else None
 
 

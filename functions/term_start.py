@@ -1,10 +1,10 @@
 """At term start, deploy the hub stack: every object of the `hub` part applied (server-side,
 as `classops`), the generated secrets created if absent, and a new placeholder set scaled to 0.
 
-The course config is the `schedules.yaml` classops itself runs from, read from its ConfigMap
-(`classops-schedule`): the cluster holds the state, not the process. Applying an unchanged object
-changes nothing, so this handler may fire twice. It never prunes: deleting is the operator's
-`classops deploy --prune`. In a plan without a cluster there is no ConfigMap to read: no actions.
+The course config is the schedule being run (`functions.course`: the plan's or serve's, else
+the `classops-schedule` ConfigMap): the cluster holds the state, not the process. Applying an
+unchanged object changes nothing, so this handler may fire twice. It never prunes: deleting is
+the operator's `classops deploy --prune`. In a plan without a cluster: no actions.
 """
 
 from __future__ import annotations
@@ -12,32 +12,24 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from functions import course
 from shared.actions.model import Action
 from shared.events import ClassEvent
 from shared.events.catalogue import TERM_START, TermData
 from shared.handlers.context import Context
-from shared.handlers.registry import PermanentError, on
+from shared.handlers.registry import on
 from shared.stack import secrets
-from shared.stack.admin import SCHEDULE_CONFIGMAP, SCHEDULE_KEY
 from shared.stack.manifests import render, settings_of
 from shared.stack.plan import actions, classify
-from shared.timetable import TimetableError, loads
 
 
 @on(TERM_START)
 def deploy_stack(event: ClassEvent[TermData], ctx: Context) -> Sequence[Action]:
+    if ctx.assumed:  # a plan without a cluster: nothing live to compare with
+        return []
     namespace = ctx.settings.namespace
-    found = ctx.kube.get("v1", "ConfigMap", SCHEDULE_CONFIGMAP, namespace)
-    if found is None:
-        if ctx.assumed:
-            return []
-        raise PermanentError(f"no ConfigMap {namespace}/{SCHEDULE_CONFIGMAP}: apply the "
-                             f"classops part first (classops render --parts classops)")
-    text = str((found.raw.get("data") or {}).get(SCHEDULE_KEY, ""))
-    try:
-        timetable = loads(text, f"configmap {namespace}/{SCHEDULE_CONFIGMAP}")
-    except TimetableError as err:
-        raise PermanentError(f"the schedule is invalid: {err.problems[0]}") from err
+    timetable = course.timetable(ctx)
+    assert timetable is not None  # required: missing or invalid is a PermanentError
     settings = settings_of(timetable)
     if namespace:
         settings = dataclasses.replace(settings, namespace=namespace)

@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from functions import course
 from shared.actions.model import Action, ApplyManifest, HoldPlaceholders
 from shared.events import ClassEvent, KubeObject, WatchEvent
 from shared.events.catalogue import COOLDOWN, WARMUP, MeetingData
 from shared.handlers.context import Context
 from shared.handlers.registry import PermanentError, on, on_watch
-from shared.stack.admin import SCHEDULE_CONFIGMAP, SCHEDULE_KEY
+from shared.stack.admin import SCHEDULE_CONFIGMAP
 from shared.stack.config import HubSettings
-from shared.timetable import Timetable, TimetableError, loads, sessions
+from shared.timetable import Timetable, sessions
 from shared.warmup import attendance, holding, leadtime, sizing, workload
 from shared.warmup.holding import WarmState
 from shared.warmup.knobs import ATTENDANCE, LEAD_TIMES, WarmupKnobs, knobs_of
@@ -44,18 +45,12 @@ NODES_MANAGER = "classops-warmup-nodes"
 
 
 def timetable_of(ctx: Context) -> Timetable:
-    """The schedule being run: the context's, else the `classops-schedule` ConfigMap's."""
-    if ctx.timetable is not None:
-        return ctx.timetable
-    ns = ctx.settings.namespace
-    found = ctx.kube.get("v1", "ConfigMap", SCHEDULE_CONFIGMAP, ns)
+    """The schedule being run; the warm-up cannot size anything without one, even in a plan."""
+    found = course.timetable(ctx)
     if found is None:
-        raise PermanentError(f"no schedule: no ConfigMap {ns}/{SCHEDULE_CONFIGMAP}")
-    try:
-        return loads(str((found.raw.get("data") or {}).get(SCHEDULE_KEY, "")),
-                     f"configmap {ns}/{SCHEDULE_CONFIGMAP}")
-    except TimetableError as err:
-        raise PermanentError(f"the schedule is invalid: {err.problems[0]}") from err
+        raise PermanentError(f"no schedule: no ConfigMap {ctx.settings.namespace}/"
+                             f"{SCHEDULE_CONFIGMAP}")
+    return found
 
 
 def _hub_settings(tt: Timetable) -> HubSettings | None:
