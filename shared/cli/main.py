@@ -18,7 +18,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from shared.cli import inspection_group, runtime_group, stack_group, timetable_group
+from shared.cli import (
+    inspection_group,
+    runtime_group,
+    stack_group,
+    termend_group,
+    timetable_group,
+)
 from shared.cli.options import UsageError
 from shared.handlers.registry import Registry
 from shared.timetable import TimetableError
@@ -32,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     stack_group.add(commands, _subcommand)  # render, deploy
     inspection_group.add(commands, _subcommand)  # check, status
     runtime_group.add(commands, _subcommand)  # serve, events
+    termend_group.add(commands, _subcommand)  # teardown, archive-term
     return parser
 
 

@@ -96,3 +96,9 @@ class S3:
             "get_object", Params={"Bucket": self.bucket, "Key": key},
             ExpiresIn=int(expires.total_seconds()))
         return url
+
+    # -- archive copies (issue 16): streamed reads, multipart writes, lifecycle rules --------
+
+    def open(self, key: str) -> Any:
+        """The object's body as a stream (`.read(n)`, `.close()`), for reads flat in memory."""
+        return _calling(lambda: self.client.get_object(Bucket=self.bucket, Key=key))["Body"]

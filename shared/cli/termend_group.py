@@ -1,0 +1,138 @@
+"""After term, the command group: `classops teardown` (and `archive-term`, the `term.end`
+event run by hand).
+
+`teardown` prints its plan and changes nothing unless given `--confirm`: per user, delete (the
+final archive is verified and the PVC was not mounted since its final snapshot), keep (protected)
+or re-archive first (and why); then the placeholders to 0 and the hub stack. `--delete-namespace`
+asks for the namespace too, and is refused (exit 2, nothing done) while anything unverified or
+protected remains. `--links` adds presigned links to each verified archive (at most 7 days).
+Clients come from the settings as for `check`; tests inject `args.api_client`, `args.s3`,
+`args.hub`, `args.now` and `args.sleep`. Exit codes: 0 done (or planned), 1 something failed
+(run again: it resumes), 2 refused or a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared.cli import options
+from shared.cli.options import Subcommand, UsageError
+from shared.teardown import report
+from shared.teardown.protection import protection_of
+from shared.teardown.term_index import prefix_of
+
+if TYPE_CHECKING:
+    from shared.ports.hub import Hub
+    from shared.ports.s3 import S3
+
+
+def add(commands: Any, subcommand: Subcommand) -> None:
+    sub = subcommand(commands, "teardown", "after term: delete each user's PVC and snapshots "
+                     "whose final archive is verified, the placeholders and the hub stack; "
+                     "prints the plan, acts only with --confirm")
+    sub.add_argument("--schedule", default="schedules.yaml", metavar="FILE")
+    sub.add_argument("--confirm", action="store_true", help="act on the plan (default: print it)")
+    sub.add_argument("--delete-namespace", action="store_true",
+                     help="delete the namespace too (refused while anything is kept or "
+                          "unverified)")
+    sub.add_argument("--links", action="store_true",
+                     help="presigned links to each verified archive (teardown.link_days, at "
+                          "most 7 days: the S3 SigV4 limit)")
+    sub.add_argument("--no-rehash", action="store_true",
+                     help="check archives by size and manifest only, not by reading them whole")
+    sub.set_defaults(func=cmd_teardown)
+
+
+def _hub(args: argparse.Namespace) -> Hub | None:
+    from shared.ports.hub import Hub
+
+    if hasattr(args, "hub"):
+        given: Hub | None = args.hub
+        return given
+    env = options.settings(args)
+    return Hub(env.hub_api_url, env.hub_token) if env.hub_api_url and env.hub_token else None
+
+
+def _s3(args: argparse.Namespace) -> S3:
+    from shared.ports.s3 import S3
+    from shared.ports.s3 import connect as connect_s3
+
+    if getattr(args, "s3", None) is not None:
+        given: S3 = args.s3
+        return given
+    env = options.settings(args)
+    if not env.s3_bucket:
+        raise UsageError("CLASSOPS_S3_BUCKET is not set: the term index and the archives "
+                         "live there")
+    return S3(connect_s3(env.s3_endpoint, env.s3_region), env.s3_bucket)
+
+
+def cmd_teardown(args: argparse.Namespace) -> int:
+    from shared.actions.applying import Ports
+    from shared.actions.executor import Executor
+    from shared.metrics import Metrics
+    from shared.ports.kube import Kube, connect, default_namespace
+    from shared.stack.manifests import settings_of
+    from shared.teardown.decisions import plan
+    from shared.termend.survey import survey
+    from shared.termend.tearing import carry_out
+    from shared.timetable import load
+
+    timetable = load(args.schedule)  # an invalid one is reported by main, exit 1
+    env = options.settings(args)
+    hub_settings = settings_of(timetable)
+    namespace = (getattr(args, "namespace", None) or env.namespace or hub_settings.namespace
+                 or default_namespace(env.kubeconfig))
+    hub_settings = dataclasses.replace(hub_settings, namespace=namespace)
+    protection = protection_of(timetable.extensions)
+    prefix = prefix_of(timetable.course, timetable.term.name)
+    now = getattr(args, "now", None) or (lambda: datetime.now(UTC))
+    s3, hub = _s3(args), _hub(args)
+    kube = Kube(getattr(args, "api_client", None) or connect(env.kubeconfig))
+
+    def say(text: str) -> None:
+        print(f"classops: {text}", file=sys.stderr)
+
+    try:
+        found = survey(kube, s3, hub, hub_settings, prefix, protection, not args.no_rehash, say)
+        if found.index is None:
+            say(f"no term index at s3://{s3.bucket}/{prefix}/index.json: nothing is verified, "
+                "so nothing of a user is deleted (run classops archive-term first)")
+        chosen = plan(found.states, namespace, found.stack, found.placeholders, found.hub_db,
+                      found.hub_db_problem, args.delete_namespace)
+        if chosen.namespace_refused:
+            say(chosen.namespace_refused)
+            return 2
+        failures: dict[tuple[str, str], str] = {}
+        failed = False
+        if args.confirm:
+            sleep = getattr(args, "sleep", None)
+            executor = Executor(Ports(kube), Metrics(), now,
+                                **({"sleep": sleep} if sleep else {}))
+            stamp = now().strftime("%Y%m%dt%H%M%S")
+            outcome = carry_out(chosen, executor, s3, prefix, now, f"teardown@{stamp}", say)
+            failures, failed = outcome.failures, outcome.failed
+        expires = now() + timedelta(days=protection.link_days) if args.links else None
+        lines = []
+        for row in chosen.rows:
+            line = report.line(row, args.confirm, failures.get(row.owner))
+            if expires and line.verified and row.entry and row.entry.object:
+                line = dataclasses.replace(line, link=s3.presign_get(
+                    row.entry.object, timedelta(days=protection.link_days)))
+            lines.append(line)
+    finally:
+        kube.close()
+    stack = [("done" if args.confirm else "planned") + f": {a.describe()}"
+             for a in chosen.stack]
+    if args.output == "json":
+        print(report.as_json(lines, chosen, expires, {"confirmed": args.confirm}))
+    else:
+        print(report.table(lines, chosen, expires, chosen.stack_kept))
+        print("\n".join(stack))
+        if not args.confirm:
+            print("dry run: nothing changed; run again with --confirm to act on this plan")
+    return 1 if failed else 0
