@@ -123,6 +123,9 @@ CLASSOPS_GRANTS = [
     _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["list"], "status"),
     _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["get", "create", "delete"],
            "snapshots"),  # the backup cron and deadlines (not built yet)
+    # -- after term (issue 17): `classops teardown --confirm` deletes a verified user's PVC and
+    # the hub stack's Secrets; the rest it reads, scales and deletes is granted above
+    _grant([""], ["persistentvolumeclaims", "secrets"], ["delete"], "teardown"),
 ]
 CLASSOPS_RULES = [g.rule for g in CLASSOPS_GRANTS]
 

@@ -40,7 +40,7 @@ from tests.wait import until
 from .conftest import Stack
 
 EXERCISED = {"deploy", "check", "status", "serve"}
-KNOWN = EXERCISED | {"hub-role", "snapshots"}
+KNOWN = EXERCISED | {"hub-role", "snapshots", "teardown"}  # teardown: tests/teardown
 Triple = tuple[str, str, str]  # (apiGroup, resource[/subresource], verb)
 
 

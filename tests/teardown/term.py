@@ -25,6 +25,7 @@ import pytest
 from shared.cli.main import build_parser
 from shared.ports.kube import Kube
 from shared.ports.s3 import S3
+from shared.stack import secrets
 from shared.stack.config import HubSettings
 from shared.stack.deploy import TRACKED
 from shared.stack.manifests import render
@@ -109,6 +110,8 @@ class Term:
         settings = HubSettings(course="cs101", namespace=self.ns)
         for manifest in render(settings, parts=("hub",)):
             self.kube.apply(manifest, "classops")
+        for wanted in secrets.wanted():  # generated once by a deploy, labelled as the stack
+            self.kube.create(wanted.manifest(settings, secrets.new_token))
         return settings
 
     def run(self, capsys: pytest.CaptureFixture[str], *flags: str,
