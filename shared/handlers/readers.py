@@ -37,7 +37,6 @@ class HubUser:
     name: str
     admin: bool = False
     servers: tuple[HubServer, ...] = field(default_factory=tuple)
-    last_activity: datetime | None = None  # the user's, kept after their servers stop
 
 
 class HubReader(Protocol):

@@ -32,8 +32,7 @@ def _user(model: dict[str, Any]) -> HubUser:
         HubServer(name=name, ready=bool(s.get("ready")), pending=s.get("pending"),
                   started=_time(s.get("started")), last_activity=_time(s.get("last_activity")))
         for name, s in sorted((model.get("servers") or {}).items()))
-    return HubUser(model["name"], bool(model.get("admin")), servers,
-                   _time(model.get("last_activity")))
+    return HubUser(model["name"], bool(model.get("admin")), servers)
 
 
 class Hub:

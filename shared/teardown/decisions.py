@@ -97,8 +97,14 @@ class Plan:
 
 
 def mounts_since(claim: str, since: datetime | None, pods: Iterable[PodUse],
-                 last_activity: datetime | None = None) -> tuple[str, ...]:
-    """Evidence that `claim` was (or is) mounted after `since` (the final snapshot)."""
+                 hub_servers: Sequence[str] = ()) -> tuple[str, ...]:
+    """Evidence that `claim` was (or is) mounted after `since` (the final snapshot): a pod that
+    mounts it now, one that started after `since`, or a server the hub runs for its user
+    (`hub_servers`: their names, "" the default one; the hub lists only running ones).
+
+    A pod that started after the final snapshot and is gone leaves no trace here; `term.end`
+    closes spawning before the final snapshots, so only the hub's admins (protected) or a pod
+    made by hand could do that."""
     found: list[str] = []
     for pod in pods:
         if claim not in pod.claims:
@@ -108,9 +114,8 @@ def mounts_since(claim: str, since: datetime | None, pods: Iterable[PodUse],
         elif since is not None and pod.created > since:
             found.append(f"pod {pod.name} started {pod.created:%Y-%m-%d %H:%M:%S} UTC, after "
                          "the final snapshot")
-    if since is not None and last_activity is not None and last_activity > since:
-        found.append(f"the hub saw the user active at {last_activity:%Y-%m-%d %H:%M:%S} UTC, "
-                     "after the final snapshot")
+    found += [f"the hub runs {'server ' + name if name else 'the default server'} for the user"
+              for name in hub_servers]
     return tuple(found)
 
 

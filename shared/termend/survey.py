@@ -112,7 +112,7 @@ def survey(kube: Kube, s3: S3, hub: Hub | None, settings: HubSettings, prefix: s
         if source.get("persistentVolumeClaimName"):
             snapshots.setdefault(source["persistentVolumeClaimName"], []).append(snap.name)
     pods = pods_using_claims(kube, ns)
-    activity = {u.name: u.last_activity for u in hub.users()} if hub is not None else {}
+    running = {u.name: [s.name for s in u.servers] for u in hub.users()} if hub else {}
     owners = sorted(set(claims) | set(entries))
     for n, owner in enumerate(owners, 1):
         pvc, entry = claims.get(owner), entries.get(owner)
@@ -125,7 +125,8 @@ def survey(kube: Kube, s3: S3, hub: Hub | None, settings: HubSettings, prefix: s
             owner[0], owner[1], claim=pvc.name if pvc else "", claim_uid=pvc.uid if pvc else "",
             snapshots=tuple(sorted(snapshots.get(claim, ()))) if claim else (), entry=entry,
             archive_problem=check,
-            mounts=mounts_since(claim, since, pods, activity.get(owner[0])) if claim else (),
+            mounts=mounts_since(claim, since, pods, [n for n in running.get(owner[0], ())
+                                                      if n == owner[1]]) if claim else (),
             protected=protected, torn_down=finished))
         if progress is not None and n % 50 == 0:
             progress(f"checked {n} of {len(owners)} users")
