@@ -16,6 +16,8 @@ from cloudevents.core.v1.event import CloudEvent
 from shared.actions.model import (
     Action,
     ApplyManifest,
+    AwaitSnapshotsReady,
+    AwaitUnmounted,
     CreateObject,
     CreateVolumeSnapshot,
     DeleteObject,
@@ -144,6 +146,50 @@ def emit(p: Ports, a: EmitEvent) -> Done:
     return Done(True, None, "emitted")
 
 
+# -- after term (issue 17): waits that order the term's end ------------------------------------
+FINISHED = ("Succeeded", "Failed")
+
+
+def _mounting(p: Ports, a: AwaitUnmounted) -> list[str]:
+    wanted = set(a.claims)
+    return [pod.name for pod in p.kube.list("v1", "Pod", a.namespace)
+            if (pod.raw.get("status") or {}).get("phase") not in FINISHED
+            and wanted & {v["persistentVolumeClaim"]["claimName"]
+                          for v in (pod.raw.get("spec") or {}).get("volumes") or []
+                          if v.get("persistentVolumeClaim")}]
+
+
+def await_unmounted(p: Ports, a: AwaitUnmounted, interval: float = 1.0) -> Done:
+    deadline = p.kube.monotonic() + a.timeout
+    while found := _mounting(p, a):
+        if p.kube.monotonic() >= deadline:
+            raise TimeoutError(f"{len(found)} pod(s) still mount a claim after {a.timeout:g} s: "
+                               f"{', '.join(sorted(found)[:5])}")
+        p.kube.sleep(interval)
+    return Done(False, None, "no pod mounts them")
+
+
+def await_snapshots(p: Ports, a: AwaitSnapshotsReady, interval: float = 1.0) -> Done:
+    deadline, waiting = p.kube.monotonic() + a.timeout, set(a.names)
+    while waiting:
+        for name in sorted(waiting):
+            found = p.kube.get("snapshot.storage.k8s.io/v1", "VolumeSnapshot", name, a.namespace)
+            status = (found.raw.get("status") or {}) if found else {}
+            if found is None:
+                raise Refused(f"volumesnapshot {a.namespace}/{name} is gone")
+            if status.get("error"):
+                raise Refused(f"volumesnapshot {a.namespace}/{name} failed: "
+                              f"{status['error'].get('message', status['error'])}")
+            if status.get("readyToUse"):
+                waiting.discard(name)
+        if waiting and p.kube.monotonic() >= deadline:
+            raise TimeoutError(f"{len(waiting)} snapshot(s) not ready after {a.timeout:g} s: "
+                               f"{', '.join(sorted(waiting)[:5])}")
+        if waiting:
+            p.kube.sleep(interval)
+    return Done(False, None, f"{len(a.names)} ready")
+
+
 def do(ports: Ports, action: Action) -> Done:
     """Apply one action with its applier (one `case` per Action type)."""
     match action:
@@ -170,4 +216,8 @@ def do(ports: Ports, action: Action) -> Done:
             return stop(ports, action)
         case EmitEvent():
             return emit(ports, action)
+        case AwaitUnmounted():  # after term (issue 17)
+            return await_unmounted(ports, action)
+        case AwaitSnapshotsReady():  # after term (issue 17)
+            return await_snapshots(ports, action)
     raise Refused(f"no applier for {type(action).__name__}")

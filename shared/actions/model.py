@@ -254,3 +254,39 @@ class EmitEvent(Action):
 
     def detail(self) -> str:
         return f"{self.subject} ({self.id})"
+
+
+# -- after term (issue 17): waits that order the term's end ------------------------------------
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
+class AwaitUnmounted(Action):
+    """Wait until no running pod mounts any of `claims` (servers stopped, the hub scaled
+    down), so a snapshot taken next is of files nobody is writing."""
+
+    verb: ClassVar[str] = "await"
+    namespace: str
+    claims: tuple[str, ...]
+    timeout: float = 600.0
+
+    @property
+    def target(self) -> str:
+        return f"pods {self.namespace} (mounting {len(self.claims)} claim(s))"
+
+    def detail(self) -> str:
+        return f"none mounting, within {self.timeout:g} s"
+
+
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
+class AwaitSnapshotsReady(Action):
+    """Wait until every named VolumeSnapshot is `readyToUse`; one with `status.error` fails."""
+
+    verb: ClassVar[str] = "await"
+    namespace: str
+    names: tuple[str, ...]
+    timeout: float = 1800.0
+
+    @property
+    def target(self) -> str:
+        return f"volumesnapshots {self.namespace} ({len(self.names)})"
+
+    def detail(self) -> str:
+        return f"ready to use, within {self.timeout:g} s"

@@ -45,6 +45,11 @@ def add(commands: Any, subcommand: Subcommand) -> None:
     sub.add_argument("--no-rehash", action="store_true",
                      help="check archives by size and manifest only, not by reading them whole")
     sub.set_defaults(func=cmd_teardown)
+    sub = subcommand(commands, "archive-term", "after term: close the hub, stop every server, "
+                     "take the final snapshots (the hub database's with the hub at 0), verify "
+                     "the final archives and write the term index; deletes nothing")
+    sub.add_argument("--schedule", default="schedules.yaml", metavar="FILE")
+    sub.set_defaults(func=cmd_archive_term)
 
 
 def _hub(args: argparse.Namespace) -> Hub | None:
@@ -136,3 +141,84 @@ def cmd_teardown(args: argparse.Namespace) -> int:
         if not args.confirm:
             print("dry run: nothing changed; run again with --confirm to act on this plan")
     return 1 if failed else 0
+
+
+def cmd_archive_term(args: argparse.Namespace) -> int:
+    """The `term.end` event, dispatched through the registry as the timetable would fire it,
+    its actions done in order (stopping at the first failure: a snapshot of a home still
+    mounted is not a final one); then the final archives verified and the term index written."""
+    from cloudevents.core.v1.event import CloudEvent
+
+    from shared.actions.executor import Executor
+    from shared.events import TERM_END
+    from shared.events.building import typed
+    from shared.handlers.dispatching import dispatch
+    from shared.metrics import Metrics
+    from shared.ports.kube import connect, default_namespace
+    from shared.runtime.connecting import live
+    from shared.stack.manifests import render, settings_of, to_yaml
+    from shared.termend import indexing
+    from shared.timetable import load
+
+    timetable = load(args.schedule)  # an invalid one is reported by main, exit 1
+    env = options.settings(args)
+    namespace = (getattr(args, "namespace", None) or env.namespace
+                 or settings_of(timetable).namespace or default_namespace(env.kubeconfig))
+    env = dataclasses.replace(env, namespace=namespace)
+    clock = getattr(args, "now", None) or (lambda: datetime.now(UTC))
+    s3, hub = _s3(args), _hub(args)
+    found = live(env, clock, getattr(args, "api_client", None) or connect(env.kubeconfig))
+    ctx = dataclasses.replace(found.context, s3=s3)
+    if hub is not None:  # else the live one, or a reader that refuses: the hub is needed
+        ctx = dataclasses.replace(ctx, hub=hub)
+    ports = dataclasses.replace(found.ports, hub=hub or found.ports.hub)
+    prefix = prefix_of(timetable.course, timetable.term.name)
+    now = clock()
+    event = typed(CloudEvent({
+        "id": f"archive-term@{now.isoformat()}", "type": TERM_END, "source": "/classops/cli",
+        "subject": timetable.course, "time": now, "datacontenttype": "application/json"},
+        {"course": timetable.course, "term": timetable.term.name,
+         "start": str(timetable.term.start), "end": str(timetable.term.end)}))
+
+    def say(text: str) -> None:
+        print(f"classops: {text}", file=sys.stderr)
+
+    try:
+        outcomes = dispatch(event, ctx, options.registry(args))
+        for outcome in outcomes:
+            if outcome.status != "ok":
+                say(f"{outcome.handler}: {outcome.status}: {outcome.error}")
+                return 1
+        sleep = getattr(args, "sleep", None)
+        executor = Executor(ports, Metrics(), clock, **({"sleep": sleep} if sleep else {}))
+        for action in [a for o in outcomes for a in o.actions]:
+            result = executor.one(action, event.id)
+            say(f"{result.outcome}: {action.describe()}"
+                + (f" ({result.detail})" if result.detail else ""))
+            if result.outcome == "failed":
+                say("stopped: nothing was deleted; fix the cause and run archive-term again")
+                return 1
+        entries = [indexing.entry_for(s3, prefix, f)
+                   for f in indexing.finals(ports.kube, namespace)]
+        with open(args.schedule, encoding="utf-8") as f:
+            text = f.read()
+        hub_settings = dataclasses.replace(settings_of(timetable), namespace=namespace)
+        stamp = now.strftime("%Y%m%dT%H%M%SZ")
+        rendered = to_yaml(render(hub_settings, text)).encode()
+        extras = {"manifests": indexing.archive_bytes(
+            s3, f"{prefix}/_term/manifests-{stamp}.yaml", rendered, "_manifests")}
+        index = indexing.write_index(s3, prefix, timetable.course, timetable.term.name, entries,
+                                     now, extras, say)
+    finally:
+        ports.kube.close()
+    if args.output == "json":
+        print(index.to_json().decode())
+    else:
+        for e in entries:
+            state = "verified" if e.verified else f"NOT VERIFIED: {e.problem}"
+            print(f"{e.user}{'/' + e.server if e.server else ''}  {e.snapshot}  {state}")
+        print(f"{sum(e.verified for e in entries)} of {len(entries)} final archives verified; "
+              f"the hub database: "
+              + ("verified" if index.extras.get("hub-db", None) and
+                 index.extras["hub-db"].verified else "not archived yet"))
+    return 0 if entries and all(e.verified for e in entries) else 1

@@ -5,7 +5,4 @@ No I/O here: `shared.termend` reads the cluster, the bucket and the hub into `Us
 `decisions.plan` decides, the executor acts. Importing the package registers the section.
 """
 
-# shared.timetable imports shared.events, which imports the timetable back: importing the
-# timetable first fails half-initialised, events first works (a cycle older than this package).
-import shared.events  # noqa: F401
 from shared.teardown import protection  # noqa: F401  (registers `teardown:` in schedules.yaml)
