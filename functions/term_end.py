@@ -7,8 +7,9 @@ Closing the hub is the `hub-term-end` ConfigMap, which the hub reads live (a pre
 refuses non-admins, `template_vars` shows the announcement): what z2jh operators do by hand with
 a `helm upgrade`, without restarting the hub or anyone's session. The final snapshots are named
 from the event's time, so the same event twice takes them once, and a later run (a student who
-wrote after the final snapshot) takes new ones. Archiving and verifying them, and the term
-index, follow (`classops archive-term`).
+wrote after the final snapshot) takes new ones. Last, it asks for their copies (`backup.copy`
+with this event's id as `snapshot_run`); verifying them and the term index follow
+(`classops archive-term`).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from shared.actions.model import (
     AwaitSnapshotsReady,
     AwaitUnmounted,
     CreateVolumeSnapshot,
+    EmitEvent,
     ScaleWorkload,
     StopServer,
     snapshot_name,
 )
 from shared.events import ClassEvent
-from shared.events.catalogue import TERM_END, TermData
+from shared.events.catalogue import BACKUP_COPY, TERM_END, TermData
 from shared.handlers.context import Context
 from shared.handlers.registry import PermanentError, on
 from shared.stack.admin import SCHEDULE_CONFIGMAP, SCHEDULE_KEY
@@ -42,6 +44,17 @@ USERNAME = "hub.jupyter.org/username"
 FINAL = "final"
 PURPOSE = "classops.edu/purpose"
 HUB_DB = "hub-db-dir"
+#: The owner the hub database's copy is filed under (a hub username never starts with "_" in
+#: the course's hubs; the archive's folder is then `COURSE/TERM/_classops-hub-db/`).
+HUB_DB_OWNER = "_classops-hub-db"
+# What the copies capability reads on a snapshot (`backup.copy` with `snapshot_run` = this
+# event's id copies exactly these): who, when it stands for, which claim, which event.
+MANAGED = {"app.kubernetes.io/managed-by": "classops", PURPOSE: FINAL}
+TAKEN_FOR, CLAIM, EVENT = "classops.edu/at", "classops.edu/claim", "classops.edu/event-id"
+
+
+def _notes(event: ClassEvent[TermData], claim: str, owner: dict[str, str]) -> dict[str, str]:
+    return {**owner, TAKEN_FOR: event.time.isoformat(), CLAIM: claim, EVENT: event.id}
 
 
 def _hub_settings(event: ClassEvent[TermData], ctx: Context) -> HubSettings:
@@ -71,17 +84,23 @@ def end_term(event: ClassEvent[TermData], ctx: Context) -> Sequence[Action]:
                     key=lambda p: p.name)
     actions.append(AwaitUnmounted(ns, tuple(p.name for p in claims)))
     finals = [CreateVolumeSnapshot(
-        ns, snapshot_name(p.name, FINAL, at), p.name, labels={PURPOSE: FINAL},
-        annotations={k: v for k, v in (p.metadata.get("annotations") or {}).items()
-                     if k.startswith("hub.jupyter.org/")}) for p in claims]
+        ns, snapshot_name(p.name, FINAL, at), p.name, labels=MANAGED,
+        annotations=_notes(event, p.name, {k: v for k, v in (p.metadata.get("annotations")
+                                                            or {}).items()
+                                           if k.startswith("hub.jupyter.org/")}))
+        for p in claims]
     actions += finals
     actions.append(AwaitSnapshotsReady(ns, tuple(f.name for f in finals)))
     hub_db = snapshot_name(HUB_DB, FINAL, at)
     actions += [
         ScaleWorkload(ns, "hub", 0, kind="Deployment", field_manager=DEPLOY_MANAGER),
         AwaitUnmounted(ns, (HUB_DB,)),
-        CreateVolumeSnapshot(ns, hub_db, HUB_DB, labels={PURPOSE: FINAL}),
+        CreateVolumeSnapshot(ns, hub_db, HUB_DB, labels=MANAGED,
+                             annotations=_notes(event, HUB_DB, {USERNAME: HUB_DB_OWNER})),
         AwaitSnapshotsReady(ns, (hub_db,)),
         ScaleWorkload(ns, "hub", 1, kind="Deployment", field_manager=DEPLOY_MANAGER),
+        # the copies of exactly these snapshots (the copies capability's `backup.copy`)
+        EmitEvent(BACKUP_COPY, f"copy-final/{event.id}", data.course,
+                  {"cron": "", "snapshot_run": event.id}),
     ]
     return actions

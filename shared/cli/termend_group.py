@@ -171,7 +171,8 @@ def cmd_archive_term(args: argparse.Namespace) -> int:
     ctx = dataclasses.replace(found.context, s3=s3)
     if hub is not None:  # else the live one, or a reader that refuses: the hub is needed
         ctx = dataclasses.replace(ctx, hub=hub)
-    ports = dataclasses.replace(found.ports, hub=hub or found.ports.hub)
+    emitted: list[Any] = []  # follow-up events (the copies), dispatched here in turn
+    ports = dataclasses.replace(found.ports, hub=hub or found.ports.hub, emit=emitted.append)
     prefix = prefix_of(timetable.course, timetable.term.name)
     now = clock()
     event = typed(CloudEvent({
@@ -183,30 +184,31 @@ def cmd_archive_term(args: argparse.Namespace) -> int:
     def say(text: str) -> None:
         print(f"classops: {text}", file=sys.stderr)
 
+    sleep = getattr(args, "sleep", None)
+    executor = Executor(ports, Metrics(), clock, **({"sleep": sleep} if sleep else {}))
+    registry = options.registry(args)
     try:
-        outcomes = dispatch(event, ctx, options.registry(args))
-        for outcome in outcomes:
-            if outcome.status != "ok":
-                say(f"{outcome.handler}: {outcome.status}: {outcome.error}")
+        # then what it emitted: the copies of its final snapshots, if a function for them is
+        # loaded (without one, the index says which users have no archive yet)
+        steps = [event]
+        while steps:
+            step = steps.pop(0)
+            if not _run_in_order(step, dispatch(step, ctx, registry), executor, say):
                 return 1
-        sleep = getattr(args, "sleep", None)
-        executor = Executor(ports, Metrics(), clock, **({"sleep": sleep} if sleep else {}))
-        for action in [a for o in outcomes for a in o.actions]:
-            result = executor.one(action, event.id)
-            say(f"{result.outcome}: {action.describe()}"
-                + (f" ({result.detail})" if result.detail else ""))
-            if result.outcome == "failed":
-                say("stopped: nothing was deleted; fix the cause and run archive-term again")
-                return 1
+            steps += [typed(e) for e in emitted]
+            emitted.clear()
         entries = [indexing.entry_for(s3, prefix, f)
                    for f in indexing.finals(ports.kube, namespace)]
+        extras = {}
+        for final in indexing.finals(ports.kube, namespace, hub_db=True):  # the newest only
+            extras["hub-db"] = indexing.entry_for(s3, prefix, final, note=False)
         with open(args.schedule, encoding="utf-8") as f:
             text = f.read()
         hub_settings = dataclasses.replace(settings_of(timetable), namespace=namespace)
         stamp = now.strftime("%Y%m%dT%H%M%SZ")
         rendered = to_yaml(render(hub_settings, text)).encode()
-        extras = {"manifests": indexing.archive_bytes(
-            s3, f"{prefix}/_term/manifests-{stamp}.yaml", rendered, "_manifests")}
+        extras["manifests"] = indexing.archive_bytes(
+            s3, f"{prefix}/_term/manifests-{stamp}.yaml", rendered, "_manifests")
         index = indexing.write_index(s3, prefix, timetable.course, timetable.term.name, entries,
                                      now, extras, say)
     finally:
@@ -222,3 +224,20 @@ def cmd_archive_term(args: argparse.Namespace) -> int:
               + ("verified" if index.extras.get("hub-db", None) and
                  index.extras["hub-db"].verified else "not archived yet"))
     return 0 if entries and all(e.verified for e in entries) else 1
+
+
+def _run_in_order(event: Any, outcomes: Any, executor: Any, say: Any) -> bool:
+    """Each handler's actions in order, stopping at the first failure: a snapshot of a home
+    still mounted is not a final one."""
+    for outcome in outcomes:
+        if outcome.status != "ok":
+            say(f"{outcome.handler}: {outcome.status}: {outcome.error}")
+            return False
+    for action in [a for o in outcomes for a in o.actions]:
+        result = executor.one(action, event.id)
+        say(f"{result.outcome}: {action.describe()}"
+            + (f" ({result.detail})" if result.detail else ""))
+        if result.outcome == "failed":
+            say("stopped: nothing was deleted; fix the cause and run archive-term again")
+            return False
+    return True

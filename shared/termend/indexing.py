@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +31,8 @@ from shared.termend.survey import SERVERNAME, SNAPSHOTS, USERNAME, read_index
 
 PURPOSE = "classops.edu/purpose=final"
 HUB_DB_CLAIM = "hub-db-dir"
+HUB_DB_OWNER = "_classops-hub-db"  # as functions/term_end.py files the hub database's copy
+TAKEN_FOR = "classops.edu/at"
 
 
 @dataclass(frozen=True)
@@ -41,15 +43,17 @@ class Final:
     claim_uid: str
     snapshot: str
     snapshot_at: str
+    at: str = ""  # the instant the snapshot stands for (`classops.edu/at`): the copy's stamp
 
 
-def finals(kube: Kube, namespace: str) -> list[Final]:
-    """The newest final snapshot of each user claim (by its annotations), by user."""
+def finals(kube: Kube, namespace: str, hub_db: bool = False) -> list[Final]:
+    """The newest final snapshot of each user claim (by its annotations), by user; or, with
+    `hub_db`, the hub database's alone."""
     newest: dict[str, KubeObject] = {}
     for snap in kube.list(SNAPSHOTS, "VolumeSnapshot", namespace, PURPOSE):
         claim = ((snap.raw.get("spec") or {}).get("source") or {}).get(
             "persistentVolumeClaimName", "")
-        if claim and claim != HUB_DB_CLAIM and (
+        if claim and (claim == HUB_DB_CLAIM) == hub_db and (
                 claim not in newest or snap.metadata.get("creationTimestamp", "")
                 > newest[claim].metadata.get("creationTimestamp", "")):
             newest[claim] = snap
@@ -60,8 +64,15 @@ def finals(kube: Kube, namespace: str) -> list[Final]:
         if USERNAME in notes:
             found.append(Final(str(notes[USERNAME]), str(notes.get(SERVERNAME, "")), claim,
                                pvc.uid if pvc else "", snap.name,
-                               str(snap.metadata.get("creationTimestamp", ""))))
+                               str(snap.metadata.get("creationTimestamp", "")),
+                               str(notes.get(TAKEN_FOR, ""))))
     return found
+
+
+def stamp(at: str) -> str:
+    """The copies' timestamp of an instant: UTC to the second, `20261219T050000Z`."""
+    when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    return f"{when.astimezone(UTC):%Y%m%dT%H%M%SZ}"
 
 
 def folder(prefix: str, user: str, server: str = "") -> str:
@@ -70,8 +81,22 @@ def folder(prefix: str, user: str, server: str = "") -> str:
 
 
 def find_manifest(s3: S3, prefix: str, final: Final) -> tuple[str, dict[str, Any]] | None:
-    """The newest manifest in the user's folder made from `final.snapshot`."""
+    """The manifest of the copy made from `final.snapshot`: the copies worker stamps a copy
+    with its snapshot's time, so it is `TIMESTAMP.manifest.json`; else (another tool) the
+    newest manifest in the folder that names the snapshot in its `meta`."""
     where = folder(prefix, final.user, final.server)
+    if final.at:
+        key = f"{where}{stamp(final.at)}.manifest.json"
+        try:
+            doc = json.loads(s3.get_bytes(key))
+            if isinstance(doc, dict) and (doc.get("meta") or {}).get(
+                    "snapshot", final.snapshot) == final.snapshot:
+                return key, doc
+        except ApiError as err:
+            if not err.not_found:
+                raise
+        except ValueError:
+            return key, {}
     keys = sorted((o.key for o in s3.objects(where)
                    if o.key.endswith(".manifest.json") and "/" not in o.key[len(where):]),
                   reverse=True)
@@ -85,7 +110,9 @@ def find_manifest(s3: S3, prefix: str, final: Final) -> tuple[str, dict[str, Any
     return None
 
 
-def entry_for(s3: S3, prefix: str, final: Final) -> IndexEntry:
+def entry_for(s3: S3, prefix: str, final: Final, note: bool = True) -> IndexEntry:
+    """The index entry of `final`'s copy, verified or with its problem; `note`: the archive
+    must carry WHERE-ARE-MY-FILES.txt (a student's; not the hub database's)."""
     base = IndexEntry(final.user, final.server, final.claim, final.claim_uid, final.snapshot,
                       final.snapshot_at)
     found = find_manifest(s3, prefix, final)
@@ -112,7 +139,7 @@ def entry_for(s3: S3, prefix: str, final: Final) -> IndexEntry:
         return _with(entry, problem=f"archive {object_key}: {got_size} bytes, sha256 "
                                     f"{got_sha[:12]}..., the manifest says {size} bytes, "
                                     f"{sha[:12]}...")
-    if WHERE not in extras:
+    if note and WHERE not in extras:
         return _with(entry, problem=f"the archive lacks {WHERE}")
     return _with(entry, verified=True)
 
