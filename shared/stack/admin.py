@@ -126,6 +126,8 @@ CLASSOPS_GRANTS = [
     # -- after term (issue 17): `classops teardown --confirm` deletes a verified user's PVC and
     # the hub stack's Secrets; the rest it reads, scales and deletes is granted above
     _grant([""], ["persistentvolumeclaims", "secrets"], ["delete"], "teardown"),
+    # `term.end` scales the hub to 0 for the database's snapshot, and back
+    _grant(["apps"], ["deployments/scale"], ["get", "patch"], "term-end"),
 ]
 CLASSOPS_RULES = [g.rule for g in CLASSOPS_GRANTS]
 

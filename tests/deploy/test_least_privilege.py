@@ -40,7 +40,8 @@ from tests.wait import until
 from .conftest import Stack
 
 EXERCISED = {"deploy", "check", "status", "serve"}
-KNOWN = EXERCISED | {"hub-role", "snapshots", "teardown"}  # teardown: tests/teardown
+# teardown and term-end are exercised in tests/teardown
+KNOWN = EXERCISED | {"hub-role", "snapshots", "teardown", "term-end"}
 Triple = tuple[str, str, str]  # (apiGroup, resource[/subresource], verb)
 
 

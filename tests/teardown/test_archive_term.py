@@ -33,6 +33,7 @@ from shared.teardown.term_index import TermIndex, index_key
 from shared.termend.indexing import folder
 from shared.termend.survey import USERNAME
 from tests.conftest import Kube as Cluster
+from tests.deploy.test_least_privilege import expand, triple
 from tests.servers.fixtures import HubUsers, S3Bucket
 
 from .term import PREFIX, SNAPSHOTS, Term, by_user, schedule_file
@@ -136,10 +137,17 @@ def test_archive_term_closes_stops_snapshots_verifies_and_deletes_nothing(
     began = emu.requests()[-1].at
     args = build_parser().parse_args(["archive-term", "--schedule", str(term.schedule),
                                       "--namespace", ns, "-o", "json"])
-    args.api_client, args.s3, args.hub, args.registry = term.cluster.api, term.s3, port, None
+    as_classops = emu.api_client(token=emu.service_account_token(ns, "classops"))
+    args.api_client, args.s3, args.hub, args.registry = as_classops, term.s3, port, None
     with StandIns(term, hub):
         code = args.func(args)
     out, err = capsys.readouterr()
+    # as classops's ServiceAccount: nothing denied, and the grants made for term-end used
+    me = f"system:serviceaccount:{ns}:classops"
+    mine = [r for r in emu.requests(began) if r.user == me]
+    assert [(r.verb, r.path) for r in mine if r.status == 403] == []
+    used = {t for r in mine if (t := triple(r.verb, r.path)) is not None}
+    assert expand([g.rule for g in admin.CLASSOPS_GRANTS if "term-end" in g.uses]) <= used
     assert code == 1, err  # one archive does not verify
     index = TermIndex.from_json(term.s3.get_bytes(index_key(PREFIX)))
     assert json.loads(out)["entries"] == json.loads(index.to_json())["entries"]
