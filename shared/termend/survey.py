@@ -11,6 +11,7 @@ claim (whatever made them: the nightly backup, a deadline, the final one).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -114,13 +115,16 @@ def survey(kube: Kube, s3: S3, hub: Hub | None, settings: HubSettings, prefix: s
     pods = pods_using_claims(kube, ns)
     running = {u.name: [s.name for s in u.servers] for u in hub.users()} if hub else {}
     owners = sorted(set(claims) | set(entries))
-    for n, owner in enumerate(owners, 1):
+    checks = _checks(s3, [(o, entries.get(o)) for o in owners
+                          if not protection.why(o[0], settings.admins) and o not in done],
+                     rehash, progress)
+    for owner in owners:
         pvc, entry = claims.get(owner), entries.get(owner)
         claim = pvc.name if pvc else (entry.claim if entry else "")
         since = _time(entry.snapshot_at) if entry else None
         protected = protection.why(owner[0], settings.admins)
         finished = owner in done
-        check = "" if protected or finished else archive_checks.problem(s3, entry, rehash)
+        check = checks.get(owner, "")
         states.append(UserState(
             owner[0], owner[1], claim=pvc.name if pvc else "", claim_uid=pvc.uid if pvc else "",
             snapshots=tuple(sorted(snapshots.get(claim, ()))) if claim else (), entry=entry,
@@ -128,8 +132,6 @@ def survey(kube: Kube, s3: S3, hub: Hub | None, settings: HubSettings, prefix: s
             mounts=mounts_since(claim, since, pods, [n for n in running.get(owner[0], ())
                                                       if n == owner[1]]) if claim else (),
             protected=protected, torn_down=finished))
-        if progress is not None and n % 50 == 0:
-            progress(f"checked {n} of {len(owners)} users")
     stack = [StackObject(api_version, kind, o.name, o.uid)
              for api_version, kind in TRACKED["hub"]
              for o in kube.list(api_version, kind, ns, tracking_selector(settings, "hub"))]
@@ -139,6 +141,21 @@ def survey(kube: Kube, s3: S3, hub: Hub | None, settings: HubSettings, prefix: s
     hub_db = index.extras.get(HUB_DB) if index else None
     return Found(states, stack, placeholders, index, hub_db,
                  archive_checks.problem(s3, hub_db, rehash) if hub_db else "")
+
+
+def _checks(s3: S3, todo: list[tuple[tuple[str, str], IndexEntry | None]], rehash: bool,
+            progress: Callable[[str], None] | None, jobs: int = 8) -> dict[tuple[str, str], str]:
+    """Each archive's check, `jobs` at a time (each is S3 round trips and a streamed read)."""
+    found: dict[tuple[str, str], str] = {}
+    with ThreadPoolExecutor(jobs, thread_name_prefix="check") as pool:
+        for n, (owner, problem) in enumerate(zip(
+                [o for o, _ in todo],
+                pool.map(lambda item: archive_checks.problem(s3, item[1], rehash), todo),
+                strict=True), 1):
+            found[owner] = problem
+            if progress is not None and n % 100 == 0:
+                progress(f"checked {n} of {len(todo)} archives")
+    return found
 
 
 def owners(states: Iterable[UserState]) -> list[str]:
