@@ -80,24 +80,29 @@ class Term:
                          "annotations": {USERNAME: user}},
             "spec": {"accessModes": ["ReadWriteOnce"],
                      "resources": {"requests": {"storage": "1Gi"}}}})
+        self.archive_user(user, pvc.uid, ("nightly", "final"))
+
+    def archive_user(self, user: str, claim_uid: str, purposes: Sequence[str] = ("final",),
+                     stamp: str = STAMP) -> None:
+        """Snapshots of the user's claim (the last one final), its archive, manifest and entry."""
         final = None
-        for purpose in ("nightly", "final"):
+        for purpose in purposes:
             final = self.kube.create({
                 "apiVersion": SNAPSHOTS, "kind": "VolumeSnapshot",
                 "metadata": {"name": f"{self.claim(user)}-{purpose}", "namespace": self.ns},
                 "spec": {"source": {"persistentVolumeClaimName": self.claim(user)}}})
         assert final is not None
         data = archive_bytes(user)
-        key, manifest = f"{PREFIX}/{user}/{STAMP}.tar.gz", f"{PREFIX}/{user}/{STAMP}.manifest.json"
+        key, manifest = f"{PREFIX}/{user}/{stamp}.tar.gz", f"{PREFIX}/{user}/{stamp}.manifest.json"
         sha = hashlib.sha256(data).hexdigest()
         self.s3.put_bytes(key, data)
         self.s3.put_bytes(manifest, json.dumps({
-            "format": "classops-archive/1", "user": user, "server": "", "timestamp": STAMP,
+            "format": "classops-archive/1", "user": user, "server": "", "timestamp": stamp,
             "archive": {"key": key, "size": len(data), "sha256": sha},
             "files": [{"path": "notes.md", "type": "file", "mode": "0644", "mtime": "0.0",
                        "size": 1000, "sha256": ""}]}).encode())
         self.entries[user] = IndexEntry(
-            user, claim=pvc.name, claim_uid=pvc.uid, snapshot=final.name,
+            user, claim=self.claim(user), claim_uid=claim_uid, snapshot=final.name,
             snapshot_at=final.metadata["creationTimestamp"], object=key, manifest=manifest,
             size=len(data), sha256=sha, verified=True, files=1, bytes=1000)
 

@@ -141,3 +141,12 @@ def test_a_student_who_wrote_after_the_final_snapshot_keeps_the_pvc(
     why = by_user(report)["u001"]["why"]
     assert "jupyter-u001" in why and "after the final snapshot" in why
     assert by_user(report)["u001"]["status"] == "re-archive first"
+    # archived again (a new final snapshot, after the pod): now it goes
+    emu.clock.advance(120)
+    pvc = term.kube.get("v1", "PersistentVolumeClaim", "claim-u001", term.ns)
+    assert pvc is not None
+    term.archive_user("u001", pvc.uid, ("final-again",), "20261220T050000Z")
+    term.write_index()
+    code, report = term.run(capsys, "--confirm")
+    assert code == 0 and term.alive() == set(STAFF)
+    assert by_user(report)["u001"]["status"] == "deleted"
