@@ -105,8 +105,10 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     try:
         found = survey(kube, s3, hub, hub_settings, prefix, protection, not args.no_rehash, say)
         if found.index is None:
-            say(f"no term index at s3://{s3.bucket}/{prefix}/index.json: nothing is verified, "
-                "so nothing of a user is deleted (run classops archive-term first)")
+            say(f"no term index at s3://{s3.bucket}/{prefix}/index.json: nothing is verified "
+                "(run classops archive-term first)")
+            if args.confirm:  # nor is the stack removed: the hub is how students reach files
+                return 2
         chosen = plan(found.states, namespace, found.stack, found.placeholders, found.hub_db,
                       found.hub_db_problem, args.delete_namespace)
         if chosen.namespace_refused:

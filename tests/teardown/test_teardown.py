@@ -91,6 +91,16 @@ def test_the_namespace_is_not_deleted_while_anything_is_kept(
     assert "--delete-namespace refused" in term.err and "prof-smith" in term.err
 
 
+def test_without_a_term_index_confirm_is_refused_and_nothing_changes(
+        term: Term, capsys: pytest.CaptureFixture[str]) -> None:
+    term.add_user("u000")
+    term.deploy_hub_stack()
+    before = term.state()
+    code, _ = term.run(capsys, "--confirm")
+    assert code == 2 and "no term index" in term.err and "archive-term" in term.err
+    assert term.state() == before
+
+
 def test_a_crash_half_way_and_a_second_run_finishes_without_repeating_a_delete(
         term: Term, capsys: pytest.CaptureFixture[str]) -> None:
     users = setup(term, 10)
