@@ -151,9 +151,10 @@ def decide(state: UserState, namespace: str) -> Row:
 def plan(states: Iterable[UserState], namespace: str,
          stack: Sequence[StackObject] = (), placeholders: Sequence[tuple[str, str]] = (),
          hub_db: IndexEntry | None = None, hub_db_problem: str = "",
-         delete_namespace: bool = False) -> Plan:
+         delete_namespace: bool = False, hub_db_snapshots: Sequence[str] = ()) -> Plan:
     """The whole teardown. `placeholders`: (kind, name) of the placeholder workloads;
-    `hub_db`: the hub database's index entry (and `hub_db_problem` if it did not check)."""
+    `hub_db`: the hub database's index entry (and `hub_db_problem` if it did not check);
+    `hub_db_snapshots`: its PVC's snapshots, which go with it."""
     rows = tuple(sorted((decide(s, namespace) for s in states), key=lambda r: r.owner))
     db_ok = hub_db is not None and hub_db.verified and not hub_db_problem
     db_why = ("" if db_ok else hub_db_problem or
@@ -169,6 +170,10 @@ def plan(states: Iterable[UserState], namespace: str,
             kept.append(f"persistentvolumeclaim {namespace}/{o.name}: {db_why}")
             continue
         actions.append(DeleteObject(o.api_version, o.kind, o.name, namespace, o.uid))
+    if db_ok:
+        actions += [DeleteVolumeSnapshot(namespace, n) for n in sorted(hub_db_snapshots)]
+    elif hub_db_snapshots:
+        kept.append(f"{len(hub_db_snapshots)} snapshot(s) of hub-db-dir: {db_why}")
     blockers = [f"{r.user}: {r.why}" for r in rows if r.decision in ("keep", "rearchive")]
     if not db_ok:
         blockers.append(f"hub database: {db_why}")

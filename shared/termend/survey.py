@@ -38,6 +38,7 @@ USERNAME = "hub.jupyter.org/username"
 SERVERNAME = "hub.jupyter.org/servername"
 SNAPSHOTS = "snapshot.storage.k8s.io/v1"
 HUB_DB = "hub-db"  # the index's extras key of the hub database's archive
+HUB_DB_CLAIM = "hub-db-dir"
 FINISHED = ("Succeeded", "Failed")
 
 
@@ -49,6 +50,7 @@ class Found:
     index: TermIndex | None = None
     hub_db: IndexEntry | None = None
     hub_db_problem: str = ""
+    hub_db_snapshots: list[str] = field(default_factory=list)
 
 
 def read_index(s3: S3, prefix: str) -> TermIndex | None:
@@ -140,7 +142,8 @@ def survey(kube: Kube, s3: S3, hub: Hub | None, settings: HubSettings, prefix: s
                                                                placeholder)]
     hub_db = index.extras.get(HUB_DB) if index else None
     return Found(states, stack, placeholders, index, hub_db,
-                 archive_checks.problem(s3, hub_db, rehash) if hub_db else "")
+                 archive_checks.problem(s3, hub_db, rehash) if hub_db else "",
+                 sorted(snapshots.get(HUB_DB_CLAIM, ())))
 
 
 def _checks(s3: S3, todo: list[tuple[tuple[str, str], IndexEntry | None]], rehash: bool,

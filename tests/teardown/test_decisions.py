@@ -94,8 +94,11 @@ def test_the_stack_goes_placeholders_first_and_the_hub_db_only_when_verified() -
     assert kept.stack == (ScaleWorkload(NS, "user-placeholder", 0),
                           DeleteObject("apps/v1", "Deployment", "hub", NS, "u2"))
     assert kept.stack_kept and "hub-db-dir" in kept.stack_kept[0]
-    done = plan([state("alice")], NS, stack, [], hub_db=entry("hub-db"))
-    assert DeleteObject("v1", "PersistentVolumeClaim", "hub-db-dir", NS, "u1") in done.stack
+    assert "1 snapshot(s) of hub-db-dir" in plan([], NS, stack, hub_db_snapshots=["s"]
+                                                 ).stack_kept[1]
+    done = plan([state("alice")], NS, stack, [], hub_db=entry("hub-db"), hub_db_snapshots=["s"])
+    assert done.stack[-2:] == (DeleteObject("v1", "PersistentVolumeClaim", "hub-db-dir", NS, "u1"),
+                               DeleteVolumeSnapshot(NS, "s"))
 
 
 def test_deleting_the_namespace_is_refused_while_anything_is_kept() -> None:

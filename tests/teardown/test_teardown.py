@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import Kube as Cluster
 from tests.servers.fixtures import S3Bucket
@@ -160,3 +161,15 @@ def test_a_student_who_wrote_after_the_final_snapshot_keeps_the_pvc(
     code, report = term.run(capsys, "--confirm")
     assert code == 0 and term.alive() == set(STAFF)
     assert by_user(report)["u001"]["status"] == "deleted"
+
+
+def test_links_open_the_archive_and_say_when_they_stop_working(
+        term: Term, capsys: pytest.CaptureFixture[str]) -> None:
+    setup(term, 2)
+    code, report = term.run(capsys, "--links")
+    assert code == 0
+    link = by_user(report)["u001"]["link"]
+    assert requests.get(link, timeout=30).content == term.s3.get_bytes(
+        term.entries["u001"].object)
+    assert "7 days" in report["links_note"] and report["links_expire"]
+    assert by_user(report)["prof-smith"]["link"]  # kept, but verified: the link is theirs too
