@@ -192,13 +192,12 @@ def cmd_archive_term(args: argparse.Namespace) -> int:
     try:
         # then what it emitted: the copies of its final snapshots, if a function for them is
         # loaded (without one, the index says which users have no archive yet)
-        steps = [event]
-        while steps:
-            step = steps.pop(0)
-            if not _run_in_order(step, dispatch(step, ctx, registry), executor, say):
-                return 1
-            steps += [typed(e) for e in emitted]
-            emitted.clear()
+        if not _run_in_order(event, dispatch(event, ctx, registry), executor, say):
+            return 1
+        copies_ok = True  # a failed copy is a user the index marks unverified, not a stop
+        for follow in [typed(e) for e in emitted]:
+            copies_ok &= _run_in_order(follow, dispatch(follow, ctx, registry), executor, say,
+                                       stop=False)
         entries = [indexing.entry_for(s3, prefix, f)
                    for f in indexing.finals(ports.kube, namespace)]
         extras = {}
@@ -225,21 +224,27 @@ def cmd_archive_term(args: argparse.Namespace) -> int:
               f"the hub database: "
               + ("verified" if index.extras.get("hub-db", None) and
                  index.extras["hub-db"].verified else "not archived yet"))
-    return 0 if entries and all(e.verified for e in entries) else 1
+    return 0 if copies_ok and entries and all(e.verified for e in entries) else 1
 
 
-def _run_in_order(event: Any, outcomes: Any, executor: Any, say: Any) -> bool:
-    """Each handler's actions in order, stopping at the first failure: a snapshot of a home
-    still mounted is not a final one."""
+def _run_in_order(event: Any, outcomes: Any, executor: Any, say: Any,
+                  stop: bool = True) -> bool:
+    """Each handler's actions in order; with `stop`, stopping at the first failure (a
+    snapshot of a home still mounted is not a final one). False if anything failed."""
+    ok = True
     for outcome in outcomes:
         if outcome.status != "ok":
             say(f"{outcome.handler}: {outcome.status}: {outcome.error}")
-            return False
+            ok = False
+    if not ok and stop:
+        return False
     for action in [a for o in outcomes for a in o.actions]:
         result = executor.one(action, event.id)
         say(f"{result.outcome}: {action.describe()}"
             + (f" ({result.detail})" if result.detail else ""))
         if result.outcome == "failed":
-            say("stopped: nothing was deleted; fix the cause and run archive-term again")
-            return False
-    return True
+            ok = False
+            if stop:
+                say("stopped: nothing was deleted; fix the cause and run archive-term again")
+                return False
+    return ok
