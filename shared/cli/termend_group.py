@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from shared.cli import options
 from shared.cli.options import Subcommand, UsageError
 from shared.teardown import report
+from shared.teardown.notes import WHERE
 from shared.teardown.protection import protection_of
 from shared.teardown.term_index import prefix_of
 
@@ -202,7 +203,7 @@ def cmd_archive_term(args: argparse.Namespace) -> int:
                    for f in indexing.finals(ports.kube, namespace)]
         extras = {}
         for final in indexing.finals(ports.kube, namespace, hub_db=True):  # the newest only
-            extras["hub-db"] = indexing.entry_for(s3, prefix, final, note=False)
+            extras["hub-db"] = indexing.entry_for(s3, prefix, final)
         with open(args.schedule, encoding="utf-8") as f:
             text = f.read()
         hub_settings = dataclasses.replace(settings_of(timetable), namespace=namespace)
@@ -220,6 +221,10 @@ def cmd_archive_term(args: argparse.Namespace) -> int:
         for e in entries:
             state = "verified" if e.verified else f"NOT VERIFIED: {e.problem}"
             print(f"{e.user}{'/' + e.server if e.server else ''}  {e.snapshot}  {state}")
+        lacking = [e.user for e in entries if e.verified and not e.note]
+        if lacking:
+            print(f"{len(lacking)} verified archive(s) lack {WHERE} (the copies worker adds it "
+                  f"to final copies), first {lacking[0]}")
         print(f"{sum(e.verified for e in entries)} of {len(entries)} final archives verified; "
               f"the hub database: "
               + ("verified" if index.extras.get("hub-db", None) and

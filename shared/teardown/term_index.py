@@ -71,6 +71,7 @@ class IndexEntry:
     problem: str = ""  # why not verified
     files: int = 0
     bytes: int = 0  # bytes of file content in the home
+    note: bool = False  # the archive carries WHERE-ARE-MY-FILES.txt
 
     @property
     def owner(self) -> tuple[str, str]:

@@ -3,8 +3,9 @@
 A user's final archive is the copy whose manifest says it was made from that user's final
 snapshot (`meta.snapshot`, which the copies worker records): the newest `final` VolumeSnapshot
 of their claim. Verified means: the manifest is there and readable, the archive object is there,
-its size and streamed sha256 are the manifest's, and the archive carries
-`WHERE-ARE-MY-FILES.txt`. The rendered manifests of the stack are archived beside (`_term/`),
+its size and streamed sha256 are the manifest's. Whether it carries `WHERE-ARE-MY-FILES.txt`
+is recorded (`note`) and reported, not a condition: a verified copy without the note is still
+the student's files. The rendered manifests of the stack are archived beside (`_term/`),
 and re-read to verify them. The index is written whole, merged over the last one (a re-run that
 archived a few users again replaces only theirs).
 """
@@ -110,9 +111,8 @@ def find_manifest(s3: S3, prefix: str, final: Final) -> tuple[str, dict[str, Any
     return None
 
 
-def entry_for(s3: S3, prefix: str, final: Final, note: bool = True) -> IndexEntry:
-    """The index entry of `final`'s copy, verified or with its problem; `note`: the archive
-    must carry WHERE-ARE-MY-FILES.txt (a student's; not the hub database's)."""
+def entry_for(s3: S3, prefix: str, final: Final) -> IndexEntry:
+    """The index entry of `final`'s copy, verified or with its problem."""
     base = IndexEntry(final.user, final.server, final.claim, final.claim_uid, final.snapshot,
                       final.snapshot_at)
     found = find_manifest(s3, prefix, final)
@@ -139,9 +139,7 @@ def entry_for(s3: S3, prefix: str, final: Final, note: bool = True) -> IndexEntr
         return _with(entry, problem=f"archive {object_key}: {got_size} bytes, sha256 "
                                     f"{got_sha[:12]}..., the manifest says {size} bytes, "
                                     f"{sha[:12]}...")
-    if note and WHERE not in extras:
-        return _with(entry, problem=f"the archive lacks {WHERE}")
-    return _with(entry, verified=True)
+    return _with(entry, verified=True, note=WHERE in extras)
 
 
 def _with(entry: IndexEntry, **changes: Any) -> IndexEntry:

@@ -153,7 +153,7 @@ def test_archive_term_closes_stops_snapshots_verifies_and_deletes_nothing(
     assert json.loads(out)["entries"] == json.loads(index.to_json())["entries"]
     found = {e.user: e for e in index.entries}
     assert sorted(found) == sorted(users)
-    assert found[users[0]].verified and found[users[1]].verified
+    assert found[users[0]].verified and found[users[1]].verified and found[users[0]].note
     assert not found[users[2]].verified and "sha256" in found[users[2]].problem
     assert found[users[0]].snapshot.startswith(f"claim-{users[0]}-final-")
     assert index.extras["manifests"].verified
