@@ -14,7 +14,7 @@ import requests
 from tests.conftest import Kube as Cluster
 from tests.servers.fixtures import S3Bucket
 
-from .term import PREFIX, SNAPSHOTS, Term, by_user, schedule_file
+from .term import PREFIX, SNAPSHOTS, Term, by_user, parse, schedule_file
 
 STAFF = ("prof-smith", "ta-jones")  # a hub admin in the bundled schedule; teardown.protected
 
@@ -173,3 +173,18 @@ def test_links_open_the_archive_and_say_when_they_stop_working(
         term.entries["u001"].object)
     assert "7 days" in report["links_note"] and report["links_expire"]
     assert by_user(report)["prof-smith"]["link"]  # kept, but verified: the link is theirs too
+
+
+def test_the_table_says_who_would_go_who_stays_and_that_nothing_changed(
+        term: Term, capsys: pytest.CaptureFixture[str]) -> None:
+    setup(term, 2)
+    term.s3.delete(term.entries["u001"].object)
+    args = parse(["teardown", "--schedule", str(term.schedule), "--namespace", term.ns])
+    args.api_client, args.s3, args.hub, args.registry = term.cluster.api, term.s3, None, None
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert lines["USER"].split()[:4] == ["USER", "ARCHIVED", "VERIFIED", "DELETED"]
+    assert "would delete" in lines["u000"] and "archive missing" in lines["u001"]
+    assert "protected" in lines["prof-smith"]
+    assert out.rstrip().endswith("run again with --confirm to act on this plan")
