@@ -81,7 +81,8 @@ def folder(prefix: str, user: str, server: str = "") -> str:
     return "/".join(parts) + "/"
 
 
-def find_manifest(s3: S3, prefix: str, final: Final) -> tuple[str, dict[str, Any]] | None:
+def find_manifest(s3: S3, prefix: str, final: Final,
+                  unchanged_ok: bool = False) -> tuple[str, dict[str, Any]] | None:
     """The manifest of the copy made from `final.snapshot`: the copies worker stamps a copy
     with its snapshot's time, so it is `TIMESTAMP.manifest.json`; else (another tool) the
     newest manifest in the folder that names the snapshot in its `meta`."""
@@ -98,6 +99,10 @@ def find_manifest(s3: S3, prefix: str, final: Final) -> tuple[str, dict[str, Any
                 raise
         except ValueError:
             return key, {}
+        if unchanged_ok:  # the copy of this snapshot found the home unchanged: the last
+            latest = _latest(s3, where)  # copy (no newer than the snapshot) describes it
+            if latest is not None and str(latest[1].get("timestamp", "")) <= stamp(final.at):
+                return latest
     keys = sorted((o.key for o in s3.objects(where)
                    if o.key.endswith(".manifest.json") and "/" not in o.key[len(where):]),
                   reverse=True)
@@ -111,11 +116,26 @@ def find_manifest(s3: S3, prefix: str, final: Final) -> tuple[str, dict[str, Any
     return None
 
 
-def entry_for(s3: S3, prefix: str, final: Final) -> IndexEntry:
-    """The index entry of `final`'s copy, verified or with its problem."""
+def _latest(s3: S3, where: str) -> tuple[str, dict[str, Any]] | None:
+    try:
+        doc = json.loads(s3.get_bytes(f"{where}latest.json"))
+    except ApiError as err:
+        if err.not_found:
+            return None
+        raise
+    except ValueError:
+        return None
+    timestamp = str(doc.get("timestamp", "")) if isinstance(doc, dict) else ""
+    return (f"{where}{timestamp}.manifest.json", doc) if timestamp else None
+
+
+def entry_for(s3: S3, prefix: str, final: Final, unchanged_ok: bool = False) -> IndexEntry:
+    """The index entry of `final`'s copy, verified or with its problem. `unchanged_ok`: the
+    copies run of this very snapshot succeeded for this owner, so if it made no new copy (the
+    home unchanged since the last one, by size and mtime), the last copy is the final one."""
     base = IndexEntry(final.user, final.server, final.claim, final.claim_uid, final.snapshot,
                       final.snapshot_at)
-    found = find_manifest(s3, prefix, final)
+    found = find_manifest(s3, prefix, final, unchanged_ok)
     if found is None:
         return _with(base, problem=f"no archive made from the final snapshot {final.snapshot}")
     key, doc = found
