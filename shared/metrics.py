@@ -25,6 +25,9 @@ class Metrics:
         self.watch_events = Counter("classops_watch_events", "Watch event runs, by how they "
                                     "ended (ok, retry, failed, gave_up)", ["outcome"],
                                     registry=r)
+        self.ledger_writes = Counter("classops_ledger_writes", "Ledger batches written, by "
+                                     "store (s3, summary, webhook) and outcome (ok, failed)",
+                                     ["store", "outcome"], registry=r)
 
     def value(self, name: str, **labels: str) -> float:
         """A sample's current value (0 if never counted): for tests and `classops status`."""

@@ -61,6 +61,12 @@ class Settings:
     dedupe_ttl: float = 7 * 86400.0  # how long an event's id is remembered
     inbox_max_pending: int = 10_000  # over it the webhook answers 503 + Retry-After
     schedule: str | None = None  # schedules.yaml for the scheduler; None: no scheduler
+    # -- backup (issue 15) --
+    ledger_webhook_url: str | None = None  # failures of every capability are POSTed here
+    snapshot_class: str | None = None  # None: the cluster's default VolumeSnapshotClass
+    snapshot_timeout: float = 600.0  # seconds for a snapshot to become readyToUse
+    snapshot_workers: int = 8  # snapshots cut and awaited at once
+    final_snapshot_bound: float = 900.0  # a deleted PVC waits at most this for its last one
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -86,7 +92,12 @@ class Settings:
                                        ("RETRY_PERIOD", default.retry_period),
                                        ("DEDUPE_TTL", default.dedupe_ttl),
                                        ("INBOX_MAX_PENDING", default.inbox_max_pending),
-                                       ("WEBHOOK_TOKEN_TTL", default.webhook_token_ttl))}
+                                       ("WEBHOOK_TOKEN_TTL", default.webhook_token_ttl),
+                                       ("SNAPSHOT_TIMEOUT", default.snapshot_timeout),
+                                       ("SNAPSHOT_WORKERS", default.snapshot_workers),
+                                       ("FINAL_SNAPSHOT_BOUND", default.final_snapshot_bound))}
+        if numbers["SNAPSHOT_WORKERS"] < 1:
+            problems.append(f"{PREFIX}SNAPSHOT_WORKERS must be at least 1")
         if numbers["INBOX_MAX_PENDING"] < 1:
             problems.append(f"{PREFIX}INBOX_MAX_PENDING must be at least 1")
         if not (numbers["RETRY_PERIOD"] < numbers["RENEW_DEADLINE"]
@@ -118,7 +129,12 @@ class Settings:
                    webhook_allowed_origins=origins,
                    webhook_token_ttl=numbers["WEBHOOK_TOKEN_TTL"],
                    dedupe_ttl=numbers["DEDUPE_TTL"], schedule=get("SCHEDULE"),
-                   inbox_max_pending=int(numbers["INBOX_MAX_PENDING"]))
+                   inbox_max_pending=int(numbers["INBOX_MAX_PENDING"]),
+                   ledger_webhook_url=get("LEDGER_WEBHOOK_URL"),
+                   snapshot_class=get("SNAPSHOT_CLASS"),
+                   snapshot_timeout=numbers["SNAPSHOT_TIMEOUT"],
+                   snapshot_workers=int(numbers["SNAPSHOT_WORKERS"]),
+                   final_snapshot_bound=numbers["FINAL_SNAPSHOT_BOUND"])
 
 
 def _number(name: str, text: str | None, default: float, problems: list[str]) -> float:

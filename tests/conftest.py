@@ -17,8 +17,9 @@ from kubernetes import client
 
 from tests.kubeemu import Emulator
 
-# The real S3 (SeaweedFS) and JupyterHub servers: fixtures `s3` and `hub`, started on first use.
-pytest_plugins = ["tests.servers.fixtures"]
+# The real S3 (SeaweedFS) and JupyterHub servers: fixtures `s3` and `hub`, started on first use;
+# the course's hub spawning into an emulator with KubeSpawner: `kube_hub` and `hub_storm`.
+pytest_plugins = ["tests.servers.fixtures", "tests.servers.kube_fixtures"]
 
 HISTORY_WINDOW = 100_000
 

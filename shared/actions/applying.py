@@ -7,8 +7,10 @@ what differs), so the executor may retry it whole after a 409/429/5xx.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cloudevents.core.v1.event import CloudEvent
@@ -24,8 +26,10 @@ from shared.actions.model import (
     DeletePVC,
     DeleteVolumeSnapshot,
     EmitEvent,
+    FinalSnapshot,
     RunArchiveJob,
     ScaleWorkload,
+    SetFinalizer,
     StopServer,
 )
 from shared.events import KubeObject
@@ -74,6 +78,7 @@ class Ports:
     hub: HubWriter | None = None
     emit: Callable[[CloudEvent], None] | None = None
     clock: Callable[[], Any] | None = None
+    s3: Any = None  # the S3 port, when a bucket is configured (the ledger writes there)
 
 
 def _ref(manifest: Mapping[str, Any], uid: str = "") -> Ref:
@@ -188,6 +193,121 @@ def await_snapshots(p: Ports, a: AwaitSnapshotsReady, interval: float = 1.0) -> 
         if waiting:
             p.kube.sleep(interval)
     return Done(False, None, f"{len(a.names)} ready")
+# -- backup (issue 15): snapshots awaited, finalizers, the last snapshot -----------------------
+SNAPSHOTS = "snapshot.storage.k8s.io/v1"
+
+
+def _snapshot_state(found: KubeObject | None) -> str:
+    """"ready", "failed: <message>", "gone" or "" (still being cut)."""
+    if found is None:
+        return "gone"
+    status = found.status
+    if status.get("readyToUse") is True:
+        return "ready"
+    error = status.get("error")
+    if isinstance(error, Mapping) and error.get("message"):
+        return f"failed: {error['message']}"
+    return ""
+
+
+def snapshot(p: Ports, a: CreateVolumeSnapshot) -> Done:
+    """Create, then watch it (one request for the whole wait) until ready or failed.
+
+    Waiting lives here, not in a follow-up event, so that each PVC has one outcome (a usable
+    snapshot, or why not) in the executor's Result, metric, Event and ledger line, and the CLI's
+    exit code can say "every snapshot is usable"; the executor bounds how many wait at once.
+    """
+    made = create(p, a.manifest())
+    if not a.ready_timeout:
+        return made
+    try:
+        found = p.kube.watch_until(SNAPSHOTS, "VolumeSnapshot", a.name, a.namespace,
+                                   lambda o: _snapshot_state(o) != "", a.ready_timeout)
+    except TimeoutError:
+        raise TimeoutError(f"volumesnapshot {a.namespace}/{a.name} not readyToUse after "
+                           f"{a.ready_timeout:g} s") from None
+    state = _snapshot_state(found)
+    if state != "ready":
+        raise Refused(f"volumesnapshot {a.namespace}/{a.name} {state}")
+    size = (found.status.get("restoreSize") or "") if found else ""
+    return Done(made.changed, made.touched or Ref(SNAPSHOTS, "VolumeSnapshot", a.name,
+                                                  a.namespace),
+                f"{made.detail}, ready{f' ({size})' if size else ''}")
+
+
+def set_finalizer(p: Ports, a: SetFinalizer) -> Done:
+    found = p.kube.get(a.api_version, a.kind, a.name, a.namespace)
+    if found is None:
+        return Done(False, None, "already gone")
+    if a.uid and found.uid != a.uid:
+        raise Refused(f"{a.kind} {a.namespace}/{a.name} is another object now")
+    held = list(found.metadata.get("finalizers") or [])
+    if (a.finalizer in held) == a.present:
+        return Done(False, Ref.of(found), "already so")
+    if a.present and found.metadata.get("deletionTimestamp"):
+        return Done(False, Ref.of(found), "being deleted: no finalizer may be added")
+    held = [*held, a.finalizer] if a.present else [f for f in held if f != a.finalizer]
+    # resourceVersion stays in the body: a concurrent writer makes this a 409, retried whole
+    p.kube.replace({**found.raw, "metadata": {**found.metadata, "finalizers": held}})
+    return Done(True, Ref.of(found), "added" if a.present else "removed")
+
+
+def _retain(p: Ports, found: KubeObject) -> str:
+    """Set the bound content's deletionPolicy to Retain; its name."""
+    content = str(found.status.get("boundVolumeSnapshotContentName") or "")
+    if not content:
+        raise Refused(f"volumesnapshot {found.namespace}/{found.name} has no content yet")
+    live = p.kube.get(SNAPSHOTS, "VolumeSnapshotContent", content)
+    if live is not None and live.spec.get("deletionPolicy") != "Retain":
+        p.kube.patch(SNAPSHOTS, "VolumeSnapshotContent", content, "",
+                     {"spec": {"deletionPolicy": "Retain"}})
+    return content
+
+
+def _stamp(value: object) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) \
+        and value else None
+
+
+def final_snapshot(p: Ports, a: FinalSnapshot) -> Done:
+    """Take (or find) the last snapshot, wait for it within the bound, retain its content,
+    then remove the finalizer; past the bound, remove it anyway and fail loudly.
+
+    The bound counts from the snapshot's own creation, i.e. from classops's first attempt, not
+    from the deletion: a classops that was away finds the PVC, and its data, still there."""
+    s = a.snapshot
+    claim = p.kube.get("v1", "PersistentVolumeClaim", s.claim, s.namespace)
+    if claim is None or claim.uid != a.uid or a.finalizer not in (
+            claim.metadata.get("finalizers") or []):
+        return Done(False, None, "released already")
+    release = SetFinalizer(s.namespace, s.claim, a.finalizer, False, a.uid)
+    problem, content, touched = "", "", None
+    try:
+        made = create(p, s.manifest())
+        touched = made.touched
+        found = p.kube.get(SNAPSHOTS, "VolumeSnapshot", s.name, s.namespace)
+        now = p.clock() if p.clock is not None else datetime.now(UTC)
+        created = _stamp((found.metadata if found else {}).get("creationTimestamp")) or now
+        left = a.bound_seconds - (now - created).total_seconds()
+        if _snapshot_state(found) != "ready":
+            if left <= 0:
+                raise TimeoutError(f"not ready {a.bound_seconds:g} s after it was taken")
+            snapshot(p, dataclasses.replace(s, ready_timeout=left))
+            found = p.kube.get(SNAPSHOTS, "VolumeSnapshot", s.name, s.namespace)
+        if found is None:
+            raise Refused(f"volumesnapshot {s.namespace}/{s.name} vanished")
+        content = _retain(p, found)
+    except ApiError as err:
+        if err.retryable:
+            raise  # the executor tries the whole action again
+        problem = str(err)
+    except (Refused, TimeoutError) as err:
+        problem = str(err)
+    set_finalizer(p, release)
+    if problem:
+        raise Refused(f"finalizer removed WITHOUT a last snapshot: {problem}")
+    return Done(True, touched, f"last snapshot {s.name} ready, content {content} retained; "
+                               f"finalizer removed")
 
 
 def do(ports: Ports, action: Action) -> Done:
@@ -200,7 +320,11 @@ def do(ports: Ports, action: Action) -> Done:
         case CreateObject():
             return create(ports, action.manifest)
         case CreateVolumeSnapshot():
-            return create(ports, action.manifest())
+            return snapshot(ports, action)
+        case SetFinalizer():
+            return set_finalizer(ports, action)
+        case FinalSnapshot():
+            return final_snapshot(ports, action)
         case RunArchiveJob():
             return create(ports, action.job)
         case DeleteVolumeSnapshot():

@@ -9,7 +9,12 @@ For each action the `Executor`
   and the action so a re-run finds it there instead of adding another; nothing changed, no Event;
 - counts it in Prometheus (`classops_actions_total{action, outcome}`) and logs one JSON line
   carrying the event id.
-A failing action does not stop the next ones: each gets its `Result`.
+A failing action does not stop the next ones: each gets its `Result`; one that says what it
+`regarding()` gets a Warning Event there (a failed snapshot shows on its PVC).
+
+Actions marked `parallel` (snapshots: each waits for its own `readyToUse`) run `workers` at a
+time when they come one after another; the rest run in order. After each `execute()` the
+results go, as one batch, to every sink (`sinks`: the term ledger), whatever the capability.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TextIO
@@ -53,21 +59,46 @@ class Result:
     outcome: Literal["changed", "unchanged", "failed", "planned"]
     detail: str = ""
     attempts: int = 1
+    at: datetime | None = None  # when it ended (the ledger's time)
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.action.as_dict(), "outcome": self.outcome, "detail": self.detail}
 
 
+Sink = Callable[[Sequence[Result], str], None]  # (one execute()'s results, the event id)
+
+
 class Executor:
     def __init__(self, ports: Ports, metrics: Metrics, clock: Callable[[], datetime],
                  log: logging.Logger | Bound | None = None, backoff: Backoff = Backoff(),
-                 sleep: Callable[[float], None] = time.sleep, instance: str = "classops") -> None:
+                 sleep: Callable[[float], None] = time.sleep, instance: str = "classops",
+                 sinks: Sequence[Sink] = (), workers: int = 8) -> None:
         self.ports, self.metrics, self.clock = ports, metrics, clock
         self.log = bind(log or logging.getLogger("classops.executor"))
         self.backoff, self.sleep, self.instance = backoff, sleep, instance
+        self.sinks, self.workers = list(sinks), max(1, workers)
 
     def execute(self, actions: Sequence[Action], event_id: str) -> list[Result]:
-        return [self.one(action, event_id) for action in actions]
+        results: list[Result] = []
+        i = 0
+        while i < len(actions):
+            j = i
+            while j < len(actions) and actions[j].parallel:
+                j += 1
+            if j - i > 1 and self.workers > 1:
+                with ThreadPoolExecutor(min(self.workers, j - i),
+                                        thread_name_prefix="action") as pool:
+                    results += pool.map(lambda a: self.one(a, event_id), actions[i:j])
+                i = j
+            else:
+                results.append(self.one(actions[i], event_id))
+                i += 1
+        for sink in self.sinks:
+            try:
+                sink(results, event_id)
+            except Exception as err:  # a sink (the ledger) never undoes what was done
+                self.log.error("result sink failed: %s", err, extra={"event_id": event_id})
+        return results
 
     def one(self, action: Action, event_id: str) -> Result:
         name = type(action).__name__
@@ -78,14 +109,17 @@ class Executor:
         if done is None:
             self.metrics.actions.labels(name, "failed").inc()
             log.error("action failed: %s", error, extra={"attempts": attempts})
-            return Result(action, "failed", error, attempts)
+            regarding = action.regarding()
+            if regarding is not None:
+                self._record(action, Ref(*regarding), event_id, error, log, failed=True)
+            return Result(action, "failed", error, attempts, self.clock())
         outcome: Literal["changed", "unchanged"] = "changed" if done.changed else "unchanged"
         self.metrics.actions.labels(name, outcome).inc()
         log.info("%s %s: %s", action.verb, action.target, done.detail,
                  extra={"outcome": outcome, "attempts": attempts})
         if done.changed and done.touched is not None:
             self._record(action, done.touched, event_id, done.detail, log)
-        return Result(action, outcome, done.detail, attempts)
+        return Result(action, outcome, done.detail, attempts, self.clock())
 
     def _retrying(self, call: Callable[[], Done], log: Bound) -> tuple[Done | None, int, str]:
         for attempt in range(1, self.backoff.attempts + 1):
@@ -102,9 +136,11 @@ class Executor:
                 return None, attempt, f"{type(err).__name__}: {err}"
         raise AssertionError("unreachable")
 
-    def _record(self, action: Action, ref: Ref, event_id: str, detail: str, log: Bound) -> None:
+    def _record(self, action: Action, ref: Ref, event_id: str, detail: str, log: Bound,
+                failed: bool = False) -> None:
         """A Kubernetes Event on the touched object; best effort, never fails the action."""
-        digest = hashlib.sha256(f"{event_id}|{action.describe()}".encode()).hexdigest()[:16]
+        mark = "|failed" if failed else ""
+        digest = hashlib.sha256(f"{event_id}|{action.describe()}{mark}".encode()).hexdigest()[:16]
         namespace = ref.namespace or "default"
         event = {
             "apiVersion": "events.k8s.io/v1", "kind": "Event",
@@ -112,9 +148,11 @@ class Executor:
                          "annotations": {"classops.edu/event-id": event_id}},
             "eventTime": self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "reportingController": CONTROLLER, "reportingInstance": self.instance,
-            "action": type(action).__name__, "reason": action.verb.capitalize(),
-            "type": "Normal", "regarding": ref.as_dict(),
-            "note": f"{action.describe()} ({detail}) for {event_id}"[:1024],
+            "action": type(action).__name__,
+            "reason": f"{action.verb.capitalize()}Failed" if failed else action.verb.capitalize(),
+            "type": "Warning" if failed else "Normal", "regarding": ref.as_dict(),
+            "note": (f"{'FAILED ' if failed else ''}{action.describe()} ({detail}) for "
+                     f"{event_id}")[:1024],
         }
         done, _, error = self._retrying(lambda: create(self.ports, event), log)
         if done is None:

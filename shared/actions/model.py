@@ -37,6 +37,12 @@ def snapshot_name(claim: str, purpose: str, at: datetime) -> str:
 class Action:
     verb: ClassVar[str] = "act"
     destructive: ClassVar[bool] = False
+    parallel: ClassVar[bool] = False  # may run beside its neighbours of the same kind
+    ledger_kind: ClassVar[str] = ""  # the ledger's kind of this action ("": its verb)
+
+    def regarding(self) -> tuple[str, str, str, str] | None:
+        """(apiVersion, kind, name, namespace) a failure is reported on, as an Event."""
+        return None
 
     @property
     def target(self) -> str:
@@ -154,20 +160,32 @@ class DeleteObject(Action):
 
 @dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class CreateVolumeSnapshot(Action):
+    """Create the snapshot (an existing one of that name is the same snapshot) and, with
+    `ready_timeout`, wait until it is `readyToUse`: its outcome is then "a usable snapshot or a
+    failure", one Result per PVC. Snapshots run `workers` at a time (`parallel`), which also
+    bounds how many the storage backend cuts at once."""
+
     verb: ClassVar[str] = "snapshot"
+    parallel: ClassVar[bool] = True
+    ledger_kind: ClassVar[str] = "snapshot"
     namespace: str
     name: str  # deterministic: snapshot_name(claim, purpose, at)
     claim: str
     snapshot_class: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
+    ready_timeout: float = 0.0  # seconds to wait for readyToUse; 0: do not wait
 
     @property
     def target(self) -> str:
         return f"volumesnapshot {self.namespace}/{self.name}"
 
     def detail(self) -> str:
-        return f"of pvc {self.claim}"
+        wait = f", ready within {self.ready_timeout:g} s" if self.ready_timeout else ""
+        return f"of pvc {self.claim}{wait}"
+
+    def regarding(self) -> tuple[str, str, str, str] | None:
+        return ("v1", "PersistentVolumeClaim", self.claim, self.namespace)
 
     def manifest(self) -> dict[str, Any]:
         spec: dict[str, Any] = {"source": {"persistentVolumeClaimName": self.claim}}
@@ -290,3 +308,70 @@ class AwaitSnapshotsReady(Action):
 
     def detail(self) -> str:
         return f"ready to use, within {self.timeout:g} s"
+# -- backup (issue 15): classops's finalizer on user PVCs and the last snapshot ---------------
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
+class SetFinalizer(Action):
+    """Add (`present`) or remove a finalizer of classops's own on an object, by read and
+    update with its resourceVersion (a 409 is retried whole); `uid` pins the object seen."""
+
+    verb: ClassVar[str] = "finalize"
+    namespace: str
+    name: str
+    finalizer: str
+    present: bool = True
+    uid: str = ""
+    api_version: str = "v1"
+    kind: str = "PersistentVolumeClaim"
+
+    @property
+    def target(self) -> str:
+        return f"{self.kind.lower()} {self.namespace}/{self.name}"
+
+    def detail(self) -> str:
+        return f"{'add' if self.present else 'remove'} finalizer {self.finalizer}"
+
+
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
+class FinalSnapshot(Action):
+    """The last snapshot of a PVC being deleted, then its finalizer removed.
+
+    The snapshot is taken and awaited (`snapshot.ready_timeout`), its content's deletionPolicy
+    set to `Retain` (the files outlive the snapshot object), and only then the finalizer goes.
+    A PVC never waits on classops forever: once `bound_seconds` have passed since the snapshot
+    was taken without it being ready, the finalizer is removed anyway and the action fails (a
+    Warning Event, `classops_actions_total{action="FinalSnapshot",outcome="failed"}`, a ledger
+    line and the failure webhook), so the operator hears of the one volume not kept."""
+
+    verb: ClassVar[str] = "keep"
+    ledger_kind: ClassVar[str] = "snapshot"
+    snapshot: CreateVolumeSnapshot
+    uid: str  # the claim's uid: a new claim of the same name is not released
+    finalizer: str
+    bound_seconds: float = 600.0
+
+    @property
+    def target(self) -> str:
+        return f"persistentvolumeclaim {self.snapshot.namespace}/{self.snapshot.claim}"
+
+    @property
+    def user(self) -> str:
+        return str(self.snapshot.annotations.get("hub.jupyter.org/username", ""))
+
+    @property
+    def server(self) -> str:
+        return str(self.snapshot.annotations.get("hub.jupyter.org/servername", ""))
+
+    @property
+    def name(self) -> str:
+        return self.snapshot.name
+
+    @property
+    def claim(self) -> str:
+        return self.snapshot.claim
+
+    def detail(self) -> str:
+        return (f"last snapshot {self.snapshot.name} (content Retain), then remove "
+                f"{self.finalizer}; waits at most {self.bound_seconds:g} s")
+
+    def regarding(self) -> tuple[str, str, str, str] | None:
+        return ("v1", "PersistentVolumeClaim", self.snapshot.claim, self.snapshot.namespace)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.cli import options
 from shared.cli.options import Subcommand
+from shared.ledger import overview
 from shared.settings import Settings
 from shared.stack.config import HubSettings
 from shared.stack.manifests import settings_of
@@ -98,8 +99,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     kube = Kube(getattr(args, "api_client", None) or connect(options.settings(args).kubeconfig))
     try:
         found = status.read(kube, namespace, now, _hub(args, options.settings(args)), timetable)
+        students = _students(args, kube, namespace, timetable, now)  # the backup capability
     finally:
         kube.close()
-    print(json.dumps(status.as_dict(found), indent=1, default=str) if args.output == "json"
-          else status.table(found))
+    if args.output == "json":
+        print(json.dumps({**status.as_dict(found), "students": overview.as_dict(students)},
+                         indent=1, default=str))
+    else:
+        print("\n".join([status.table(found), *overview.lines(students, now)]))
     return 0
+
+
+def _students(args: argparse.Namespace, kube: Any, namespace: str,
+              timetable: Timetable | None, now: datetime) -> overview.Overview:
+    """Newest snapshot and copy per student (the ledger's summary), PVCs waiting."""
+    from shared.ledger.recording import open_ledger
+
+    ledger = open_ledger(options.settings(args), kube, namespace, None, lambda: now, timetable)
+    return overview.read(kube, namespace, ledger, now)

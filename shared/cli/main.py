@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from shared.cli import (
+    backup_group,
     inspection_group,
     runtime_group,
     stack_group,
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspection_group.add(commands, _subcommand)  # check, status
     runtime_group.add(commands, _subcommand)  # serve, events
     termend_group.add(commands, _subcommand)  # teardown, archive-term
+    backup_group.add(commands, _subcommand)  # snapshot, prune, history, uninstall-finalizers
     return parser
 
 

@@ -141,9 +141,11 @@ class DeadlineData(Schema):
 
 @dataclass(frozen=True)
 class BackupData(Schema):
-    """`backup.due`: snapshot every user PVC."""
+    """`backup.due`: snapshot every user PVC (or one user's, `classops snapshot --user`)."""
 
     cron: str
+    reason: str = "scheduled"  # a label on the snapshots: scheduled, manual, ...
+    user: str = ""  # "" : every user
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,8 @@ class RetentionData(Schema):
     keep_last: int
     keep_daily: int
     keep_weekly: int
+    keep_hourly: int = 0
+    keep_monthly: int = 0
 
 
 @dataclass(frozen=True)

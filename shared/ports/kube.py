@@ -18,10 +18,11 @@ scales), so the warm-up's replicas are never taken back by a redeploy.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,7 +127,7 @@ class Kube:
         return answer if isinstance(answer, dict) else {"items": answer}
 
     def stream(self, path: str, query: Mapping[str, Any],
-               timeout: float) -> Iterator[dict[str, Any]]:
+               timeout: float) -> Generator[dict[str, Any], None, None]:
         """A watch: one JSON object per line until the server ends the stream. `timeout` is the
         client's read timeout, so a stream that went silent (no event, no BOOKMARK) raises
         `ApiError(0, "Timeout")` instead of hanging."""
@@ -142,7 +143,7 @@ class Kube:
                 status = json.loads(raw) if raw else {}
                 raise ApiError("kubernetes", resp.status, status.get("reason", ""),
                                status.get("message", ""))
-            buffer = b""
+            buffer, ended = b"", False
             try:
                 for chunk in resp.response.stream(65536, decode_content=True):
                     buffer += chunk
@@ -150,9 +151,12 @@ class Kube:
                     for line in lines:
                         if line.strip():
                             yield json.loads(line)
+                ended = True
             except urllib3.exceptions.ProtocolError:
                 return  # the connection ended mid-stream (a cut, a restart): the watch ended
             finally:
+                if not ended:  # the caller stopped early: end the stream, not only our read
+                    resp.response.close()
                 resp.response.release_conn()
         except (urllib3.exceptions.HTTPError, OSError) as err:
             raise ApiError("kubernetes", 0, "Timeout" if "timed out" in str(err) else
@@ -219,6 +223,33 @@ class Kube:
                 raise TimeoutError(f"{kind} {namespace}/{name} not done after {timeout:g} s")
             self.sleep(interval)
 
+    def watch_until(self, api_version: str, kind: str, name: str, namespace: str,
+                    done: Callable[[KubeObject | None], bool], timeout: float) -> KubeObject | None:
+        """Watch one object (a field selector on its name) until `done(object or None)`:
+        one request however long the wait, where polling would make one per interval (a
+        deleted object is None). `TimeoutError` after `timeout` seconds."""
+        deadline = self.monotonic() + timeout
+        path = self._path(api_version, kind, namespace)
+        found: KubeObject | None = None
+        while True:
+            left = deadline - self.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{kind} {namespace}/{name} not done after {timeout:g} s")
+            query = {"watch": True, "fieldSelector": f"metadata.name={name}",
+                     "timeoutSeconds": max(1, int(left)), "allowWatchBookmarks": True}
+            with contextlib.closing(self.stream(path, query, timeout=left + 5)) as events:
+                for event in events:
+                    kind_of = event.get("type")
+                    if kind_of == "ERROR":
+                        break  # e.g. 410 Expired: watch again from now
+                    if kind_of == "BOOKMARK":
+                        continue
+                    obj = event.get("object") or {}
+                    found = None if kind_of == "DELETED" else KubeObject(
+                        {"apiVersion": api_version, "kind": kind, **obj})
+                    if done(found):
+                        return found
+
     # -- writes ---------------------------------------------------------------------------------
     def create(self, manifest: Mapping[str, Any]) -> KubeObject:
         meta = manifest.get("metadata") or {}
@@ -240,6 +271,12 @@ class Kube:
         path = self._path(manifest["apiVersion"], manifest["kind"], meta.get("namespace", ""),
                           meta["name"])
         return KubeObject(self.request("PUT", path, body=dict(manifest)))
+
+    def patch(self, api_version: str, kind: str, name: str, namespace: str,
+              changes: Mapping[str, Any]) -> KubeObject:
+        """A JSON merge patch (RFC 7386) of the given fields."""
+        return KubeObject(self.request("PATCH", self._path(api_version, kind, namespace, name),
+                                       body=dict(changes), content_type=MERGE_PATCH))
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str = "",
                uid: str = "") -> dict[str, Any]:

@@ -68,4 +68,4 @@ def live(settings: Settings, clock: Callable[[], datetime],
     s3_reader: S3Reader = s3 or NotConfigured("S3 (CLASSOPS_S3_BUCKET)")
     context = Context(settings, kube_reader, hub_reader, s3_reader, clock,
                       bind(log or logging.getLogger("classops")))
-    return Live(context, Ports(kube, hub, None, clock))
+    return Live(context, Ports(kube, hub, None, clock, s3))

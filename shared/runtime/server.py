@@ -35,6 +35,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from shared.actions.executor import DryRunExecutor, Executor
 from shared.events import UnknownEventType, from_watch, typed
 from shared.handlers.registry import EventHandler, Registry
+from shared.ledger.recording import LedgerSink, open_ledger
 from shared.logs import bind
 from shared.metrics import Metrics
 from shared.ports.errors import ApiError
@@ -136,8 +137,13 @@ class Server:
             raise ServeError(f"cannot read from the cluster: {err}") from err
         self.inbox = Inbox(self.kube, self.namespace, clock)
         self.live = live(settings, clock, self.api, self.log.logger)
+        self.ledger = LedgerSink(lambda: open_ledger(
+            settings, self.kube, self.namespace, self.live.ports.s3, clock,
+            counter=self.metrics.ledger_writes, log=self.log.logger), clock)
+        sinks = [self.ledger]
         self.executor = (DryRunExecutor(sys.stdout, "json") if settings.dry_run else
-                         Executor(self.live.ports, self.metrics, clock, instance=self.identity))
+                         Executor(self.live.ports, self.metrics, clock, instance=self.identity,
+                                  sinks=sinks, workers=settings.snapshot_workers))
         self.elector = Elector(self.kube, self.namespace, settings.lease_name, self.identity,
                                Timings(settings.lease_duration, settings.renew_deadline,
                                        settings.retry_period),

@@ -82,10 +82,10 @@ class Grant:
     The one source of what classops may do: the Role and ClusterRole render these rules,
     `classops check` asks a SelfSubjectAccessReview for each (`permissions`), and the
     least-privilege test runs the flows it can and fails on a grant of an exercised capability
-    that no request used. `uses` names capabilities: `deploy`, `check`, `status` and `serve`
+    that no request used. `uses` names capabilities: `deploy`, `check`, `status`, `serve`
     (the runtime: inbox, Lease, scheduler state, overlay; its every request must be granted by
-    a grant naming it) are exercised by that test; `snapshots` (not built yet) is known but not
-    exercised there, so its grants must stay unused by the flows it runs;
+    a grant naming it) and `snapshots` (snapshot, prune, history, the PVC finalizer) are
+    exercised by that test;
     `hub-role` means "held only to grant it to the hub's Role" (RBAC refuses to grant what one
     does not hold), which the test checks against the rendered hub Role instead.
     """
@@ -121,13 +121,17 @@ CLASSOPS_GRANTS = [
     _grant(["coordination.k8s.io"], ["leases"], ["get", "create", "update"], "serve"),  # leader
     _grant(["events.k8s.io"], ["events"], ["create"], "deploy", "serve"),  # executor's Events
     _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["list"], "status"),
-    _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["get", "create", "delete"],
-           "snapshots"),  # the backup cron and deadlines (not built yet)
     # -- after term (issue 17): `classops teardown --confirm` deletes a verified user's PVC and
     # the hub stack's Secrets; the rest it reads, scales and deletes is granted above
     _grant([""], ["persistentvolumeclaims", "secrets"], ["delete"], "teardown"),
     # `term.end` scales the hub to 0 for the database's snapshot, and back
     _grant(["apps"], ["deployments/scale"], ["get", "patch"], "term-end"),
+    # -- backup (issue 15): snapshots (cron, deadlines, `classops snapshot`), retention
+    # (`prune`: delete), their readyToUse (watch), the PVC finalizer (watch, update)
+    _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"],
+           ["get", "list", "watch", "create", "delete"], "snapshots", "serve"),
+    _grant([""], ["persistentvolumeclaims"], ["get", "list", "watch", "update"], "snapshots",
+           "serve"),
 ]
 CLASSOPS_RULES = [g.rule for g in CLASSOPS_GRANTS]
 
@@ -139,6 +143,9 @@ READ_GRANTS = [
     # the autoscaler's tell-tales in kube-system, by name only
     _grant([""], ["configmaps"], ["get"], "check", names=["cluster-autoscaler-status"]),
     _grant(["apps"], ["deployments"], ["get"], "check", names=["cluster-autoscaler"]),
+    # backup (issue 15): a deleted PVC's last snapshot keeps its content (deletionPolicy Retain)
+    _grant(["snapshot.storage.k8s.io"], ["volumesnapshotcontents"], ["get", "patch"],
+           "snapshots", "serve"),
 ]
 
 

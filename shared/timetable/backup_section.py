@@ -22,18 +22,21 @@ def _cron(node: Node) -> str | None:
 
 
 def _retention(node: Node) -> Retention | None:
-    keys = ("keep_last", "keep_daily", "keep_weekly", "cron")
+    keys = ("keep_last", "keep_daily", "keep_weekly", "cron", "keep_hourly", "keep_monthly")
     if not node.keys(keys, keys[:3]):
         return None
     last = node.get("keep_last", lambda n: n.integer(minimum=1))
     daily = node.get("keep_daily", Node.integer)
     weekly = node.get("keep_weekly", Node.integer)
+    hourly = node.get("keep_hourly", Node.integer)
+    monthly = node.get("keep_monthly", Node.integer)
     cron = node.get("cron", _cron)
     if last is None or daily is None or weekly is None:
         return None
-    if cron is None and node.child("cron") is not None:
+    if any(v is None and node.child(k) is not None for k, v in (
+            ("cron", cron), ("keep_hourly", hourly), ("keep_monthly", monthly))):
         return None
-    return Retention(last, daily, weekly, cron)
+    return Retention(last, daily, weekly, cron, hourly or 0, monthly or 0)
 
 
 @section("backup", needs=("term",))

@@ -141,7 +141,9 @@ def _backups(timetable: Timetable, start: datetime, end: datetime) -> list[Occur
     if keep is None:
         return result
     policy = {"keep_last": keep.keep_last, "keep_daily": keep.keep_daily,
-              "keep_weekly": keep.keep_weekly}
+              "keep_weekly": keep.keep_weekly,
+              **{k: v for k, v in (("keep_hourly", keep.keep_hourly),
+                                   ("keep_monthly", keep.keep_monthly)) if v}}
     times = ([o.at for o in result] if keep.cron is None or first >= after
              else crons.fire_times(keep.cron, zone, first, after))
     return result + [Occurrence(RETENTION_DUE, at, "retention", subject, policy) for at in times]

@@ -115,12 +115,15 @@ class Deadline:
 
 @dataclass(frozen=True)
 class Retention:
-    """restic's semantics: keep the last N, the last of each of N days, of each of N weeks."""
+    """restic's semantics: keep the last N, the last of each of N days, of each of N weeks
+    (and, optionally, of N hours and N months)."""
 
     keep_last: int
     keep_daily: int
     keep_weekly: int
     cron: str | None = None  # None: prune right after each backup
+    keep_hourly: int = 0  # optional, as restic's --keep-hourly / --keep-monthly
+    keep_monthly: int = 0
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,10 @@ def detail(o: Occurrence) -> str:
     if "due" in d:
         return f"due {d['due'][:16]}"
     if "keep_last" in d:
-        return f"keep last {d['keep_last']}, daily {d['keep_daily']}, weekly {d['keep_weekly']}"
+        extra = "".join(f", {k.removeprefix('keep_')} {d[k]}"
+                        for k in ("keep_hourly", "keep_monthly") if d.get(k))
+        return (f"keep last {d['keep_last']}, daily {d['keep_daily']}, weekly "
+                f"{d['keep_weekly']}{extra}")
     if "cron" in d:
         return f"cron {d['cron']}"
     return f"{d.get('start', '')} .. {d.get('end', '')}".strip(" .")

@@ -5,8 +5,11 @@ by a request, with no request denied.
 A grant names the capabilities that need it (`admin.Grant.uses`). This test exercises
 `EXERCISED`; a grant of one of them must be used, verb by verb. A grant held only to be granted
 on to the hub (`hub-role`) must appear in the hub's rendered Role instead. A grant of a capability
-not exercised here (`snapshots`) must stay unused by these flows, or it is named wrongly.
+not exercised here must stay unused by these flows, or it is named wrongly.
 When a later capability adds its flow here, it joins `EXERCISED` and its grants must then be used.
+
+The backup capability's flows (`tests/backup/privilege.py`: snapshot, prune, history, the PVC
+finalizer through serve, uninstall-finalizers) run as the ServiceAccount too.
 
 `serve` runs in-process (`Server`, as tests/runtime start it) with the token from its Secret:
 it takes the Lease, receives one webhook event (a calendar change, which its executor applies to
@@ -33,13 +36,14 @@ from shared.runtime.server import Server
 from shared.stack import admin, probes, status
 from shared.stack.hub_component import HUB_RULES
 from shared.stack.labels import labels
+from tests.backup.privilege import snapshots_once
 from tests.emulator.conftest import Cluster
 from tests.runtime.conftest import TOKEN, settings_for
 from tests.wait import until
 
 from .conftest import Stack
 
-EXERCISED = {"deploy", "check", "status", "serve"}
+EXERCISED = {"deploy", "check", "status", "serve", "snapshots"}
 # teardown and term-end are exercised in tests/teardown
 KNOWN = EXERCISED | {"hub-role", "snapshots", "teardown", "term-end"}
 Triple = tuple[str, str, str]  # (apiGroup, resource[/subresource], verb)
@@ -198,6 +202,12 @@ def test_every_grant_is_used_and_no_request_is_denied(stack: Stack, tmp_path: Pa
     assert {c.component for c in seen.components} >= {"hub", "proxy", "classops"}
     served_from = len(emu.requests())
     assert "cal-1" in serve_once(stack.cluster, tmp_path)
+    served_until = len(emu.requests())
+    backup_api = emu.api_client(token=emu.service_account_token(ns, "classops"))
+    try:
+        snapshots_once(stack.cluster, backup_api)
+    finally:
+        backup_api.close()
 
     me = f"system:serviceaccount:{ns}:classops"
     mine = [r for r in emu.requests() if r.user == me]
@@ -216,7 +226,7 @@ def test_every_grant_is_used_and_no_request_is_denied(stack: Stack, tmp_path: Pa
             unused += sorted(triples - granted_to_hub)
         else:  # a capability not exercised here: none of these flows may need it
             misnamed += sorted(triples & used)
-    served = {t for r in emu.requests()[served_from:]
+    served = {t for r in emu.requests()[served_from:served_until]
               if r.user == me and (t := triple(r.verb, r.path)) is not None}
     unfiled = sorted(served - expand([g.rule for g in admin.CLASSOPS_GRANTS
                                       if "serve" in g.uses]))

@@ -48,7 +48,7 @@ class Cluster(Kube):
         capacity = {"cpu": cpu, "memory": memory, "pods": str(pods)}
         node = self.core.patch_node_status(name, {"status": {
             "capacity": capacity, "allocatable": capacity,
-            "addresses": [{"type": "InternalIP", "address": f"10.0.0.{index}"},
+            "addresses": [{"type": "InternalIP", "address": f"127.10.0.{index}"},
                           {"type": "Hostname", "address": name}],
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}})
         self.nodes.append(name)

@@ -16,8 +16,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from .addresses import FIRST_SERVICE_IP
+
 Obj = dict[str, Any]
-_cluster_ips = (str(ipaddress.ip_address("10.96.0.10") + i) for i in itertools.count())
+# Loopback, like every address the emulator hands out (addresses.py): 127.96.0.0/12.
+_cluster_ips = (str(ipaddress.ip_address(FIRST_SERVICE_IP) + i) for i in itertools.count())
 
 
 def _image_pull_policy(image: str) -> str:

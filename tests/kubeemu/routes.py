@@ -13,6 +13,14 @@ from .resources import Catalogue, Resource
 from .store import ApiError
 
 
+def query_bool(query: dict[str, str], name: str) -> bool:
+    """A boolean query parameter as the apiserver reads it (Convert_Slice_string_To_bool):
+    absent, "0" or "false" in any case is false, anything else is true; so the "True" that
+    kubernetes_asyncio sends for `watch=True` is true, as for the official client's "true"."""
+    value = query.get(name)
+    return value is not None and value != "0" and value.lower() != "false"
+
+
 @dataclass(frozen=True)
 class Route:
     resource: Resource
@@ -66,7 +74,7 @@ def verb_of(method: str, route: Route | None, query: dict[str, str]) -> str:
     if method == "GET":
         if route.name:
             return "get"
-        return "watch" if route.legacy_watch or query.get("watch") in ("true", "1") else "list"
+        return "watch" if route.legacy_watch or query_bool(query, "watch") else "list"
     if method == "POST":
         return "create"
     if method == "PUT":

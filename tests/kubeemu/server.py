@@ -9,6 +9,7 @@ https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-uris.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 import traceback
@@ -23,7 +24,7 @@ from .auth import Attributes, User, acting_as, forbidden_details
 from .control import RequestRecord, reason_for
 from .listing import list_body, selection
 from .patches import APPLY, apply_patch
-from .routes import Route, method_not_allowed, not_found_path, parse_route, verb_of
+from .routes import Route, method_not_allowed, not_found_path, parse_route, query_bool, verb_of
 from .store import ApiError, Obj
 from .watching import WatchStream, serve_watch, watch_start
 
@@ -41,6 +42,13 @@ class ApiServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
         super().__init__(address, Handler)
         self.emulator = emulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gives up resets its connection (KubeSpawner cancels a request after
+        # 3 s): the apiserver logs nothing for that, and neither does this.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -335,7 +343,7 @@ class Handler(BaseHTTPRequestHandler):
         if "propagationPolicy" in query:
             options.setdefault("propagationPolicy", query["propagationPolicy"])
         if "orphanDependents" in query:
-            options.setdefault("orphanDependents", query["orphanDependents"] in ("true", "1"))
+            options.setdefault("orphanDependents", query_bool(query, "orphanDependents"))
         return options
 
     def _body(self, raw: bytes) -> Obj:
@@ -383,7 +391,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "BadRequest", f"error decoding YAML: {exc}") from exc
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "an applied configuration must be an object")
-        force = query.get("force") in ("true", "1")
+        force = query_bool(query, "force")
         obj, created = self.emu.registry.apply(
             route.resource, route.namespace, route.name, body, manager=writes["manager"],
             force=force, dry_run=dry_run,

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from .patches import resolve_schema
+from .quantities import canonical_number
 from .store import ApiError, Obj
 
 Schema = dict[str, Any]
@@ -82,6 +83,9 @@ def _walk(value: Any, schema: Schema, path: str, problems: Problems) -> Any:
     schema = resolve_schema(schema)
     if value is None:
         return value
+    if schema.get("format") == "quantity" and isinstance(value, (int, float)) \
+            and not isinstance(value, bool):
+        return canonical_number(value)  # a Quantity may be a JSON number (quantities.py)
     if schema.get("x-kubernetes-int-or-string"):
         if not isinstance(value, (int, str)) or isinstance(value, bool):
             problems.bad_types.append(f"{path}: expected integer or string")

@@ -17,7 +17,7 @@ from io import BufferedIOBase
 from typing import Any
 
 from .listing import selection
-from .routes import Route
+from .routes import Route, query_bool
 from .store import ApiError, Change, Obj, Store
 
 DEFAULT_WATCH_SECONDS = 1800  # the apiserver picks 30-60 min (--min-request-timeout 1800)
@@ -81,8 +81,8 @@ def serve_watch(stream: WatchStream, store: Store, route: Route, query: dict[str
     """Stream until timeoutSeconds, a cut or an error; sets stream.cut when dropped."""
     res = route.resource
     keep = selection(res, query)
-    bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
-    initial = query.get("sendInitialEvents") in ("true", "1")
+    bookmarks = query_bool(query, "allowWatchBookmarks")
+    initial = query_bool(query, "sendInitialEvents")
     timeout = float(query.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS)
     existing: list[Any] = []
     try:

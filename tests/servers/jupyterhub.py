@@ -157,6 +157,7 @@ class JupyterHubServer(LocalServer):
     """The proxy and the hub; `start()` returns once `/hub/api` answers through the proxy."""
 
     workdir_prefix = "classops-hub-"
+    config_file = HERE / "hub_config.py"  # `jupyterhub -f` this (kubehub.py has another)
 
     def __init__(
         self, workdir: Path | None = None, pick_ports: Callable[[int], list[int]] = free_ports
@@ -225,9 +226,10 @@ class JupyterHubServer(LocalServer):
             "CLASSOPS_TEST_HUB_CLASSOPS_SCOPES": " ".join(CLASSOPS_SCOPES),
             "CLASSOPS_TEST_HUB_SINGLEUSER": str(HERE / "singleuser.py"),
         }
+        hub_env.update(self._more_env(hub_env))
         self._hub = ServerProcess(
             "jupyterhub",
-            [sys.executable, "-m", "jupyterhub", "-f", str(HERE / "hub_config.py")],
+            [sys.executable, "-m", "jupyterhub", "-f", str(self.config_file)],
             cwd=self.workdir,
             log_path=self.workdir / "jupyterhub.log",
             env={**_base_env(), **hub_env},
@@ -248,6 +250,10 @@ class JupyterHubServer(LocalServer):
         )
         self.endpoint = HubEndpoint(api_url=api_url, public_url=public_url, token=classops_token)
         self.admin = HubAPI(api_url, admin_token)
+
+    def _more_env(self, hub_env: Mapping[str, str]) -> dict[str, str]:
+        """More environment for the hub, from what it already gets (a subclass's hook)."""
+        return {}
 
     @property
     def log_path(self) -> Path:
@@ -273,7 +279,9 @@ def _base_env() -> dict[str, str]:
     # Nothing of an outer JupyterHub (if the suite runs inside one) may leak into ours.
     for key in [key for key in env if key.startswith(("JUPYTERHUB_", "CONFIGPROXY_"))]:
         del env[key]
-    # Nor may a proxy setting reroute the hub's calls to 127.0.0.1.
-    for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+    # Nor may a proxy setting reroute the hub's calls to 127.0.0.1, nor (KubeSpawner tries the
+    # in-cluster config first) the cluster that this suite may itself run in stand in for ours.
+    for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG"):
         env.pop(key, None)
     return env

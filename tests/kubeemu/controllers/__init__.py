@@ -11,7 +11,9 @@
 - `taints`: the taint eviction controller, evicting pods from nodes with NoExecute taints they
   do not tolerate, after `tolerationSeconds` on the clock (`taints.py`);
 - `autoscaler`: a cluster-autoscaler model adding pool nodes for unschedulable pods after a
-  provisioning and a NotReady time, and removing empty ones (`autoscaler.py`).
+  provisioning and a NotReady time, and removing empty ones (`autoscaler.py`);
+- `podnet`: a stub answering HTTP at each Ready single-user pod's loopback IP and port, so a
+  hub sees KubeSpawner's servers come up (`podnet.py`).
 
 `Emulator(controllers=("scheduler", "kubelet", "workloads"))` or
 `emu.enable_controllers("scheduler", kubelet={"pull_seconds": 30})` turn them on; none run by
@@ -40,6 +42,7 @@ from .base import Controller
 from .disruption import Disruption
 from .jobs import Jobs
 from .kubelet import Kubelet
+from .podnet import PodNet
 from .priority import PriorityAdmission
 from .scheduling import Scheduler
 from .snapshots import Snapshots
@@ -51,16 +54,16 @@ if TYPE_CHECKING:
     from ..emulator import Emulator
 
 NAMES = ("scheduler", "kubelet", "workloads", "disruption", "taints", "volumes", "snapshots",
-         "jobs", "autoscaler")
+         "jobs", "autoscaler", "podnet")
 _KINDS: dict[str, type[Controller]] = {"scheduler": Scheduler, "kubelet": Kubelet,
                                        "workloads": Workloads, "disruption": Disruption,
                                        "taints": TaintEviction, "volumes": Volumes,
                                        "snapshots": Snapshots, "jobs": Jobs,
-                                       "autoscaler": NodeAutoscaler}
+                                       "autoscaler": NodeAutoscaler, "podnet": PodNet}
 
 __all__ = ["NAMES", "Controller", "Disruption", "Jobs", "Kubelet", "NodeAutoscaler", "NodePool",
-           "PriorityAdmission", "Scheduler", "Snapshots", "TaintEviction", "Volumes", "Workloads",
-           "build"]
+           "PodNet", "PriorityAdmission", "Scheduler", "Snapshots", "TaintEviction", "Volumes",
+           "Workloads", "build"]
 
 
 def build(emu: Emulator, names: Iterable[str],

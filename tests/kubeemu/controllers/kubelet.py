@@ -32,6 +32,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from .. import addresses
 from ..clock import timestamp
 from ..recorder import record_event
 from ..resources import Resource
@@ -58,9 +59,10 @@ class Kubelet(Controller):
     name = "kubelet"
 
     def __init__(self, emu: Emulator, start_seconds: float = 1.0,
-                 pull_seconds: float = 5.0) -> None:
+                 pull_seconds: float = 5.0, pod_network: str = addresses.POD_NETWORK) -> None:
         super().__init__(emu)
         self.start_seconds, self.pull_seconds = start_seconds, pull_seconds
+        self.pod_network = addresses.pod_network(pod_network)  # loopback only: addresses.py
         self.pods, self.nodes = self.resource("", "pods"), self.resource("", "nodes")
         self.images: dict[str, dict[str, datetime]] = {}  # node -> image -> there from
         self._taken: dict[str, datetime] = {}  # pod uid -> when its kubelet took it
@@ -286,15 +288,12 @@ class Kubelet(Controller):
         for address in status(node).get("addresses") or []:
             if address.get("type") == "InternalIP":
                 return str(address["address"])
-        index = self._index(node["metadata"]["name"])
-        return f"10.0.{index // 250}.{index % 250 + 1}"
+        return addresses.node_ip(self._index(node["metadata"]["name"]))
 
     def _pod_ip(self, node: str) -> str:
-        """The node's pod CIDR is 10.244.<node index>.0/24, as flannel's default hands out."""
+        """The next free IP of the node's /24 of the pod network (see `addresses`)."""
         used = set(self._ips.values())
-        base = self._index(node)
-        for n in range(2, 255):
-            ip = f"10.{244 + base // 256}.{base % 256}.{n}"
+        for ip in addresses.pod_ips(self.pod_network, self._index(node)):
             if ip not in used:
                 return ip
         raise RuntimeError(f"no pod IP left on node {node}")
