@@ -27,6 +27,7 @@ from shared.actions.model import (
     DeleteVolumeSnapshot,
     EmitEvent,
     FinalSnapshot,
+    ReleaseForTeardown,
     RunArchiveJob,
     ScaleWorkload,
     SetFinalizer,
@@ -172,6 +173,22 @@ def await_unmounted(p: Ports, a: AwaitUnmounted, interval: float = 1.0) -> Done:
                                f"{', '.join(sorted(found)[:5])}")
         p.kube.sleep(interval)
     return Done(False, None, "no pod mounts them")
+
+
+def release(p: Ports, a: ReleaseForTeardown) -> Done:
+    found = p.kube.get("v1", "PersistentVolumeClaim", a.name, a.namespace)
+    if found is None:
+        return Done(False, None, "already gone")
+    if a.uid and found.uid != a.uid:
+        raise Refused(f"persistentvolumeclaim {a.namespace}/{a.name} is another claim now")
+    notes = dict(found.metadata.get("annotations") or {})
+    held = list(found.metadata.get("finalizers") or [])
+    if notes.get(a.annotation) == a.archive and a.finalizer not in held:
+        return Done(False, Ref.of(found), "already released")
+    meta = {**found.metadata, "annotations": {**notes, a.annotation: a.archive},
+            "finalizers": [f for f in held if f != a.finalizer]}
+    p.kube.replace({**found.raw, "metadata": meta})  # its resourceVersion: a race is a 409
+    return Done(True, Ref.of(found), "released")
 
 
 def await_snapshots(p: Ports, a: AwaitSnapshotsReady, interval: float = 1.0) -> Done:
@@ -344,4 +361,6 @@ def do(ports: Ports, action: Action) -> Done:
             return await_unmounted(ports, action)
         case AwaitSnapshotsReady():  # after term (issue 17)
             return await_snapshots(ports, action)
+        case ReleaseForTeardown():  # after term (issue 17)
+            return release(ports, action)
     raise Refused(f"no applier for {type(action).__name__}")

@@ -294,6 +294,28 @@ class AwaitUnmounted(Action):
 
 
 @dataclass(frozen=True, repr=False)  # Action's repr: redacted
+class ReleaseForTeardown(Action):
+    """Before a teardown deletes a verified user's PVC: annotate it with its final archive and
+    drop classops's own last-snapshot finalizer, in one write, so the deletion neither waits
+    on nor makes another snapshot of files already archived and verified."""
+
+    verb: ClassVar[str] = "release"
+    namespace: str
+    name: str
+    uid: str
+    archive: str  # the verified final archive's key
+    annotation: str = "classops.edu/final-archive"
+    finalizer: str = "classops.edu/last-snapshot"
+
+    @property
+    def target(self) -> str:
+        return f"persistentvolumeclaim {self.namespace}/{self.name}"
+
+    def detail(self) -> str:
+        return f"archived as {self.archive}"
+
+
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class AwaitSnapshotsReady(Action):
     """Wait until every named VolumeSnapshot is `readyToUse`; one with `status.error` fails."""
 

@@ -7,7 +7,8 @@ Per user, in this order of precedence:
   final snapshot (a pod, a hub login), or it is not the claim the archive was made from: it
   stays until `classops archive-term` has snapshotted and archived it again;
 - `delete`: its snapshots, then its PVC (with the archived claim's uid as a precondition, so
-  a claim made again under the same name is never the one deleted).
+  a claim made again under the same name is never the one deleted), released first from the
+  backup's last-snapshot finalizer (annotated with its final archive, one write).
 Then the stack: placeholders to 0 and the hub stack classops deployed (the hub database's PVC
 only once its archive is verified). Deleting the namespace is refused while any user is kept or
 unverified, or the hub database is not verified: the namespace holds all of it.
@@ -25,6 +26,7 @@ from shared.actions.model import (
     DeleteObject,
     DeletePVC,
     DeleteVolumeSnapshot,
+    ReleaseForTeardown,
     ScaleWorkload,
 )
 from shared.teardown.term_index import IndexEntry
@@ -143,7 +145,9 @@ def decide(state: UserState, namespace: str) -> Row:
                                 f"{s.claim_uid}, archived {archived_uid}): archive it first")
     actions: list[Action] = [DeleteVolumeSnapshot(namespace, n) for n in sorted(s.snapshots)]
     if s.claim:
-        actions.append(DeletePVC(namespace, s.claim, archived_uid or s.claim_uid))
+        uid = archived_uid or s.claim_uid
+        actions += [ReleaseForTeardown(namespace, s.claim, uid, s.entry.object if s.entry else ""),
+                    DeletePVC(namespace, s.claim, uid)]
     return row("delete", "final archive verified, not mounted since its final snapshot",
                tuple(actions))
 

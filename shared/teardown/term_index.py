@@ -26,6 +26,9 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 FORMAT = "classops-term-index/1"
+#: Set by a teardown on a PVC it is about to delete (the value: its verified final archive's
+#: key): the backup's PVC finalizer then lets it go without another last snapshot.
+RELEASED = "classops.edu/final-archive"
 INDEX = "index.json"
 RECORDS = "teardown/"
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from shared.actions.model import DeleteObject, DeletePVC, DeleteVolumeSnapshot, ScaleWorkload
+from shared.actions.model import (
+    DeleteObject,
+    DeletePVC,
+    DeleteVolumeSnapshot,
+    ReleaseForTeardown,
+    ScaleWorkload,
+)
 from shared.teardown.decisions import (
     PodUse,
     StackObject,
@@ -40,6 +46,8 @@ def test_a_verified_unmounted_user_loses_snapshots_then_the_pvc_with_its_uid() -
     assert row.decision == "delete"
     assert row.actions == (DeleteVolumeSnapshot(NS, "claim-alice-final"),
                            DeleteVolumeSnapshot(NS, "claim-alice-nightly"),
+                           ReleaseForTeardown(NS, "claim-alice", "uid-1",
+                                              "cs101/fall/alice/x.tar.gz"),
                            DeletePVC(NS, "claim-alice", "uid-1"))
 
 
