@@ -119,7 +119,8 @@ def cmd_teardown(args: argparse.Namespace) -> int:
         failed = False
         if args.confirm:
             sleep = getattr(args, "sleep", None)
-            executor = Executor(Ports(kube), Metrics(), now,
+            executor = Executor(Ports(kube, s3=s3), Metrics(), now,
+                                sinks=_ledger(env, kube, namespace, s3, now, timetable),
                                 **({"sleep": sleep} if sleep else {}))
             stamp = now().strftime("%Y%m%dt%H%M%S")
             outcome = carry_out(chosen, executor, s3, prefix, now, f"teardown@{stamp}", say)
@@ -175,7 +176,8 @@ def cmd_archive_term(args: argparse.Namespace) -> int:
     if hub is not None:  # else the live one, or a reader that refuses: the hub is needed
         ctx = dataclasses.replace(ctx, hub=hub)
     emitted: list[Any] = []  # follow-up events (the copies), dispatched here in turn
-    ports = dataclasses.replace(found.ports, hub=hub or found.ports.hub, emit=emitted.append)
+    ports = dataclasses.replace(found.ports, hub=hub or found.ports.hub, emit=emitted.append,
+                                s3=s3)
     prefix = prefix_of(timetable.course, timetable.term.name)
     now = clock()
     event = typed(CloudEvent({
@@ -188,7 +190,9 @@ def cmd_archive_term(args: argparse.Namespace) -> int:
         print(f"classops: {text}", file=sys.stderr)
 
     sleep = getattr(args, "sleep", None)
-    executor = Executor(ports, Metrics(), clock, **({"sleep": sleep} if sleep else {}))
+    executor = Executor(ports, Metrics(), clock,
+                        sinks=_ledger(env, ports.kube, namespace, s3, clock, timetable),
+                        **({"sleep": sleep} if sleep else {}))
     registry = options.registry(args)
     try:
         # then what it emitted: the copies of its final snapshots, if a function for them is
@@ -232,11 +236,23 @@ def cmd_archive_term(args: argparse.Namespace) -> int:
     return 0 if copies_ok and entries and all(e.verified for e in entries) else 1
 
 
+def _ledger(env: Any, kube: Any, namespace: str, s3: Any, clock: Any,
+            timetable: Any) -> list[Any]:
+    """The term ledger as the executor's sink (every outcome recorded), when one opens."""
+    from shared.ledger.recording import LedgerSink, open_ledger
+
+    ledger = open_ledger(env, kube, namespace, s3, clock, timetable)
+    return [LedgerSink(ledger, clock)] if ledger is not None else []
+
+
 def _run_in_order(event: Any, outcomes: Any, executor: Any, say: Any,
                   stop: bool = True) -> bool:
     """Each handler's actions in order; with `stop`, stopping at the first failure (a
-    snapshot of a home still mounted is not a final one). False if anything failed."""
-    ok = True
+    snapshot of a home still mounted is not a final one). False if anything failed. The
+    outcomes go to the ledger once the step is over."""
+    from shared.termend.tearing import flush
+
+    ok, done = True, []
     for outcome in outcomes:
         if outcome.status != "ok":
             say(f"{outcome.handler}: {outcome.status}: {outcome.error}")
@@ -245,11 +261,13 @@ def _run_in_order(event: Any, outcomes: Any, executor: Any, say: Any,
         return False
     for action in [a for o in outcomes for a in o.actions]:
         result = executor.one(action, event.id)
+        done.append(result)
         say(f"{result.outcome}: {action.describe()}"
             + (f" ({result.detail})" if result.detail else ""))
         if result.outcome == "failed":
             ok = False
             if stop:
                 say("stopped: nothing was deleted; fix the cause and run archive-term again")
-                return False
+                break
+    flush(executor, done, event.id)
     return ok

@@ -4,6 +4,7 @@ nothing without --confirm, and resumes after a crash without repeating a delete.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +129,14 @@ def test_a_crash_half_way_and_a_second_run_finishes_without_repeating_a_delete(
     assert max(deleted.values()) == 1  # never the same object twice
     records = [o.key for o in term.s3.objects(f"{PREFIX}/teardown/")]
     assert len(records) == 10
+    # every outcome in the term ledger: each PVC deleted once, u005's failure too
+    ledger = [json.loads(line) for o in term.s3.objects(f"{PREFIX}/ledger/")
+              for line in term.s3.get_bytes(o.key).decode().splitlines() if line.strip()]
+    pvcs = [r for r in ledger if r["action"] == "DeletePVC"]
+    assert sorted(r["target"].rsplit("/", 1)[1] for r in pvcs if r["outcome"] == "changed") \
+        == [f"claim-{u}" for u in users]
+    assert [r["target"] for r in pvcs if r["outcome"] == "failed"] == [
+        f"persistentvolumeclaim {term.ns}/claim-u005"]
 
 
 def test_a_student_who_wrote_after_the_final_snapshot_keeps_the_pvc(
