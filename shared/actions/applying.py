@@ -28,6 +28,7 @@ from shared.actions.model import (
     EmitEvent,
     FinalSnapshot,
     ReleaseForTeardown,
+    RestoreDrill,
     RunArchiveJob,
     ScaleWorkload,
     SetFinalizer,
@@ -327,6 +328,96 @@ def final_snapshot(p: Ports, a: FinalSnapshot) -> Done:
                                f"finalizer removed")
 
 
+# -- copies (issue 16): the restore drill --------------------------------------------------------
+def restore_drill(p: Ports, a: RestoreDrill) -> Done:
+    """Restore into a scratch folder (removed after), checked against the manifest; a copy that
+    is missing or differs is `Refused` with the manifest's words (no retry would mend it)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from shared.archive.layout import Owner
+    from shared.archive.restoring import RestoreError, find, restore
+
+    if p.s3 is None:
+        raise Refused("no S3 bucket is configured (CLASSOPS_S3_BUCKET)")
+    scratch = Path(tempfile.mkdtemp(prefix="classops-drill-"))
+    try:
+        manifest = find(p.s3, a.prefix, Owner(a.user, a.server))
+        checked = restore(p.s3, manifest, scratch / "home")
+    except RestoreError as err:
+        raise Refused(f"drill: {err}") from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if not checked.ok:
+        raise Refused(f"drill: copy {manifest.timestamp} of {a.target} does not restore as "
+                      f"its manifest says: {'; '.join(checked.problems[:5])}")
+    return Done(False, None, f"copy {manifest.timestamp} restored and matches its manifest "
+                             f"({checked.files} entries, {checked.bytes} bytes)")
+
+
+# -- copies (issue 16): a batch's copy Job, its scratch PVCs, its outcome -------------------------
+def _ended(found: KubeObject | None) -> bool:
+    conditions = (found.status.get("conditions") or []) if found is not None else []
+    return found is None or any(c.get("type") in ("Complete", "Failed") and
+                                c.get("status") == "True" for c in conditions)
+
+
+def _summary(p: Ports, job: str, namespace: str) -> dict[str, Any]:
+    """The worker's JSON summary, the end of the newest finished pod's log ({} if none)."""
+    import json
+
+    pods = [o for o in p.kube.list("v1", "Pod", namespace, f"job-name={job}")
+            if o.status.get("phase") in ("Succeeded", "Failed")]
+    for pod in sorted(pods, key=lambda o: str(o.metadata.get("creationTimestamp", "")),
+                      reverse=True):
+        text = p.kube.log(pod.name, namespace)
+        start = text.rfind("\n{\n") + 1 if not text.startswith("{") else 0
+        try:
+            found = json.loads(text[start:])
+        except ValueError:
+            continue
+        if isinstance(found, dict):
+            return found
+    return {}
+
+
+def run_archive_job(p: Ports, a: RunArchiveJob) -> Done:
+    """Scratch PVCs, then the Job; with `wait_seconds`, its end, each student's outcome from
+    its summary, and the scratch PVCs deleted whatever happened."""
+    if not a.claims and not a.wait_seconds:
+        return create(p, a.job)
+    meta = a.job.get("metadata") or {}
+    name, namespace = str(meta.get("name", "")), str(meta.get("namespace", ""))
+    try:
+        if p.kube.get("batch/v1", "Job", name, namespace) is None:  # else: the same copy
+            for claim in a.claims:
+                create(p, claim)
+        made = create(p, a.job)
+        if not a.wait_seconds:
+            return made
+        found = p.kube.wait_until("batch/v1", "Job", name, namespace, _ended, a.wait_seconds,
+                                  interval=2.0)
+        summary = _summary(p, name, namespace)
+    finally:
+        if a.wait_seconds:
+            for claim in a.claims:
+                cm = claim.get("metadata") or {}
+                delete(p, "v1", "PersistentVolumeClaim", str(cm.get("name", "")), namespace)
+    copies = summary.get("copies") or []
+    failed = [f"{c.get('user')}{'/' + c['server'] if c.get('server') else ''}: {c.get('error')}"
+              for c in copies if c.get("status") == "failed"]
+    counts = ", ".join(f"{sum(c.get('status') == s for c in copies)} {s}"
+                       for s in ("archived", "unchanged", "failed"))
+    job_failed = found is None or not any(c.get("type") == "Complete" and
+                                          c.get("status") == "True"
+                                          for c in found.status.get("conditions") or [])
+    if failed or job_failed or len(copies) != len(a.users or [a.user]):
+        why = "; ".join(failed[:5]) or f"job {namespace}/{name} did not complete"
+        raise Refused(f"copies: {counts} of {len(a.users or [a.user])}: {why}")
+    return Done(True, Ref.of(found) if found else None, f"copies: {counts}")
+
+
 def do(ports: Ports, action: Action) -> Done:
     """Apply one action with its applier (one `case` per Action type)."""
     match action:
@@ -343,7 +434,7 @@ def do(ports: Ports, action: Action) -> Done:
         case FinalSnapshot():
             return final_snapshot(ports, action)
         case RunArchiveJob():
-            return create(ports, action.job)
+            return run_archive_job(ports, action)
         case DeleteVolumeSnapshot():
             return delete(ports, "snapshot.storage.k8s.io/v1", "VolumeSnapshot", action.name,
                           action.namespace)
@@ -363,4 +454,6 @@ def do(ports: Ports, action: Action) -> Done:
             return await_snapshots(ports, action)
         case ReleaseForTeardown():  # after term (issue 17)
             return release(ports, action)
+        case RestoreDrill():
+            return restore_drill(ports, action)
     raise Refused(f"no applier for {type(action).__name__}")

@@ -211,20 +211,32 @@ class DeleteVolumeSnapshot(Action):
 
 @dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class RunArchiveJob(Action):
-    """Start the Job that copies one user's snapshot to S3 (its manifest, rendered by the
-    backup capability); a Job of that name already there is the same copy, not a new one."""
+    """Start the Job that copies snapshots to S3; a Job of that name already there is the same
+    copy, not a new one. For a batch (issue 16, `shared.archive.copy_jobs`): `claims` are the
+    scratch PVCs restored from the snapshots, made first and deleted once the Job has ended;
+    with `wait_seconds` the applier waits for the end and reads each student's outcome from
+    the worker's summary (the Job's log), and fails when any student's copy failed."""
 
     verb: ClassVar[str] = "run"
+    parallel: ClassVar[bool] = True  # Jobs run beside each other, `workers` at a time
+    ledger_kind: ClassVar[str] = "copy"
     job: Mapping[str, Any]
-    user: str
+    user: str  # one student's Job; "" for a batch (`users`)
     snapshot: str
-    key: str  # the archive's S3 key
+    key: str  # the archive's S3 key, or the course prefix for a batch
+    claims: tuple[Mapping[str, Any], ...] = ()
+    users: tuple[str, ...] = ()  # a batch's students (USER or USER/SERVER)
+    wait_seconds: float = 0.0
 
     @property
     def target(self) -> str:
         return _manifest_target(self.job)
 
     def detail(self) -> str:
+        if self.users:
+            return (f"archive {len(self.users)} students ({', '.join(self.users[:3])}"
+                    f"{', ...' if len(self.users) > 3 else ''}) from their newest snapshots "
+                    f"to {self.key}/")
         return f"archive {self.user} from {self.snapshot} to {self.key}"
 
 
@@ -397,3 +409,27 @@ class FinalSnapshot(Action):
 
     def regarding(self) -> tuple[str, str, str, str] | None:
         return ("v1", "PersistentVolumeClaim", self.snapshot.claim, self.snapshot.namespace)
+
+
+# -- copies (issue 16): the restore drill ----------------------------------------------------
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
+class RestoreDrill(Action):
+    """Restore one student's newest copy (`prefix/user[/server]` in the configured bucket) to a
+    scratch folder, compare every byte with its manifest, remove the folder. A copy that does
+    not restore as its manifest says fails the action: a failed outcome in the ledger and to
+    the failure webhook. `seed` (the drill event's id) is how the student was chosen."""
+
+    verb: ClassVar[str] = "drill"
+    ledger_kind: ClassVar[str] = "drill"
+    prefix: str  # COURSE/TERM
+    user: str
+    server: str = ""
+    seed: str = ""
+
+    @property
+    def target(self) -> str:
+        who = f"{self.user}/{self.server}" if self.server else self.user
+        return f"copy {self.prefix}/{who}"
+
+    def detail(self) -> str:
+        return "restore the newest copy to a scratch folder and compare it with its manifest"

@@ -14,10 +14,12 @@ import argparse
 import dataclasses
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from shared.handlers.registry import Registry
-from shared.handlers.registry import load as load_functions
 from shared.settings import Settings, SettingsError
+
+if TYPE_CHECKING:  # the registry (events, timetable) loads for the commands that use it
+    from shared.handlers.registry import Registry
 
 # How a command group adds a subcommand: `subcommand(commands, name, help, outputs=...)` gives
 # an argparse parser with the global options; the group adds its own and `set_defaults(func=)`.
@@ -48,6 +50,8 @@ def settings(args: argparse.Namespace) -> Settings:
 
 def registry(args: argparse.Namespace) -> Registry:
     """The handlers: the registry a test passed to `main`, else the functions package by name."""
+    from shared.handlers.registry import load as load_functions
+
     given: Registry | None = getattr(args, "registry", None)
     if given is not None:
         return given

@@ -210,6 +210,21 @@ class Kube:
             if not token:
                 return
 
+    def log(self, pod: str, namespace: str, container: str = "") -> str:
+        """A pod's (first) container's log, as text (copies read a Job's summary from it)."""
+        path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
+        req = self.api.param_serialize("GET", path, query_params=[("container", container)]
+                                       if container else [], header_params={"Accept": "*/*"},
+                                       auth_settings=["BearerToken"])
+        try:
+            resp = self.api.call_api(*req)
+            raw = resp.read()
+        except urllib3.exceptions.HTTPError as err:
+            raise ApiError("kubernetes", 0, "Unreachable", str(err)) from err
+        if not 200 <= resp.status < 300:
+            raise ApiError("kubernetes", resp.status, "", raw[:200].decode(errors="replace"))
+        return raw.decode(errors="replace")
+
     def wait_until(self, api_version: str, kind: str, name: str, namespace: str,
                    done: Callable[[KubeObject | None], bool], timeout: float,
                    interval: float = 1.0) -> KubeObject | None:

@@ -120,18 +120,23 @@ CLASSOPS_GRANTS = [
     _grant(["coordination.k8s.io"], ["leases"], PRUNED, "deploy"),  # user-scheduler-lock
     _grant(["coordination.k8s.io"], ["leases"], ["get", "create", "update"], "serve"),  # leader
     _grant(["events.k8s.io"], ["events"], ["create"], "deploy", "serve"),  # executor's Events
-    _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["list"], "status"),
     # -- after term (issue 17): `classops teardown --confirm` deletes a verified user's PVC and
     # the hub stack's Secrets; the rest it reads, scales and deletes is granted above
     _grant([""], ["persistentvolumeclaims", "secrets"], ["delete"], "teardown"),
     # `term.end` scales the hub to 0 for the database's snapshot, and back
     _grant(["apps"], ["deployments/scale"], ["get", "patch"], "term-end"),
+    _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["list"], "status", "copies"),
     # -- backup (issue 15): snapshots (cron, deadlines, `classops snapshot`), retention
     # (`prune`: delete), their readyToUse (watch), the PVC finalizer (watch, update)
     _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"],
-           ["get", "list", "watch", "create", "delete"], "snapshots", "serve"),
+           ["get", "list", "watch", "create", "delete"], "snapshots", "serve", "copies"),
     _grant([""], ["persistentvolumeclaims"], ["get", "list", "watch", "update"], "snapshots",
            "serve"),
+    # copies (issue 16): copy and restore Jobs, their scratch PVCs restored from snapshots,
+    # and the worker's summary in the Job's log
+    _grant(["batch"], ["jobs"], ["get", "create"], "copies"),
+    _grant([""], ["persistentvolumeclaims"], ["create", "delete"], "copies"),
+    _grant([""], ["pods/log"], ["get"], "copies"),
 ]
 CLASSOPS_RULES = [g.rule for g in CLASSOPS_GRANTS]
 

@@ -83,7 +83,12 @@ def storage(s3: S3 | None, token: Callable[[], str] = lambda: secrets.token_hex(
          and step("read", lambda: s3.get_bytes(key),
                   lambda got: "" if got == data else f"read back {len(got)} other bytes")
          and step("delete", lambda: s3.delete(key)))
-    return StorageProbe(s3.bucket, tuple(steps))
+    try:  # the lifecycle rule copies need (issue 16)
+        rules: tuple[dict[str, Any], ...] | None = tuple(s3.lifecycle_rules())
+        error = ""
+    except ApiError as err:
+        rules, error = None, str(err)
+    return StorageProbe(s3.bucket, tuple(steps), rules, error)
 
 
 def hub_token(client: Hub | None) -> HubProbe:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from shared.archive import lifecycle
 from shared.stack.admin import Permission
 
 Verdict = Literal["pass", "fail", "warn"]
@@ -51,6 +52,8 @@ class Step:
 class StorageProbe:
     bucket: str  # "" : not configured
     steps: tuple[tuple[str, Step], ...] = ()  # ("write", Step), ("read", ...), ("delete", ...)
+    lifecycle: tuple[dict[str, Any], ...] | None = None  # the bucket's rules; None: unreadable
+    lifecycle_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,22 @@ def _storage(o: StorageProbe) -> list[Finding]:
                             "check the bucket exists and the credentials may put, get and "
                             "delete objects in it (s3:PutObject, s3:GetObject, s3:DeleteObject)")]
     return [Finding("S3 bucket", "pass",
-                    f"{o.bucket}: {', '.join(n for n, _ in o.steps)} of a probe object")]
+                    f"{o.bucket}: {', '.join(n for n, _ in o.steps)} of a probe object"),
+            *_lifecycle(o)]
+
+
+def _lifecycle(o: StorageProbe) -> list[Finding]:
+    """Copies (issue 16) need incomplete multipart uploads aborted (shared/archive/lifecycle)."""
+    if o.lifecycle is None:
+        return [Finding("S3 lifecycle", "warn", f"{o.bucket}: rules unreadable: "
+                        f"{o.lifecycle_error}", "allow s3:GetLifecycleConfiguration")]
+    days = lifecycle.aborts_incomplete(o.lifecycle)
+    if days is not None:
+        return [Finding("S3 lifecycle", "pass",
+                        f"{o.bucket}: incomplete multipart uploads aborted after {days} days")]
+    return [Finding("S3 lifecycle", "warn", f"{o.bucket}: no rule aborts incomplete multipart "
+                    "uploads (a copy Job killed mid-upload leaves its parts, billed)",
+                    lifecycle.proposal(o.bucket, o.lifecycle))]
 
 
 def covered(scope: str, held: Sequence[str]) -> bool:

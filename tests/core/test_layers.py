@@ -18,6 +18,9 @@ FORBIDDEN_IN_FUNCTIONS = {"kubernetes", "boto3", "botocore", "flask", "requests"
 # Packages of pure logic (no I/O, no port): `functions/` may import them. A capability that adds
 # a pure package adds it here. The stack's pure modules are named one by one: `stack.deploy`,
 # `stack.probes` and `stack.status` do I/O.
+# copies (issue 16): key layout, manifests, the lifecycle rule, the drill's choice, copy Jobs
+ARCHIVE_PURE = {"shared.archive.layout", "shared.archive.manifest", "shared.archive.lifecycle",
+                "shared.archive.sampling", "shared.archive.copy_jobs"}
 PURE = {
     "shared.timetable",
     "shared.warmup",  # placeholder sizing, lead time, attendance
@@ -25,6 +28,7 @@ PURE = {
     "shared.teardown",  # after term: protected users, the term index, the teardown plan, report
     "shared.stack.admin", "shared.stack.config", "shared.stack.labels", "shared.stack.manifests",
     "shared.stack.plan", "shared.stack.secrets", "shared.stack.hub_section",
+    *ARCHIVE_PURE,
 }
 # What `functions/` sees besides the pure packages.
 FOR_FUNCTIONS = {"shared.handlers", "shared.actions", "shared.events", *PURE}
@@ -107,7 +111,8 @@ def test_nothing_below_imports_the_runtime_or_the_cli() -> None:
 
 def test_pure_packages_do_no_io() -> None:
     pure = [p for p in _sources("shared") if _under(_module(p), {"shared.timetable",
-                                                                "shared.warmup", "shared.backup"})]
+                                                                "shared.warmup", "shared.backup",
+                                                                *ARCHIVE_PURE})]
     assert pure
     assert _wrong_way(pure, forbidden=IMPURE) == []
 

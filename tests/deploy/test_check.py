@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from shared.archive import lifecycle
 from shared.cli import inspection_group
 from shared.ports.hub import Hub
 from shared.ports.kube import Kube
@@ -85,6 +86,8 @@ def course(kube: KubeFixture) -> Course:
 
 @pytest.fixture
 def storage(s3: S3Bucket) -> S3:
+    s3.client.put_bucket_lifecycle_configuration(  # what copies need (issue 16)
+        Bucket=s3.name, LifecycleConfiguration={"Rules": [lifecycle.abort_rule()]})
     return S3(s3.client, s3.name)
 
 
@@ -105,7 +108,8 @@ def test_everything_passes_on_a_ready_cluster(course: Course, storage: S3,
     found = course.check(storage, hub_port)
     assert [f for f in found if f.verdict != "pass"] == []
     assert {f.check for f in found} == {"snapshot CRDs", "VolumeSnapshotClass", "S3 bucket",
-                                        "hub token", "permissions", "autoscaler"}
+                                        "S3 lifecycle", "hub token", "permissions",
+                                        "autoscaler"}
     access = by_check(found)["permissions"][0]
     assert access.detail == f"all {len(admin.permissions(course.settings))} access reviews allowed"
     assert f"{course.k.namespace}-snap" in by_check(found)["VolumeSnapshotClass"][0].detail
@@ -131,7 +135,7 @@ def test_the_command_prints_a_table_or_json_and_exits_0(course: Course, storage:
         kube.close()
         assert code == 0, out.getvalue()
         outputs[output] = out.getvalue()
-    assert outputs["table"].splitlines()[-1] == "# 6 pass, 0 fail, 0 warn"
+    assert outputs["table"].splitlines()[-1] == "# 7 pass, 0 fail, 0 warn"
     answer = json.loads(outputs["json"])
     assert answer["ok"] is True and {c["verdict"] for c in answer["checks"]} == {"pass"}
     print(outputs["table"])
@@ -186,6 +190,23 @@ def test_a_bad_s3_key_fails(course: Course, s3: S3Bucket) -> None:
     assert found.verdict == "fail"
     assert found.detail.startswith(f"{s3.name}: write failed: s3 answered 403")
     assert "s3:PutObject" in found.fix
+
+
+def test_a_bucket_without_an_abort_rule_gets_one_proposed(course: Course, s3: S3Bucket) -> None:
+    """A copy Job killed mid-upload leaves parts only a lifecycle rule removes (issue 16)."""
+    keep = {"ID": "old-logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"},
+            "Expiration": {"Days": 30}}
+    s3.client.put_bucket_lifecycle_configuration(
+        Bucket=s3.name, LifecycleConfiguration={"Rules": [keep]})
+    found = by_check(course.check(S3(s3.client, s3.name), None))["S3 lifecycle"][0]
+    assert found.verdict == "warn" and "no rule aborts incomplete multipart" in found.detail
+    assert found.fix.startswith(f"aws s3api put-bucket-lifecycle-configuration --bucket {s3.name}")
+    proposed = json.loads(found.fix.split("--lifecycle-configuration ", 1)[1].strip("'"))
+    s3.client.put_bucket_lifecycle_configuration(Bucket=s3.name,
+                                                 LifecycleConfiguration=proposed)
+    assert [r["ID"] for r in proposed["Rules"]] == ["old-logs", lifecycle.RULE_ID]
+    after = by_check(course.check(S3(s3.client, s3.name), None))["S3 lifecycle"][0]
+    assert after.verdict == "pass" and "after 2 days" in after.detail
 
 
 def test_a_wrong_hub_token_fails(course: Course, hub: HubUsers) -> None:

@@ -45,7 +45,7 @@ from .conftest import Stack
 
 EXERCISED = {"deploy", "check", "status", "serve", "snapshots"}
 # teardown and term-end are exercised in tests/teardown
-KNOWN = EXERCISED | {"hub-role", "snapshots", "teardown", "term-end"}
+KNOWN = EXERCISED | {"hub-role", "snapshots", "copies", "teardown", "term-end"}
 Triple = tuple[str, str, str]  # (apiGroup, resource[/subresource], verb)
 
 

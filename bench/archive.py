@@ -1,0 +1,182 @@
+"""Copies of a class to S3: our archive worker against `aws s3 sync`, `rclone copy` and restic.
+
+Run: .venv/bin/python -m bench.archive [--students 300] [--tools ours,aws,rclone,restic]
+(install the tools first: bash bench/setup_archive.sh). One SeaweedFS server (tests/servers)
+gets a bucket per tool. The seeded synthetic class (bench/synthetic_class.py) is written once;
+then each tool, run as the command a person would type: a first run over the whole class, an
+unchanged re-run, a re-run after 5% of the students changed a notebook, and the restore of one
+student into an empty folder. Prints seconds, what each stored, and the ratios to restic.
+Every command's wall time includes its own start-up (Python's imports for ours and aws).
+The machine is shared and has 2 cores: run the full class once or twice, use `--students 30`
+for a quick look.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.synthetic_class import change, generate, username
+from tests.servers.seaweed import S3Endpoint, SeaweedS3
+
+PREFIX = "cs101/fall-2026"
+STEPS = ("first", "unchanged", "changed", "restore")
+
+
+@dataclass
+class Tool:
+    name: str
+    bucket: str
+    copy: Callable[[Path], list[str]]
+    restore: Callable[[Path, str], list[str]]
+    env: dict[str, str] = field(default_factory=dict)
+    init: list[str] | None = None
+    times: dict[str, float] = field(default_factory=dict)
+
+
+def tools(endpoint: S3Endpoint, src: Path) -> dict[str, Tool]:
+    url = endpoint.endpoint_url
+    keys = {"AWS_ACCESS_KEY_ID": endpoint.access_key,
+            "AWS_SECRET_ACCESS_KEY": endpoint.secret_key,
+            "AWS_DEFAULT_REGION": endpoint.region}
+    venv = Path(sys.executable).parent
+    ours = Tool("ours", "bench-ours",
+                lambda s: [str(venv / "classops"), "archive-worker", "--endpoint-url", url,
+                           "--bucket", "bench-ours", "--prefix", PREFIX, "-o", "json", str(s)],
+                lambda into, user: [str(venv / "classops"), "archive-worker", "--endpoint-url",
+                                    url, "--bucket", "bench-ours", "--prefix", PREFIX,
+                                    "--restore", user, "--into", str(into)], dict(keys))
+    aws = Tool("aws", "bench-aws",
+               lambda s: [str(venv / "aws"), "s3", "sync", str(s), f"s3://bench-aws/{PREFIX}",
+                          "--endpoint-url", url, "--only-show-errors", "--no-follow-symlinks"],
+               lambda into, user: [str(venv / "aws"), "s3", "sync",
+                                   f"s3://bench-aws/{PREFIX}/{user}", str(into),
+                                   "--endpoint-url", url, "--only-show-errors"], dict(keys))
+    remote = {"RCLONE_CONFIG_SW_TYPE": "s3", "RCLONE_CONFIG_SW_PROVIDER": "SeaweedFS",
+              "RCLONE_CONFIG_SW_ACCESS_KEY_ID": endpoint.access_key,
+              "RCLONE_CONFIG_SW_SECRET_ACCESS_KEY": endpoint.secret_key,
+              "RCLONE_CONFIG_SW_ENDPOINT": url, "RCLONE_CONFIG_SW_REGION": endpoint.region}
+    rclone = Tool("rclone", "bench-rclone",
+                  lambda s: ["rclone", "copy", str(s), f"sw:bench-rclone/{PREFIX}"],
+                  lambda into, user: ["rclone", "copy", f"sw:bench-rclone/{PREFIX}/{user}",
+                                      str(into)], remote)
+    repo = f"s3:{url}/bench-restic"
+    restic = Tool("restic", "bench-restic",
+                  lambda s: ["restic", "-r", repo, "backup", "--quiet", str(s)],
+                  lambda into, user: ["restic", "-r", repo, "restore", "latest", "--target",
+                                      str(into), "--include", str(src / user)],
+                  {**keys, "RESTIC_PASSWORD": "bench"},
+                  init=["restic", "-r", repo, "init"])
+    return {t.name: t for t in (ours, aws, rclone, restic)}
+
+
+def run(tool: Tool, argv: list[str]) -> float:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "RCLONE_", "RESTIC_")) or k == "AWS_CA_BUNDLE"}
+    env.pop("AWS_CA_BUNDLE", None)  # rclone 1.60 fails on it; nobody here needs it
+    env.update(tool.env)
+    began = time.monotonic()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True)
+    seconds = time.monotonic() - began
+    if done.returncode != 0:
+        raise SystemExit(f"{tool.name}: {' '.join(argv[:3])} failed ({done.returncode}):\n"
+                         f"{done.stderr[-2000:]}")
+    return seconds
+
+
+def stored(endpoint: S3Endpoint, bucket: str) -> tuple[int, int]:
+    client = endpoint.client()
+    count = size = 0
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            count, size = count + 1, size + item["Size"]
+    return count, size
+
+
+def table(chosen: list[Tool], endpoint: S3Endpoint) -> str:
+    rows = [("tool", "first s", "unchanged s", "5% changed s", "restore one s", "objects",
+             "stored MB")]
+    for t in chosen:
+        count, size = stored(endpoint, t.bucket)
+        rows.append((t.name, *(f"{t.times[s]:.2f}" if s in t.times else "-" for s in STEPS),
+                     str(count), f"{size / 1e6:.0f}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))
+                     for r in rows)
+
+
+def ratios(chosen: dict[str, Tool]) -> list[str]:
+    base, ours = chosen.get("restic"), chosen.get("ours")
+    if not base or not ours:
+        return []
+    lines = []
+    for step, goal in (("first", 0.8), ("unchanged", 1.0), ("changed", 1.0)):
+        r = ours.times[step] / base.times[step]
+        lines.append(f"ours/restic {step}: {r:.2f}x (goal <= {goal}x: "
+                     f"{'met' if r <= goal else 'NOT met'})")
+    lines.append(f"ours restore one: {ours.times['restore']:.2f} s (goal < 0.5 s: "
+                 f"{'met' if ours.times['restore'] < 0.5 else 'NOT met'})")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--tools", default="ours,aws,rclone,restic")
+    parser.add_argument("--work", help="folder for the class and restores (default: a temp dir)")
+    args = parser.parse_args()
+    work = Path(args.work or tempfile.mkdtemp(prefix="classops-bench-archive-"))
+    src = work / "class"
+    if src.exists():
+        shutil.rmtree(src)
+    began = time.monotonic()
+    students = generate(src, args.students, args.seed)
+    files, size = sum(s.files for s in students), sum(s.size for s in students)
+    print(f"class: {args.students} students, {files} files, {size / 1e9:.2f} GB "
+          f"(written in {time.monotonic() - began:.0f} s) in {src}")
+    server = SeaweedS3()
+    endpoint = server.start()
+    try:
+        every = tools(endpoint, src)
+        chosen = {n: every[n] for n in args.tools.split(",")}
+        client = endpoint.client()
+        for t in chosen.values():
+            client.create_bucket(Bucket=t.bucket)
+            if t.init:
+                run(t, t.init)
+        for step in ("first", "unchanged"):
+            for t in chosen.values():
+                t.times[step] = run(t, t.copy(src))
+                print(f"{t.name} {step}: {t.times[step]:.2f} s", flush=True)
+        changed = change(src, 0.05, args.seed)
+        print(f"{changed} students changed a notebook")
+        for t in chosen.values():
+            t.times["changed"] = run(t, t.copy(src))
+            print(f"{t.name} changed: {t.times['changed']:.2f} s", flush=True)
+        user = username(7)
+        for t in chosen.values():
+            into = work / "restore" / t.name
+            shutil.rmtree(into, ignore_errors=True)  # a kept --work dir: restores never overwrite
+            t.times["restore"] = run(t, t.restore(into, user))
+            print(f"{t.name} restore {user}: {t.times['restore']:.2f} s", flush=True)
+        print()
+        print(table(list(chosen.values()), endpoint))
+        for line in ratios(chosen):
+            print(line)
+    finally:
+        server.stop()
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
