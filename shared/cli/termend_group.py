@@ -200,14 +200,16 @@ def cmd_archive_term(args: argparse.Namespace) -> int:
         if not _run_in_order(event, dispatch(event, ctx, registry), executor, say):
             return 1
         copies_ok = True  # a failed copy is a user the index marks unverified, not a stop
+        copied: set[str] = set()  # owners whose copy of their final snapshot succeeded
         for follow in [typed(e) for e in emitted]:
             copies_ok &= _run_in_order(follow, dispatch(follow, ctx, registry), executor, say,
-                                       stop=False)
-        entries = [indexing.entry_for(s3, prefix, f)
+                                       stop=False, copied=copied)
+        entries = [indexing.entry_for(s3, prefix, f, unchanged_ok=f.owner in copied)
                    for f in indexing.finals(ports.kube, namespace)]
         extras = {}
         for final in indexing.finals(ports.kube, namespace, hub_db=True):  # the newest only
-            extras["hub-db"] = indexing.entry_for(s3, prefix, final)
+            extras["hub-db"] = indexing.entry_for(s3, prefix, final,
+                                                  unchanged_ok=final.owner in copied)
         with open(args.schedule, encoding="utf-8") as f:
             text = f.read()
         hub_settings = dataclasses.replace(settings_of(timetable), namespace=namespace)
@@ -246,10 +248,11 @@ def _ledger(env: Any, kube: Any, namespace: str, s3: Any, clock: Any,
 
 
 def _run_in_order(event: Any, outcomes: Any, executor: Any, say: Any,
-                  stop: bool = True) -> bool:
+                  stop: bool = True, copied: set[str] | None = None) -> bool:
     """Each handler's actions in order; with `stop`, stopping at the first failure (a
     snapshot of a home still mounted is not a final one). False if anything failed. The
     outcomes go to the ledger once the step is over."""
+    from shared.actions.model import RunArchiveJob
     from shared.termend.tearing import flush
 
     ok, done = True, []
@@ -262,6 +265,9 @@ def _run_in_order(event: Any, outcomes: Any, executor: Any, say: Any,
     for action in [a for o in outcomes for a in o.actions]:
         result = executor.one(action, event.id)
         done.append(result)
+        if copied is not None and isinstance(action, RunArchiveJob) and \
+                result.outcome != "failed":
+            copied.update(action.users or ((action.user,) if action.user else ()))
         say(f"{result.outcome}: {action.describe()}"
             + (f" ({result.detail})" if result.detail else ""))
         if result.outcome == "failed":

@@ -46,6 +46,11 @@ class Final:
     snapshot_at: str
     at: str = ""  # the instant the snapshot stands for (`classops.edu/at`): the copy's stamp
 
+    @property
+    def owner(self) -> str:
+        """As the copies name an owner: `alice`, `bob/project` for a named server."""
+        return f"{self.user}/{self.server}" if self.server else self.user
+
 
 def finals(kube: Kube, namespace: str, hub_db: bool = False) -> list[Final]:
     """The newest final snapshot of each user claim (by its annotations), by user; or, with

@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 
 from shared.cli.main import build_parser
+from shared.events import TERM_END
+from shared.handlers.registry import Registry, on
 from shared.ports.kube import Kube
 from shared.ports.s3 import S3
 from shared.stack import secrets
@@ -144,6 +146,15 @@ class Term:
         return {o.name.removeprefix("claim-")
                 for o in self.kube.list("v1", "PersistentVolumeClaim", self.ns,
                                         "component=singleuser-storage")}
+
+
+def term_end_only() -> Registry:
+    """The term.end function alone: the copies it asks for are the test's to play."""
+    import functions.term_end as term_end
+
+    registry = Registry()
+    on(TERM_END, registry=registry)(term_end.end_term)
+    return registry
 
 
 def schedule_file(tmp_path: Path, protected: Sequence[str] = ()) -> Path:

@@ -35,6 +35,7 @@ from shared.termend.survey import USERNAME
 from tests.conftest import Kube as Cluster
 from tests.deploy.test_least_privilege import expand, triple
 from tests.servers.fixtures import HubUsers, S3Bucket
+from tests.teardown.term import term_end_only
 
 from .term import PREFIX, SNAPSHOTS, Term, by_user, schedule_file
 
@@ -138,7 +139,7 @@ def test_archive_term_closes_stops_snapshots_verifies_and_deletes_nothing(
     args = build_parser().parse_args(["archive-term", "--schedule", str(term.schedule),
                                       "--namespace", ns, "-o", "json"])
     as_classops = emu.api_client(token=emu.service_account_token(ns, "classops"))
-    args.api_client, args.s3, args.hub, args.registry = as_classops, term.s3, port, None
+    args.api_client, args.s3, args.hub, args.registry = as_classops, term.s3, port, term_end_only()
     with StandIns(term, hub):
         code = args.func(args)
     out, err = capsys.readouterr()

@@ -18,6 +18,7 @@ from shared.stack.manifests import render
 from shared.teardown.term_index import TermIndex, index_key
 from tests.servers.fixtures import S3Bucket
 from tests.servers.kubehub import KubeHub
+from tests.teardown.term import term_end_only
 from tests.wait import until
 
 from .term import PREFIX, SNAPSHOTS
@@ -58,7 +59,7 @@ def test_archive_term_stops_kubespawner_students_and_snapshots_their_homes(
     assert endpoint is not None
     args = build_parser().parse_args(["archive-term", "--schedule", str(schedule),
                                       "--namespace", ns, "-o", "json"])
-    args.api_client, args.s3, args.registry = hub.api, store, None
+    args.api_client, args.s3, args.registry = hub.api, store, term_end_only()
     args.hub = Hub(endpoint.api_url, Secret(endpoint.token))
     began = hub.emu.requests()[-1].at
     code = args.func(args)
