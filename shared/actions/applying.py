@@ -27,6 +27,7 @@ from shared.actions.model import (
     DeleteVolumeSnapshot,
     EmitEvent,
     FinalSnapshot,
+    HoldPlaceholders,
     ReleaseForTeardown,
     RestoreDrill,
     RunArchiveJob,
@@ -211,6 +212,25 @@ def await_snapshots(p: Ports, a: AwaitSnapshotsReady, interval: float = 1.0) -> 
         if waiting:
             p.kube.sleep(interval)
     return Done(False, None, f"{len(a.names)} ready")
+# -- warm-up (issue 14) ------------------------------------------------------------------------
+def hold(p: Ports, a: HoldPlaceholders) -> Done:
+    """Annotations first (the why is there before the count changes), then the scale."""
+    found = p.kube.get(a.api_version, a.kind, a.name, a.namespace)
+    if found is None:
+        raise Refused(f"no {a.kind} {a.namespace}/{a.name} to hold placeholders in")
+    ref = Ref.of(found)
+    if any(found.annotations.get(k) != v for k, v in a.annotations.items()):
+        p.kube.apply({"apiVersion": a.api_version, "kind": a.kind,
+                      "metadata": {"name": a.name, "namespace": a.namespace,
+                                   "annotations": dict(a.annotations)}}, a.field_manager)
+    now = p.kube.scale(a.api_version, a.kind, a.name, a.namespace)
+    if now == a.replicas:
+        return Done(False, ref, f"already {now}")
+    p.kube.set_scale(a.api_version, a.kind, a.name, a.namespace, a.replicas, a.field_manager)
+    return Done(True, ref, f"{now} -> {a.replicas}")
+# -- end warm-up ------------------------------------------------------------------------------
+
+
 # -- backup (issue 15): snapshots awaited, finalizers, the last snapshot -----------------------
 SNAPSHOTS = "snapshot.storage.k8s.io/v1"
 
@@ -454,6 +474,8 @@ def do(ports: Ports, action: Action) -> Done:
             return await_snapshots(ports, action)
         case ReleaseForTeardown():  # after term (issue 17)
             return release(ports, action)
+        case HoldPlaceholders():  # warm-up (issue 14)
+            return hold(ports, action)
         case RestoreDrill():
             return restore_drill(ports, action)
     raise Refused(f"no applier for {type(action).__name__}")

@@ -105,6 +105,32 @@ class ScaleWorkload(Action):
         return f"replicas={self.replicas}"
 
 
+# -- warm-up (issue 14) ------------------------------------------------------------------------
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
+class HoldPlaceholders(Action):
+    """Hold `replicas` placeholders, and say why: the warm state goes onto the workload as
+    annotations (server-side apply as `classops-warmup`, so they survive a redeploy or a
+    `helm upgrade`), the count through the scale subresource. Its Event carries `why`."""
+
+    verb: ClassVar[str] = "hold"
+    namespace: str
+    name: str
+    replicas: int
+    why: str
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    kind: str = "StatefulSet"
+    api_version: str = "apps/v1"
+    field_manager: str = WARMUP_MANAGER
+
+    @property
+    def target(self) -> str:
+        return f"{self.kind.lower()} {self.namespace}/{self.name}"
+
+    def detail(self) -> str:
+        return f"replicas={self.replicas}: {self.why}"
+# -- end warm-up ------------------------------------------------------------------------------
+
+
 def _manifest_target(manifest: Mapping[str, Any]) -> str:
     meta = manifest.get("metadata") or {}
     where = f"{meta['namespace']}/" if meta.get("namespace") else ""

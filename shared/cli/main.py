@@ -48,6 +48,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         stack_group,
         termend_group,
         timetable_group,
+        warm_group,
     )
 
     timetable_group.add(commands, _subcommand)  # validate, plan
@@ -58,6 +59,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     restore_group.add(commands, _subcommand)  # restore
     backup_group.add(commands, _subcommand)  # snapshot, prune, history, uninstall-finalizers
     termend_group.add(commands, _subcommand)  # archive-term, teardown
+    warm_group.add(commands, _subcommand)  # warm (issue 14)
     return parser
 
 

@@ -24,6 +24,7 @@ from shared.logs import bind
 from shared.runtime.schedule import overlay
 from shared.settings import Settings
 from shared.timetable import Timetable
+from shared.warmup.knobs import LEAD_TIMES, learned
 
 Contexts = Callable[[datetime, logging.Logger], Context]  # a handler's context at a firing
 
@@ -44,7 +45,7 @@ def assumed(timetable: Timetable, settings: Settings, handlers: int) -> View:
     minutes = int(timetable.knobs.lead_time.total_seconds() // 60)
     note = (f"no cluster: assuming {timetable.enrolment.size} students, nobody running, "
             f"default lead time {minutes}m; {_registered(handlers)}")
-    return View(timetable, note, lambda at, log: no_cluster(settings, at, log))
+    return View(timetable, note, lambda at, log: no_cluster(settings, at, log, timetable))
 
 
 def observed(timetable: Timetable, settings: Settings, handlers: int) -> View:
@@ -65,10 +66,18 @@ def observed(timetable: Timetable, settings: Settings, handlers: int) -> View:
     except Exception:
         found.ports.kube.close()
         raise
+    try:  # the lead time this cluster measured (issue 14), else the default
+        samples = found.context.kube.get("v1", "ConfigMap", LEAD_TIMES, namespace)
+    except Exception:
+        found.ports.kube.close()
+        raise
+    timetable, lead = learned(timetable, (samples.raw.get("data") or {}).get("samples")
+                              if samples else None)
     note = (f"cluster: {context_name(settings.kubeconfig)}/{namespace}; overlay: {state}; "
-            f"{_registered(handlers)}")
+            f"{lead.describe()}; {_registered(handlers)}")
 
     def context(at: datetime, log: logging.Logger) -> Context:
-        return dataclasses.replace(found.context, clock=lambda: at, log=bind(log))
+        return dataclasses.replace(found.context, clock=lambda: at, log=bind(log),
+                                   timetable=timetable)
 
     return View(timetable, note, context, found.ports.kube.close)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.handlers.readers import (
     EmptyBucket,
@@ -23,6 +24,9 @@ from shared.handlers.readers import (
 )
 from shared.logs import Bound, bind
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from shared.timetable import Timetable
 
 Clock = Callable[[], datetime]
 
@@ -36,12 +40,16 @@ class Context:
     clock: Clock
     log: Bound = field(default_factory=lambda: bind(logging.getLogger("classops")))
     assumed: bool = False  # True: the readers are "no cluster" stand-ins (a plan, not a run)
+    # The timetable being run (the plan's, with its overlay; serve's schedule); None: a handler
+    # that needs it reads the `classops-schedule` ConfigMap.
+    timetable: Timetable | None = None
 
     def bound(self, **fields: str) -> Context:
         return dataclasses.replace(self, log=bind(self.log, **fields))
 
 
-def no_cluster(settings: Settings, now: datetime, log: logging.Logger | None = None) -> Context:
+def no_cluster(settings: Settings, now: datetime, log: logging.Logger | None = None,
+               timetable: Timetable | None = None) -> Context:
     return Context(settings=settings, kube=EmptyCluster(), hub=EmptyHub(), s3=EmptyBucket(),
                    clock=lambda: now, log=bind(log or logging.getLogger("classops")),
-                   assumed=True)
+                   assumed=True, timetable=timetable)

@@ -18,6 +18,7 @@ at its next try), then the HTTP server stops.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -56,7 +57,7 @@ from shared.runtime.webhook.token import NoToken, WebhookToken
 from shared.settings import Settings
 from shared.stack import hub_section  # noqa: F401  (registers `hub:`, which a schedule may have)
 from shared.teardown import protection  # noqa: F401  (registers `teardown:`, likewise)
-from shared.timetable import TimetableError
+from shared.timetable import Timetable, TimetableError
 from shared.timetable import load as load_timetable
 
 
@@ -126,6 +127,7 @@ class Server:
         self.metrics = Metrics()
         self.identity = settings.identity or f"{socket.gethostname()}-{os.getpid()}"
         self.extra_work = list(extra_work)
+        self.timetable: Timetable | None = None
         if settings.schedule:
             self._add_scheduler(settings.schedule)
         try:
@@ -137,6 +139,9 @@ class Server:
             raise ServeError(f"cannot read from the cluster: {err}") from err
         self.inbox = Inbox(self.kube, self.namespace, clock)
         self.live = live(settings, clock, self.api, self.log.logger)
+        if self.timetable is not None:  # the handlers size from the schedule being run
+            self.live = dataclasses.replace(self.live, context=dataclasses.replace(
+                self.live.context, timetable=self.timetable))
         self.ledger = LedgerSink(lambda: open_ledger(
             settings, self.kube, self.namespace, self.live.ports.s3, clock,
             counter=self.metrics.ledger_writes, log=self.log.logger), clock)
@@ -170,6 +175,7 @@ class Server:
         except TimetableError as err:
             raise ServeError(f"{path} is invalid: " + "; ".join(map(str, err.problems))) from err
         register_calendar(self.registry)
+        self.timetable = timetable
         self.extra_work.append(lambda s: Scheduler(Kube(s.api), s.namespace, timetable,
                                                    s.inbox, s.clock))
 

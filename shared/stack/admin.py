@@ -82,7 +82,7 @@ class Grant:
     The one source of what classops may do: the Role and ClusterRole render these rules,
     `classops check` asks a SelfSubjectAccessReview for each (`permissions`), and the
     least-privilege test runs the flows it can and fails on a grant of an exercised capability
-    that no request used. `uses` names capabilities: `deploy`, `check`, `status`, `serve`
+    that no request used. `uses` names capabilities: `deploy`, `check`, `status`, `warmup`, `serve`
     (the runtime: inbox, Lease, scheduler state, overlay; its every request must be granted by
     a grant naming it) and `snapshots` (snapshot, prune, history, the PVC finalizer) are
     exercised by that test;
@@ -106,11 +106,21 @@ KEPT = ["get", "list", "patch"]  # never pruned
 CLASSOPS_GRANTS = [
     *(Grant(r, ("hub-role",)) for r in HUB_RULES),
     _grant(["apps"], ["deployments", "statefulsets", "daemonsets"], PRUNED, "deploy"),
-    _grant(["apps"], ["statefulsets/scale"], ["get", "patch"], "deploy"),  # warm-up's scale
+    # the warm-up (issue 14): the placeholders' count, read and set through the scale subresource
+    _grant(["apps"], ["statefulsets/scale"], ["get", "patch"], "deploy", "warmup", "serve"),
+    # ... the placeholder sets read, watched (a reset count is re-asserted), annotated with the
+    # warm state, and the node-sized set applied
+    _grant(["apps"], ["statefulsets"], ["get", "list", "watch", "patch"], "warmup", "serve"),
+    _grant([""], ["pods"], ["list", "watch"], "warmup", "serve"),  # servers running, followed
+    _grant([""], ["events"], ["list"], "warmup", "serve"),  # a pod's wait and pull, measured
+    # an HPA owning the placeholders is refused, not flapped against
+    _grant(["autoscaling"], ["horizontalpodautoscalers"], ["list"], "warmup", "serve"),
+    _grant(["keda.sh"], ["scaledobjects"], ["list"], "warmup", "serve"),  # where KEDA is
     _grant([""], ["configmaps", "services", "serviceaccounts"], PRUNED, "deploy"),
     # inbox entries (create, update, sweep), scheduler state and overlay (apply), watches
+    # (and the warm-up's: the hub's names, attendance counts, lead-time samples)
     _grant([""], ["configmaps"], ["get", "list", "watch", "create", "update", "patch", "delete"],
-           "serve"),
+           "serve", "warmup"),
     _grant([""], ["persistentvolumeclaims"], KEPT, "deploy"),
     _grant([""], ["secrets"], ["get", "list", "create"], "deploy"),  # generated once
     _grant([""], ["secrets"], ["get"], "serve", names=["classops-webhook"]),  # its token
@@ -148,6 +158,8 @@ READ_GRANTS = [
     # the autoscaler's tell-tales in kube-system, by name only
     _grant([""], ["configmaps"], ["get"], "check", names=["cluster-autoscaler-status"]),
     _grant(["apps"], ["deployments"], ["get"], "check", names=["cluster-autoscaler"]),
+    # the warm-up: a user node's room (node-sized placeholders), a new node's Ready (lead time)
+    _grant([""], ["nodes"], ["get", "list"], "warmup", "serve"),
     # backup (issue 15): a deleted PVC's last snapshot keeps its content (deletionPolicy Retain)
     _grant(["snapshot.storage.k8s.io"], ["volumesnapshotcontents"], ["get", "patch"],
            "snapshots", "serve"),

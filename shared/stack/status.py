@@ -20,11 +20,15 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.events import WARMUP
 from shared.ports.errors import ApiError
 from shared.ports.hub import Hub
 from shared.ports.kube import Kube
 from shared.stack.labels import MANAGED_BY
 from shared.timetable import Occurrence, Timetable, expand
+from shared.warmup.holding import TARGET as WARM_TARGET
+from shared.warmup.holding import WHY as WARM_WHY
+from shared.warmup.knobs import LEAD_TIMES, learned
 
 WORKLOADS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"))
 Z2JH_NAME_KEYS = ("user-placeholder", "user-scheduler-deploy", "continuous-image-puller")
@@ -74,6 +78,31 @@ class Status:
     newest_snapshot: timedelta | None  # its age; None: none yet (or snapshots unavailable)
     snapshots: str  # "", or why snapshots could not be read
     next_actions: tuple[tuple[datetime, str, str], ...]  # (at, type, subject)
+    warm: tuple[Warm, ...] = ()  # the warm-up's holds (issue 14), one per placeholder set
+    next_warmup: tuple[datetime, str] | None = None  # (at, subject)
+
+
+@dataclass(frozen=True)
+class Warm:
+    """What the warm-up holds in one placeholder set: its count, its target and why."""
+
+    name: str
+    held: int  # spec.replicas now
+    ready: int
+    target: int | None  # what the warm-up last set (None: never warmed)
+    why: str
+
+
+def warm_of(obj: Mapping[str, Any]) -> Warm | None:
+    annotations = _meta(obj).get("annotations") or {}
+    target = annotations.get(WARM_TARGET)
+    if target is None:
+        return None
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return Warm(str(_meta(obj).get("name")), int(spec.get("replicas") or 0),
+                int(status.get("readyReplicas") or 0),
+                int(target) if str(target).isdigit() else None,
+                str(annotations.get(WARM_WHY, "")))
 
 
 def component_of(obj: Mapping[str, Any], now: datetime) -> Component:
@@ -112,7 +141,11 @@ def next_actions(timetable: Timetable | None, now: datetime,
     if end <= now:
         return ()
     found: Sequence[Occurrence] = [o for o in expand(timetable, now, end) if o.at > now]
-    return tuple((o.at, o.type, o.subject) for o in found[:count])
+    chosen = list(found[:count])
+    warm = next((o for o in found if o.type == WARMUP), None)
+    if warm is not None and warm not in chosen:  # the next warm-up, however far
+        chosen.append(warm)
+    return tuple((o.at, o.type, o.subject) for o in chosen)
 
 
 def build(namespace: str, hub_config: Mapping[str, Any] | None,
@@ -121,7 +154,8 @@ def build(namespace: str, hub_config: Mapping[str, Any] | None,
           servers_from: str, actions: tuple[tuple[datetime, str, str], ...],
           now: datetime, snapshots_error: str = "") -> Status:
     source, names = source_of(hub_config)
-    components = tuple(sorted((component_of(w, now) for w in workloads),
+    workloads_seen = list(workloads)
+    components = tuple(sorted((component_of(w, now) for w in workloads_seen),
                               key=lambda c: (c.component, c.name)))
     placeholder_name = names.get("user-placeholder")
     held = [c for c in components if c.component == "user-placeholder"
@@ -136,8 +170,11 @@ def build(namespace: str, hub_config: Mapping[str, Any] | None,
     made = [t for s in snapshots or () if (t := _time((s.get("status") or {}).get("creationTime")
                                                        or _meta(s).get("creationTimestamp")))]
     newest = now - max(made) if made else None
+    warm = tuple(w for obj in workloads_seen if (_meta(obj).get("labels") or {}).get(
+        "component") == "user-placeholder" and (w := warm_of(obj)) is not None)
+    upcoming = next(((at, subject) for at, kind, subject in actions if kind == WARMUP), None)
     return Status(namespace, source, components, placeholders, servers, servers_from,
-                  len(sizes), sum(sizes), newest, snapshots_error, actions)
+                  len(sizes), sum(sizes), newest, snapshots_error, actions, warm, upcoming)
 
 
 def _age(age: timedelta | None) -> str:
@@ -166,6 +203,10 @@ def table(s: Status) -> str:
               f"user servers running: {servers} (from the {s.servers_from})",
               f"user PVCs:            {s.pvcs}, {s.pvc_bytes / 2**30:.1f} GiB",
               f"newest snapshot:      {snapshot}",
+              *[f"warm-up:              {w.name} holds {w.held} ({w.ready} ready), target "
+                f"{w.target}: {w.why}" for w in s.warm],
+              *([f"next warm-up:         {s.next_warmup[0].isoformat(timespec='minutes')}  "
+                 f"{s.next_warmup[1]}"] if s.next_warmup else []),
               "next actions:" if s.next_actions else "next actions:         none scheduled"]
     lines += [f"  {at.isoformat(timespec='minutes')}  {kind}  {subject}"
               for at, kind, subject in s.next_actions]
@@ -185,6 +226,9 @@ def as_dict(s: Status) -> dict[str, Any]:
     del found["newest_snapshot"]
     found["next_actions"] = [{"at": at.isoformat(), "type": t, "subject": subject}
                              for at, t, subject in s.next_actions]
+    found["warm"] = [asdict(w) for w in s.warm]
+    found["next_warmup"] = ({"at": s.next_warmup[0].isoformat(), "subject": s.next_warmup[1]}
+                            if s.next_warmup else None)
     return found
 
 
@@ -216,5 +260,9 @@ def read(kube: Kube, namespace: str, now: datetime, hub: Hub | None = None,
     except ApiError as err:
         error = "unavailable (no snapshot CRDs)" if err.not_found else f"unreadable: {err}"
     servers, servers_from = _running_servers(kube, hub, namespace)
+    if timetable is not None:  # warm-ups fire the lead time this cluster measured (issue 14)
+        samples = kube.get("v1", "ConfigMap", LEAD_TIMES, namespace)
+        timetable = learned(timetable, (samples.raw.get("data") or {}).get("samples")
+                            if samples else None)[0]
     return build(namespace, hub_config, workloads, pvcs, snapshots, servers, servers_from,
                  next_actions(timetable, now), now, error)

@@ -41,10 +41,12 @@ def _retention(node: Node) -> Retention | None:
 
 @section("backup", needs=("term",))
 def parse_backup(node: Node) -> Backup | None:
-    if not node.keys(("cron", "retention"), ("cron",)):
+    if not node.keys(("cron", "retention", "copy", "drill"), ("cron",)):
         return None
     cron = node.get("cron", _cron)
     retention = node.get("retention", _retention)
-    if cron is None or (retention is None and node.child("retention") is not None):
+    copy, drill = node.get("copy", _cron), node.get("drill", _cron)
+    if cron is None or any(value is None and node.child(key) is not None for key, value in (
+            ("retention", retention), ("copy", copy), ("drill", drill))):
         return None
-    return Backup(cron, retention)
+    return Backup(cron, retention, copy, drill)

@@ -86,7 +86,8 @@ def sessions(source: IcsSource, term: Term, enrolment: Enrolment, knobs: Knobs) 
     """Every timed, matched event instance that starts on a day of the term."""
     result = []
     for rule, event, start, end in instances(source, term):
-        attendance = knobs.attendance if rule.attendance is None else rule.attendance
+        default = 1.0 if rule.kind == "exam" else knobs.attendance  # exams: everybody
+        attendance = default if rule.attendance is None else rule.attendance
         expected = math.ceil(enrolment.audience_size(rule.audience) * attendance)
         result.append(Session(meeting_name(rule, event), rule.kind, rule.audience, expected,
                               start, end, source="ics"))

@@ -11,9 +11,11 @@ import math
 from datetime import UTC, date, datetime, time, timedelta
 
 from shared.events.types import (
+    BACKUP_COPY,
     BACKUP_DUE,
     COOLDOWN,
     DEADLINE,
+    DRILL_DUE,
     RETENTION_DUE,
     TERM_END,
     TERM_START,
@@ -60,7 +62,8 @@ def sessions(timetable: Timetable) -> list[Session]:
         for m in timetable.meetings:
             for day in _days(m.first or term.start, m.last or term.end, m.days):
                 regular.append(Session(m.name, m.kind, m.audience,
-                                       _expected(enrolment, knobs, m.audience, m.attendance),
+                                       _expected(enrolment, knobs, m.audience, m.attendance,
+                                                 m.kind),
                                        local(day, m.start, zone), local(day, m.end, zone)))
     if timetable.ics is not None:
         regular += calendars.sessions(timetable.ics, term, enrolment, knobs)
@@ -78,13 +81,16 @@ def sessions(timetable: Timetable) -> list[Session]:
         result.append(s)
     for o in timetable.one_offs:
         result.append(Session(o.name, o.kind, o.audience,
-                              _expected(enrolment, knobs, o.audience, o.attendance),
+                              _expected(enrolment, knobs, o.audience, o.attendance, o.kind),
                               local(o.date, o.start, zone), local(o.date, o.end, zone)))
     return sorted(result, key=lambda s: (s.start.astimezone(UTC), s.meeting))
 
 
-def _expected(enrolment: Enrolment, knobs: Knobs, audience: str, factor: float | None) -> int:
-    share = knobs.attendance if factor is None else factor
+def _expected(enrolment: Enrolment, knobs: Knobs, audience: str, factor: float | None,
+              kind: str = "lecture") -> int:
+    # Exams default to full attendance: nobody skips an exam (issue 14).
+    default = 1.0 if kind == "exam" else knobs.attendance
+    share = default if factor is None else factor
     return math.ceil(enrolment.audience_size(audience) * share)
 
 
@@ -137,6 +143,13 @@ def _backups(timetable: Timetable, start: datetime, end: datetime) -> list[Occur
     subject = f"{timetable.course}/{term.name}"
     result = [Occurrence(BACKUP_DUE, at, "backup", subject, {"cron": backup.cron})
               for at in crons.fire_times(backup.cron, zone, first, after)] if first < after else []
+    # Copies and drills follow their own crons (copies after the night's snapshots).
+    for kind, cron, name in ((BACKUP_COPY, backup.copy, "copy"),
+                             (DRILL_DUE, backup.drill, "drill")):
+        if cron is not None and first < after:
+            data = {"cron": cron} if kind == BACKUP_COPY else {"sample": 1}
+            result += [Occurrence(kind, at, name, subject, data)
+                       for at in crons.fire_times(cron, zone, first, after)]
     keep = backup.retention
     if keep is None:
         return result
@@ -144,6 +157,6 @@ def _backups(timetable: Timetable, start: datetime, end: datetime) -> list[Occur
               "keep_weekly": keep.keep_weekly,
               **{k: v for k, v in (("keep_hourly", keep.keep_hourly),
                                    ("keep_monthly", keep.keep_monthly)) if v}}
-    times = ([o.at for o in result] if keep.cron is None or first >= after
+    times = ([o.at for o in result if o.type == BACKUP_DUE] if keep.cron is None or first >= after
              else crons.fire_times(keep.cron, zone, first, after))
     return result + [Occurrence(RETENTION_DUE, at, "retention", subject, policy) for at in times]

@@ -130,6 +130,8 @@ class Retention:
 class Backup:
     cron: str  # five fields, in the term's timezone, weekdays by name
     retention: Retention | None = None
+    copy: str | None = None  # when the snapshots are copied to S3 (`backup.copy`)
+    drill: str | None = None  # when one copy is restored to prove it (`drill.due`)
 
 
 @dataclass(frozen=True)

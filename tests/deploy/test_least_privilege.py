@@ -13,9 +13,10 @@ finalizer through serve, uninstall-finalizers) run as the ServiceAccount too.
 
 `serve` runs in-process (`Server`, as tests/runtime start it) with the token from its Secret:
 it takes the Lease, receives one webhook event (a calendar change, which its executor applies to
-the overlay), runs one watch, fires one timetable occurrence on time through its scheduler, and
-stops (releasing the Lease). Everything serve requested must be granted by a grant that names
-`serve`.
+the overlay), runs one watch, fires one timetable occurrence on time through its scheduler (the
+quiz's warm-up, which the warm-up's handlers size and hold, node-sized), then the quiz's
+cool-down once the clock passed it, and stops (releasing the Lease). Everything serve requested
+must be granted by a grant that names `serve` (the Role's, or the ClusterRole's for nodes).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from typing import Any
 import requests
 
 from shared.actions.model import Action
-from shared.events import CALENDAR_CHANGED, WatchEvent
+from shared.events import CALENDAR_CHANGED, COOLDOWN, WARMUP, WatchEvent
 from shared.handlers.context import Context
-from shared.handlers.registry import Registry, on_watch
+from shared.handlers.registry import Registry, on, on_watch
 from shared.ports.kube import Kube
 from shared.runtime.inbox.store import Inbox
 from shared.runtime.server import Server
@@ -43,7 +44,7 @@ from tests.wait import until
 
 from .conftest import Stack
 
-EXERCISED = {"deploy", "check", "status", "serve", "snapshots"}
+EXERCISED = {"deploy", "check", "status", "serve", "warmup", "snapshots"}
 # teardown and term-end are exercised in tests/teardown
 KNOWN = EXERCISED | {"hub-role", "snapshots", "copies", "teardown", "term-end"}
 Triple = tuple[str, str, str]  # (apiGroup, resource[/subresource], verb)
@@ -105,6 +106,18 @@ def orphans(stack: Stack) -> None:
         kube.close()
 
 
+KEDA_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "scaledobjects.keda.sh"},
+    "spec": {"group": "keda.sh", "scope": "Namespaced",
+             "names": {"plural": "scaledobjects", "singular": "scaledobject",
+                       "kind": "ScaledObject", "listKind": "ScaledObjectList"},
+             "versions": [{"name": "v1alpha1", "served": True, "storage": True,
+                           "schema": {"openAPIV3Schema": {
+                               "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]},
+}
+
+
 def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
     """Run `serve` as classops's ServiceAccount through one of everything it does; the ids of
     the inbox entries it settled."""
@@ -116,10 +129,24 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
         "course: cs101\n"
         f"term: {{name: t, start: {noon.date() - timedelta(days=7)}, "
         f"end: {noon.date() + timedelta(days=30)}, timezone: UTC}}\n"
-        "class: {size: 10}\nknobs: {lead_time: 118s}\n"
+        "class: {size: 10}\nknobs: {lead_time: 118s, cooldown_grace: 1m}\n"
+        "warmup: {mode: node, users_per_node: 4}\n"
         f"one_off: [{{name: quiz, kind: exam, date: {noon.date()}, start: '12:02', "
         "end: '12:30'}]\n")
     registry, seen = Registry(), []
+    from functions import warmup, warmup_lead  # the warm-up's handlers, in this registry
+
+    on(WARMUP, id="warmup.warm_up", registry=registry)(warmup.warm_up)
+    on(COOLDOWN, id="warmup.cool_down", registry=registry)(warmup.cool_down)
+    for fn, kind, group, selected, actions in (
+            (warmup.follow_servers, "Pod", "core", {"component": "singleuser-server"},
+             ("added", "modified", "deleted")),
+            (warmup.reassert, "StatefulSet", "apps", {"component": "user-placeholder"},
+             ("modified",))):
+        on_watch(kind=kind, group=group, labels=selected, actions=actions,
+                 id=f"warmup.{fn.__name__}", registry=registry)(fn)
+    on_watch(kind="Pod", labels={"component": None}, actions=("modified",), id="warmup.lead",
+             registry=registry)(warmup_lead.measure)  # the lead-time recorder
 
     @on_watch(kind="ConfigMap", labels={"component": "classops"},
               id="test.watch", registry=registry)
@@ -127,6 +154,8 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
         seen.append(event.object.name)
         return []
 
+    # KEDA installed (its ScaledObject CRD): the warm-up looks for one owning its placeholders.
+    Kube(cluster.api).apply(KEDA_CRD, "test")
     token = cluster.emu.service_account_token(cluster.namespace, "classops")
     api = cluster.emu.api_client(token=token)
     inbox = Inbox(Kube(cluster.api), cluster.namespace, cluster.emu.clock.now)  # the test's look
@@ -160,6 +189,25 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
 
         done = until(settled, timeout=15,
                           what="the webhook event, the firing and a watch event handled")
+        assert inbox.entries("failed") == []
+        placeholders = Kube(cluster.api)
+        held = placeholders.scale("apps/v1", "StatefulSet", "user-placeholder-nodes",
+                                  cluster.namespace)
+        assert held == 3  # the quiz's 10 at 4 a node
+        # The clock passes the quiz's cool-down (12:30 + 1 min); the next calendar change
+        # replans, and the scheduler catches the missed cool-down up.
+        cluster.emu.clock.set(noon + timedelta(minutes=32))
+        answer = requests.post(f"http://127.0.0.1:{server.port}/", timeout=10,
+                               json={**change, "id": "cal-2"},
+                               headers={"Authorization": f"Bearer {TOKEN}",
+                                        "Content-Type": "application/cloudevents+json"})
+        assert answer.status_code == 202, answer.text
+        cooldown = f"cooldown/quiz@{(noon + timedelta(minutes=31)).isoformat()}"
+        until(lambda: cooldown in {e.id for e in inbox.entries("done")}, timeout=15,
+                   what="the quiz's cool-down handled")
+        assert placeholders.scale("apps/v1", "StatefulSet", "user-placeholder-nodes",
+                                  cluster.namespace) == 0
+        done.add(cooldown)
         assert inbox.entries("failed") == []
     finally:
         server.stop()
@@ -228,7 +276,8 @@ def test_every_grant_is_used_and_no_request_is_denied(stack: Stack, tmp_path: Pa
             misnamed += sorted(triples & used)
     served = {t for r in emu.requests()[served_from:served_until]
               if r.user == me and (t := triple(r.verb, r.path)) is not None}
-    unfiled = sorted(served - expand([g.rule for g in admin.CLASSOPS_GRANTS
+    unfiled = sorted(served - expand([g.rule for g in [*admin.CLASSOPS_GRANTS,
+                                                       *admin.READ_GRANTS]
                                       if "serve" in g.uses]))
     print(f"{len(mine)} requests as {me}; {len(used)} (group, resource, verb) used, "
           f"{len(served)} by serve")

@@ -93,6 +93,6 @@ def test_handlers_read_the_cluster_and_the_table_header_says_so(
                  "--kubeconfig", str(kube.kubeconfig)], registry=sizing()) == 0
     header = capsys.readouterr().out.splitlines()[1]
     assert header == (f"# cluster: kubeemu/{kube.namespace}; overlay: 0 changes; "
-                      "1 handler registered")
+                      "lead 30 min (default; 0 samples); 1 handler registered")
     assert main(["plan", "--schedule", SCHEDULE, "--from", DAY, "--to", DAY]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith("# no cluster: assuming 240")

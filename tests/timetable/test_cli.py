@@ -45,7 +45,8 @@ def test_plan_json_shape(capsys):
     plan = json.loads(captured.out)
     assert [set(entry) for entry in plan] == [
         {"at", "type", "subject", "id", "data", "actions"}] * len(plan)
-    assert all(entry["actions"] == [] for entry in plan)
+    meetings = ("edu.classops.meeting.warmup", "edu.classops.meeting.cooldown")
+    assert all(entry["actions"] == [] for entry in plan if entry["type"] not in meetings)
     midterm = [e for e in plan if e["data"].get("meeting") == "midterm"]
     assert [(e["type"], e["at"]) for e in midterm] == [
         ("edu.classops.meeting.warmup", "2026-10-21T18:30:00-04:00"),
@@ -53,25 +54,28 @@ def test_plan_json_shape(capsys):
     ]
     assert midterm[0]["id"] == "warmup/midterm@2026-10-21T18:30:00-04:00"
     assert midterm[0]["data"]["expected"] == 240
+    assert [a["replicas"] for e in midterm for a in e["actions"]] == [240, 0]  # the warm-up's
 
 
 def test_plan_table_header_says_what_it_assumes(capsys):
     assert main(["plan", "--schedule", SCHEDULE, "--from", "2026-09-02", "--to", "2026-09-02",
                  "-o", "table"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "# cs101 fall-2026 (America/New_York), 2026-09-02 .. 2026-09-02: 3 firings"
+    assert lines[0] == "# cs101 fall-2026 (America/New_York), 2026-09-02 .. 2026-09-02: 4 firings"
     assert lines[1].startswith("# no cluster: assuming 240 students, nobody running, default "
                                "lead time 30m")
     assert lines[3].startswith("Wed 2026-09-02 03:00 EDT  backup.due")
-    assert "lecture for class: 216 expected, 10:10-11:00" in lines[4]
+    assert lines[4].startswith("Wed 2026-09-02 04:00 EDT  backup.copy")
+    assert "lecture for class: 216 expected, 10:10-11:00" in lines[5]
 
 
 def test_plan_ics_export_reads_back(capsysbinary):
     assert main(["plan", "--schedule", SCHEDULE, "-o", "ics"]) == 0
     calendar = icalendar.Calendar.from_ical(capsysbinary.readouterr().out)
     events = calendar.walk("VEVENT")
-    # 110 backups, 15 retentions, 13 deadlines, 67 warm-ups, 67 cool-downs, term start and end.
-    assert len(events) == 274
+    # 110 backups, 110 copies, 16 drills, 15 retentions, 13 deadlines, 67 warm-ups,
+    # 67 cool-downs, term start and end.
+    assert len(events) == 400
     first = events[0]
     assert str(first["UID"]) == "term/start@2026-08-31T00:00:00-04:00/classops"
     assert calendar.walk("VTIMEZONE")
@@ -148,5 +152,5 @@ def test_plan_out_writes_any_format_to_a_file(tmp_path, capsys):
     assert main(["plan", "--schedule", SCHEDULE, "--from", "2026-10-21", "--to", "2026-10-21",
                  "-o", "json", "--out", str(out)]) == 0
     assert capsys.readouterr().out == ""
-    # The backup, then the warm-up and cool-down of the lecture and of the midterm.
-    assert len(json.loads(out.read_text())) == 5
+    # The backup and its copy, then the warm-up and cool-down of the lecture and the midterm.
+    assert len(json.loads(out.read_text())) == 6

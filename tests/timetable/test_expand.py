@@ -183,6 +183,20 @@ def test_bundled_schedule_has_the_hand_counted_meetings():
     assert found[DEADLINE] == 13
     assert found["edu.classops.backup.due"] == 110  # every night, Aug 31 .. Dec 18
     assert found["edu.classops.retention.due"] == 15  # Sundays Sep 6 .. Dec 13
+    assert found["edu.classops.backup.copy"] == 110  # every night at 04:00, after the snapshots
+    assert found["edu.classops.drill.due"] == 16  # Mondays Aug 31 .. Dec 14
+
+
+def test_copies_follow_the_nights_snapshots_and_drills_their_own_cron():
+    tt = load(REPO / "schedules.yaml")
+    week = expand(tt, at(NY, 2026, 9, 13), at(NY, 2026, 9, 15))
+    backups = [o for o in week if o.type in ("edu.classops.backup.due",
+                                             "edu.classops.backup.copy")]
+    assert [(o.type.rsplit(".", 1)[1], o.at.hour) for o in backups] == [
+        ("due", 3), ("copy", 4), ("due", 3), ("copy", 4)]
+    drills = [o for o in week if o.type == "edu.classops.drill.due"]
+    assert [(o.at.date().isoformat(), o.at.hour, o.id) for o in drills] == [
+        ("2026-09-14", 6, "drill@2026-09-14T06:00:00-04:00")]
 
 
 def test_lead_time_is_elapsed_time_across_a_spring_forward_night():

@@ -70,6 +70,11 @@ def test_numeric_day_of_week_in_the_backup_cron_is_refused_with_a_hint():
     ]
 
 
+def test_a_bad_copy_cron_is_reported_at_its_line():
+    found = problems(FALL + 'backup:\n  cron: "0 3 * * *"\n  copy: "0 4 * *"\n')
+    assert len(found) == 1 and found[0].startswith("test.yaml:16:9: backup.copy: ")
+
+
 def test_end_before_start_and_unknown_audience():
     text = FALL + LECTURES.replace('end: "11:00"', 'end: "09:00"') + "    audience: lab_a\n"
     assert problems(text) == [

@@ -41,6 +41,7 @@ from shared.runtime.schedule.overlay import OVERLAY, OVERLAY_LABEL, OverlayError
 from shared.runtime.schedule.usefulness import catch_up, following, useful_until
 from shared.runtime.watching import Target, Watcher
 from shared.timetable import Occurrence, Timetable, expand
+from shared.warmup.knobs import LEAD_TIMES, learned
 
 STATE = "classops-scheduler"
 KEEP_SKIPPED = 200
@@ -109,10 +110,13 @@ class Scheduler:
     def _timetable(self) -> Timetable:
         changes = parse(self._read(OVERLAY).get("changes", "[]"))
         try:
-            return apply(self.base, changes)
+            timetable = apply(self.base, changes)
         except OverlayError as err:
             self.log.error("calendar overlay not applied: %s", err)
-            return self.base
+            timetable = self.base
+        # Warm-ups fire the lead time this cluster has measured before their meetings (issue
+        # 14); until it has enough samples, knobs.lead_time.
+        return learned(timetable, self._read(LEAD_TIMES).get("samples"))[0]
 
     # -- planning and firing --------------------------------------------------------------------
     def replan(self) -> None:
