@@ -32,6 +32,7 @@ from shared.backup import naming
 from shared.events import WatchEvent
 from shared.handlers.context import Context
 from shared.handlers.registry import on_watch
+from shared.teardown.term_index import RELEASED
 
 from .course import timetable
 from .snapshots import snapshot_of
@@ -46,11 +47,16 @@ def keep_last_snapshot(event: WatchEvent, ctx: Context) -> Sequence[Action]:
         return []
     held = naming.FINALIZER in (pvc.metadata.get("finalizers") or [])
     deleting = pvc.metadata.get("deletionTimestamp")
+    # after term (issue 17): a teardown released it, its final archive verified: no last
+    # snapshot, and the finalizer is not put back
+    released = RELEASED in (pvc.metadata.get("annotations") or {})
     if not deleting:
-        return [] if held else [SetFinalizer(volume.namespace, volume.claim, naming.FINALIZER,
-                                             True, volume.uid)]
+        return [] if held or released else [SetFinalizer(
+            volume.namespace, volume.claim, naming.FINALIZER, True, volume.uid)]
     if not held:
         return []
+    if released:
+        return [SetFinalizer(volume.namespace, volume.claim, naming.FINALIZER, False, volume.uid)]
     course = timetable(ctx, required=False)  # without one the snapshot is still worth taking
     began = datetime.fromisoformat(str(deleting).replace("Z", "+00:00"))
     bound = ctx.settings.final_snapshot_bound

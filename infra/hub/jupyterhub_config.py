@@ -94,3 +94,32 @@ for name, service in values["services"].items():
     c.JupyterHub.services.append({"name": name, "api_token": os.environ[service["token_env"]]})
     c.JupyterHub.load_roles.append({"name": name, "services": [name],
                                     "scopes": service["scopes"]})
+
+# -- after term (issue 17): classops's `term.end` writes the optional `hub-term-end` ConfigMap,
+# mounted here; the kubelet refreshes it in place, so it is read at each page and each spawn
+# rather than at start: the announcement shows and spawning closes without restarting the hub
+# (z2jh operators do the same with template_vars and a pre-spawn hook, via a helm upgrade).
+TERM_END = Path(os.environ.get("CLASSOPS_TERM_END_FILE",
+                             "/usr/local/etc/jupyterhub-term-end/term-end.json"))
+
+
+def _term_end():
+    try:
+        return json.loads(TERM_END.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _announcement(user=None):
+    return _term_end().get("announcement", "")
+
+
+def _closed_after_term(spawner):
+    if _term_end().get("spawning") == "closed" and not spawner.user.admin:
+        from tornado import web
+
+        raise web.HTTPError(403, _term_end().get("announcement") or "The term has ended.")
+
+
+c.JupyterHub.template_vars = {"announcement": _announcement}
+c.Spawner.pre_spawn_hook = _closed_after_term

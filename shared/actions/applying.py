@@ -18,6 +18,8 @@ from cloudevents.core.v1.event import CloudEvent
 from shared.actions.model import (
     Action,
     ApplyManifest,
+    AwaitSnapshotsReady,
+    AwaitUnmounted,
     CreateObject,
     CreateVolumeSnapshot,
     DeleteObject,
@@ -26,6 +28,7 @@ from shared.actions.model import (
     EmitEvent,
     FinalSnapshot,
     HoldPlaceholders,
+    ReleaseForTeardown,
     RestoreDrill,
     RunArchiveJob,
     ScaleWorkload,
@@ -151,6 +154,64 @@ def emit(p: Ports, a: EmitEvent) -> Done:
     return Done(True, None, "emitted")
 
 
+# -- after term (issue 17): waits that order the term's end ------------------------------------
+FINISHED = ("Succeeded", "Failed")
+
+
+def _mounting(p: Ports, a: AwaitUnmounted) -> list[str]:
+    wanted = set(a.claims)
+    return [pod.name for pod in p.kube.list("v1", "Pod", a.namespace)
+            if (pod.raw.get("status") or {}).get("phase") not in FINISHED
+            and wanted & {v["persistentVolumeClaim"]["claimName"]
+                          for v in (pod.raw.get("spec") or {}).get("volumes") or []
+                          if v.get("persistentVolumeClaim")}]
+
+
+def await_unmounted(p: Ports, a: AwaitUnmounted, interval: float = 1.0) -> Done:
+    deadline = p.kube.monotonic() + a.timeout
+    while found := _mounting(p, a):
+        if p.kube.monotonic() >= deadline:
+            raise TimeoutError(f"{len(found)} pod(s) still mount a claim after {a.timeout:g} s: "
+                               f"{', '.join(sorted(found)[:5])}")
+        p.kube.sleep(interval)
+    return Done(False, None, "no pod mounts them")
+
+
+def release(p: Ports, a: ReleaseForTeardown) -> Done:
+    found = p.kube.get("v1", "PersistentVolumeClaim", a.name, a.namespace)
+    if found is None:
+        return Done(False, None, "already gone")
+    if a.uid and found.uid != a.uid:
+        raise Refused(f"persistentvolumeclaim {a.namespace}/{a.name} is another claim now")
+    notes = dict(found.metadata.get("annotations") or {})
+    held = list(found.metadata.get("finalizers") or [])
+    if notes.get(a.annotation) == a.archive and a.finalizer not in held:
+        return Done(False, Ref.of(found), "already released")
+    meta = {**found.metadata, "annotations": {**notes, a.annotation: a.archive},
+            "finalizers": [f for f in held if f != a.finalizer]}
+    p.kube.replace({**found.raw, "metadata": meta})  # its resourceVersion: a race is a 409
+    return Done(True, Ref.of(found), "released")
+
+
+def await_snapshots(p: Ports, a: AwaitSnapshotsReady, interval: float = 1.0) -> Done:
+    deadline, waiting = p.kube.monotonic() + a.timeout, set(a.names)
+    while waiting:
+        for name in sorted(waiting):
+            found = p.kube.get("snapshot.storage.k8s.io/v1", "VolumeSnapshot", name, a.namespace)
+            status = (found.raw.get("status") or {}) if found else {}
+            if found is None:
+                raise Refused(f"volumesnapshot {a.namespace}/{name} is gone")
+            if status.get("error"):
+                raise Refused(f"volumesnapshot {a.namespace}/{name} failed: "
+                              f"{status['error'].get('message', status['error'])}")
+            if status.get("readyToUse"):
+                waiting.discard(name)
+        if waiting and p.kube.monotonic() >= deadline:
+            raise TimeoutError(f"{len(waiting)} snapshot(s) not ready after {a.timeout:g} s: "
+                               f"{', '.join(sorted(waiting)[:5])}")
+        if waiting:
+            p.kube.sleep(interval)
+    return Done(False, None, f"{len(a.names)} ready")
 # -- warm-up (issue 14) ------------------------------------------------------------------------
 def hold(p: Ports, a: HoldPlaceholders) -> Done:
     """Annotations first (the why is there before the count changes), then the scale."""
@@ -407,6 +468,12 @@ def do(ports: Ports, action: Action) -> Done:
             return stop(ports, action)
         case EmitEvent():
             return emit(ports, action)
+        case AwaitUnmounted():  # after term (issue 17)
+            return await_unmounted(ports, action)
+        case AwaitSnapshotsReady():  # after term (issue 17)
+            return await_snapshots(ports, action)
+        case ReleaseForTeardown():  # after term (issue 17)
+            return release(ports, action)
         case HoldPlaceholders():  # warm-up (issue 14)
             return hold(ports, action)
         case RestoreDrill():

@@ -312,6 +312,62 @@ class EmitEvent(Action):
         return f"{self.subject} ({self.id})"
 
 
+# -- after term (issue 17): waits that order the term's end ------------------------------------
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
+class AwaitUnmounted(Action):
+    """Wait until no running pod mounts any of `claims` (servers stopped, the hub scaled
+    down), so a snapshot taken next is of files nobody is writing."""
+
+    verb: ClassVar[str] = "await"
+    namespace: str
+    claims: tuple[str, ...]
+    timeout: float = 600.0
+
+    @property
+    def target(self) -> str:
+        return f"pods {self.namespace} (mounting {len(self.claims)} claim(s))"
+
+    def detail(self) -> str:
+        return f"none mounting, within {self.timeout:g} s"
+
+
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
+class ReleaseForTeardown(Action):
+    """Before a teardown deletes a verified user's PVC: annotate it with its final archive and
+    drop classops's own last-snapshot finalizer, in one write, so the deletion neither waits
+    on nor makes another snapshot of files already archived and verified."""
+
+    verb: ClassVar[str] = "release"
+    namespace: str
+    name: str
+    uid: str
+    archive: str  # the verified final archive's key
+    annotation: str = "classops.edu/final-archive"
+    finalizer: str = "classops.edu/last-snapshot"
+
+    @property
+    def target(self) -> str:
+        return f"persistentvolumeclaim {self.namespace}/{self.name}"
+
+    def detail(self) -> str:
+        return f"archived as {self.archive}"
+
+
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
+class AwaitSnapshotsReady(Action):
+    """Wait until every named VolumeSnapshot is `readyToUse`; one with `status.error` fails."""
+
+    verb: ClassVar[str] = "await"
+    namespace: str
+    names: tuple[str, ...]
+    timeout: float = 1800.0
+
+    @property
+    def target(self) -> str:
+        return f"volumesnapshots {self.namespace} ({len(self.names)})"
+
+    def detail(self) -> str:
+        return f"ready to use, within {self.timeout:g} s"
 # -- backup (issue 15): classops's finalizer on user PVCs and the last snapshot ---------------
 @dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class SetFinalizer(Action):

@@ -46,6 +46,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         restore_group,
         runtime_group,
         stack_group,
+        termend_group,
         timetable_group,
         warm_group,
     )
@@ -57,6 +58,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     archive_group.add(commands, _subcommand)  # archive-worker, link
     restore_group.add(commands, _subcommand)  # restore
     backup_group.add(commands, _subcommand)  # snapshot, prune, history, uninstall-finalizers
+    termend_group.add(commands, _subcommand)  # archive-term, teardown
     warm_group.add(commands, _subcommand)  # warm (issue 14)
     return parser
 

@@ -19,7 +19,7 @@ from typing import Any
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.v1.event import CloudEvent
 
-from shared.timetable import Occurrence
+from shared.timetable.occurrences import Occurrence  # the module: the package imports us back
 
 from .catalogue import SCHEMAS, WATCH_PREFIX, EventDataError, parse_watch_type, watch_type
 from .model import ClassEvent, Event, KubeObject, WatchEvent

@@ -56,6 +56,7 @@ from shared.runtime.webhook.app import Webhook, create_app
 from shared.runtime.webhook.token import NoToken, WebhookToken
 from shared.settings import Settings
 from shared.stack import hub_section  # noqa: F401  (registers `hub:`, which a schedule may have)
+from shared.teardown import protection  # noqa: F401  (registers `teardown:`, likewise)
 from shared.timetable import Timetable, TimetableError
 from shared.timetable import load as load_timetable
 

@@ -130,6 +130,11 @@ CLASSOPS_GRANTS = [
     _grant(["coordination.k8s.io"], ["leases"], PRUNED, "deploy"),  # user-scheduler-lock
     _grant(["coordination.k8s.io"], ["leases"], ["get", "create", "update"], "serve"),  # leader
     _grant(["events.k8s.io"], ["events"], ["create"], "deploy", "serve"),  # executor's Events
+    # -- after term (issue 17): `classops teardown --confirm` deletes a verified user's PVC and
+    # the hub stack's Secrets; the rest it reads, scales and deletes is granted above
+    _grant([""], ["persistentvolumeclaims", "secrets"], ["delete"], "teardown"),
+    # `term.end` scales the hub to 0 for the database's snapshot, and back
+    _grant(["apps"], ["deployments/scale"], ["get", "patch"], "term-end"),
     _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["list"], "status", "copies"),
     # -- backup (issue 15): snapshots (cron, deadlines, `classops snapshot`), retention
     # (`prune`: delete), their readyToUse (watch), the PVC finalizer (watch, update)

@@ -16,7 +16,16 @@ from typing import Any
 
 from shared.stack import secrets
 from shared.stack.config import HubSettings
-from shared.stack.labels import RESTRICTED, env_secret, obj, rule, selector, template
+from shared.stack.labels import (
+    RESTRICTED,
+    TERM_END_CONFIGMAP,
+    TERM_END_DIR,
+    env_secret,
+    obj,
+    rule,
+    selector,
+    template,
+)
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 CONFIG_DIR = "/usr/local/etc/jupyterhub"
@@ -72,7 +81,8 @@ def deployment(settings: HubSettings, config: dict[str, Any]) -> dict[str, Any]:
             env_secret("CLASSOPS_SERVICE_TOKEN", secrets.service("classops"), secrets.TOKEN),
         ],
         "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR},
-                         {"name": "pvc", "mountPath": "/srv/jupyterhub"}],
+                         {"name": "pvc", "mountPath": "/srv/jupyterhub"},
+                         {"name": "term-end", "mountPath": TERM_END_DIR, "readOnly": True}],
         "resources": {"requests": {"cpu": "200m", "memory": "512Mi"}},
         "securityContext": {**RESTRICTED, "runAsUser": 1000, "runAsGroup": 1000},
         "readinessProbe": {**probe, "periodSeconds": 2, "failureThreshold": 1000},
@@ -82,7 +92,10 @@ def deployment(settings: HubSettings, config: dict[str, Any]) -> dict[str, Any]:
     spec = {"serviceAccountName": "hub", "priorityClassName": settings.user_priority,
             "securityContext": {"fsGroup": 1000},
             "volumes": [{"name": "config", "configMap": {"name": "hub"}},
-                        {"name": "pvc", "persistentVolumeClaim": {"claimName": "hub-db-dir"}}],
+                        {"name": "pvc", "persistentVolumeClaim": {"claimName": "hub-db-dir"}},
+                        # written by `term.end` (issue 17); absent all term, hence optional
+                        {"name": "term-end", "configMap": {"name": TERM_END_CONFIGMAP,
+                                                           "optional": True}}],
             "containers": [container]}
     access = {f"hub.jupyter.org/network-access-{to}": "true"
               for to in ("proxy-api", "proxy-http", "singleuser")}

@@ -13,6 +13,11 @@ from typing import Any
 from shared.stack.config import HubSettings
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
+#: After term (issue 17): an optional ConfigMap the hub mounts and reads at each page and spawn:
+#: `{"spawning": "closed", "announcement": "..."}` (no hub restart, no lost sessions).
+TERM_END_CONFIGMAP = "hub-term-end"
+TERM_END_KEY = "term-end.json"
+TERM_END_DIR = "/usr/local/etc/jupyterhub-term-end"
 PART = "classops.edu/part"
 PARTS = ("cluster", "classops", "hub")
 

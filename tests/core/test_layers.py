@@ -25,6 +25,7 @@ PURE = {
     "shared.timetable",
     "shared.warmup",  # placeholder sizing, lead time, attendance
     "shared.backup",  # snapshot naming and labels, retention
+    "shared.teardown",  # after term: protected users, the term index, the teardown plan, report
     "shared.stack.admin", "shared.stack.config", "shared.stack.labels", "shared.stack.manifests",
     "shared.stack.plan", "shared.stack.secrets", "shared.stack.hub_section",
     *ARCHIVE_PURE,

@@ -45,7 +45,8 @@ from tests.wait import until
 from .conftest import Stack
 
 EXERCISED = {"deploy", "check", "status", "serve", "warmup", "snapshots"}
-KNOWN = EXERCISED | {"hub-role", "snapshots", "copies"}
+# teardown and term-end are exercised in tests/teardown
+KNOWN = EXERCISED | {"hub-role", "snapshots", "copies", "teardown", "term-end"}
 Triple = tuple[str, str, str]  # (apiGroup, resource[/subresource], verb)
 
 
