@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from functions import course
 from shared.actions.model import (
     DEPLOY_MANAGER,
     Action,
@@ -32,12 +33,10 @@ from shared.actions.model import (
 from shared.events import ClassEvent
 from shared.events.catalogue import BACKUP_COPY, TERM_END, TermData
 from shared.handlers.context import Context
-from shared.handlers.registry import PermanentError, on
-from shared.stack.admin import SCHEDULE_CONFIGMAP, SCHEDULE_KEY
+from shared.handlers.registry import on
 from shared.stack.config import HubSettings
 from shared.stack.manifests import settings_of
 from shared.teardown.notes import announcement, closing_config
-from shared.timetable import TimetableError, loads
 
 USER_STORAGE = "component=singleuser-storage"
 USERNAME = "hub.jupyter.org/username"
@@ -59,17 +58,10 @@ def _notes(event: ClassEvent[TermData], claim: str, owner: dict[str, str]) -> di
 
 def _hub_settings(event: ClassEvent[TermData], ctx: Context) -> HubSettings:
     namespace = ctx.settings.namespace
-    found = ctx.kube.get("v1", "ConfigMap", SCHEDULE_CONFIGMAP, namespace)
-    if found is None:
-        if ctx.assumed:
-            return HubSettings(course=event.data.course, namespace=namespace)
-        raise PermanentError(f"no ConfigMap {namespace}/{SCHEDULE_CONFIGMAP}: apply the "
-                             f"classops part first (classops render --parts classops)")
-    text = str((found.raw.get("data") or {}).get(SCHEDULE_KEY, ""))
-    try:
-        settings = settings_of(loads(text, f"configmap {namespace}/{SCHEDULE_CONFIGMAP}"))
-    except TimetableError as err:
-        raise PermanentError(f"the schedule is invalid: {err.problems[0]}") from err
+    timetable = course.timetable(ctx)
+    if timetable is None:  # a plan without a cluster
+        return HubSettings(course=event.data.course, namespace=namespace)
+    settings = settings_of(timetable)
     return dataclasses.replace(settings, namespace=namespace) if namespace else settings
 
 
