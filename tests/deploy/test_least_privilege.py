@@ -134,7 +134,7 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
     def start() -> Server:
         server = Server(settings, registry, api=api, clock=cluster.emu.clock.now,
                         drain_tick=0.2).start()
-        wait_until(lambda: server.elector.leading, timeout=10, what="the Lease taken")
+        wait_until(lambda: server.elector.leading, what="the Lease taken")
         return server
 
     server = start()
@@ -152,7 +152,7 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
             done = {e.id for e in inbox.entries("done")}
             return done if done >= {"cal-1", warmup} and seen else set()
 
-        done = wait_until(settled, timeout=15,
+        done = wait_until(settled,
                           what="the webhook event, the firing and a watch event handled")
         assert inbox.entries("failed") == []
     finally:
@@ -161,7 +161,7 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
     cluster.advance(120)
     server = start()
     try:
-        wait_until(lambda: not inbox.entries(), timeout=10, what="the inbox swept")
+        wait_until(lambda: not inbox.entries(), what="the inbox swept")
     finally:
         server.stop()
         api.close()
@@ -169,8 +169,7 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
     # sit in a read until its timeout).
     cluster.emu.cut_watches()
     wait_until(lambda: any(r.verb == "watch" and r.path.endswith("/configmaps")
-                           for r in cluster.emu.requests()), timeout=10,
-               what="a watch of ConfigMaps ended")
+                           for r in cluster.emu.requests()), what="a watch of ConfigMaps ended")
     return sorted(done)
 
 
