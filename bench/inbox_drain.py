@@ -31,11 +31,11 @@ from pathlib import Path
 from cloudevents.core.v1.event import CloudEvent
 
 from shared.events import CALENDAR_CHANGED
-from shared.handlers import Registry
-from shared.inbox import Inbox
-from shared.overlay import OVERLAY
+from shared.handlers.registry import Registry
 from shared.ports.kube import Kube
-from shared.serving import Server
+from shared.runtime.inbox.store import Inbox
+from shared.runtime.schedule.overlay import OVERLAY
+from shared.runtime.server import Server
 from shared.settings import Secret, Settings
 from tests.kubeemu import Emulator
 

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 
 from kubernetes import client
 
-from shared.entries import LABEL, STATE, Entry, without_data
-from shared.inbox import PAGE, Inbox
 from shared.ports.kube import Kube
-from shared.watching import Target, Watcher
+from shared.runtime.inbox.entries import LABEL, STATE, Entry, without_data
+from shared.runtime.inbox.store import PAGE, Inbox
+from shared.runtime.watching import Target, Watcher
 from tests.kubeemu import Emulator
 
 EMULATOR = [tracemalloc.Filter(False, "*tests/kubeemu/*", all_frames=True)]

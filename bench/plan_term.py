@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from shared.cli import main
+from shared.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEDULE = str(REPO / "schedules.yaml")

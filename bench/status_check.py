@@ -36,7 +36,7 @@ SCHEDULE = ROOT / "schedules.yaml"
 
 def populate(emu: Emulator, students: int) -> None:
     from shared.ports.kube import Kube
-    from shared.stack.rendering import render, settings_of
+    from shared.stack.manifests import render, settings_of
     from shared.timetable import load
 
     kube = Kube(emu.api_client())
@@ -73,7 +73,7 @@ def fresh(command: str, kubeconfig: Path, runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "shared.cli", command, "--schedule",
+        done = subprocess.run([sys.executable, "-m", "shared.cli.main", command, "--schedule",
                                str(SCHEDULE), "--kubeconfig", str(kubeconfig),
                                "--namespace", NS], cwd=ROOT, env=env, capture_output=True,
                               text=True, check=False)
@@ -86,11 +86,8 @@ def fresh(command: str, kubeconfig: Path, runs: int) -> list[float]:
 def in_process(command: str, emu: Emulator, profile: bool) -> tuple[float, float, str]:
     """(seconds importing the command's modules, seconds of work, profile listing)."""
     started = time.perf_counter()
-    from shared.stack import (  # noqa: F401
-        checking,
-        inspecting,
-        status,
-    )
+    from shared.cli import inspection_group as inspecting
+    from shared.stack import probes, status  # noqa: F401  (what the commands import)
     imported = time.perf_counter() - started
     args = argparse.Namespace(schedule=str(SCHEDULE), output="table", namespace=NS,
                               kubeconfig=None, api_client=emu.api_client())
@@ -120,7 +117,7 @@ def requests_of(command: str, emu: Emulator) -> Counter[str]:
                               kubeconfig=None, api_client=emu.api_client())
     from contextlib import redirect_stdout
 
-    from shared.stack import inspecting
+    from shared.cli import inspection_group as inspecting
 
     with redirect_stdout(io.StringIO()):
         (inspecting.cmd_status if command == "status" else inspecting.cmd_check)(args)

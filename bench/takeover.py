@@ -54,7 +54,7 @@ def replica(name: str, kubeconfig: Path, work: Path) -> tuple[subprocess.Popen[b
            "CLASSOPS_FUNCTIONS": "tests.runtime.demo_functions",
            "CLASSOPS_TEST_RUNLOG": str(work / "runs.log")}
     log = (work / f"{name}.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "shared.cli.main", "serve"], cwd=ROOT, env=env,
                             stderr=log)
 
     def ready() -> bool:

@@ -12,15 +12,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from shared.actions import Action
-from shared.context import Context
+from shared.actions.model import Action
 from shared.events import ClassEvent
 from shared.events.catalogue import TERM_START, TermData
-from shared.handlers import PermanentError, on
+from shared.handlers.context import Context
+from shared.handlers.registry import PermanentError, on
 from shared.stack import secrets
 from shared.stack.admin import SCHEDULE_CONFIGMAP, SCHEDULE_KEY
-from shared.stack.planning import actions, classify
-from shared.stack.rendering import render, settings_of
+from shared.stack.manifests import render, settings_of
+from shared.stack.plan import actions, classify
 from shared.timetable import TimetableError, loads
 
 
@@ -48,5 +48,5 @@ def deploy_stack(event: ClassEvent[TermData], ctx: Context) -> Sequence[Action]:
                             meta.get("namespace", ""))
         entries.append(classify(manifest, live.raw if live else None, None))
     missing = [w.manifest(settings, secrets.new_token) for w in secrets.wanted()
-               if ctx.kube.get("v1", "Secret", w.name, settings.ns) is None]
+               if ctx.kube.get("v1", "Secret", w.name, settings.namespace) is None]
     return actions(entries, missing)

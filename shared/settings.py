@@ -1,5 +1,6 @@
 """Settings, built once from the environment (a Kubernetes Secret arrives as env vars too) and
-passed down. Nothing else reads `os.environ`; nothing is read from files in the repo.
+passed down. Nothing else reads `os.environ` (the CLI lays its flags over these, once, in
+`shared.cli.options`); nothing is read from files in the repo.
 
 Secrets are `Secret`s: their repr and str are masked, so a settings object can be logged whole.
 S3 credentials are not here: boto3's own chain (env, web identity, instance role) finds them.
@@ -33,6 +34,9 @@ class SettingsError(ValueError):
 class Settings:
     namespace: str = ""  # "" : the kubeconfig's context, or the pod's own namespace
     kubeconfig: str | None = None  # None: in-cluster, else the default kubeconfig
+    # a cluster is configured beyond ~/.kube/config: $KUBECONFIG or a pod's ServiceAccount
+    # ($KUBERNETES_SERVICE_HOST); `classops plan` reads a cluster only then
+    cluster_configured: bool = False
     functions: str = "functions"  # the package of handlers, loaded by name
     hub_api_url: str | None = None  # e.g. http://hub:8081/hub/api
     hub_token: Secret | None = None
@@ -65,21 +69,24 @@ class Settings:
             return env.get(PREFIX + name) or None
 
         problems: list[str] = []
+        default = cls()  # the defaults are the dataclass's, written once
         dry = (get("DRY_RUN") or "false").lower()
         if dry not in ("true", "false", "1", "0"):
             problems.append(f"{PREFIX}DRY_RUN={dry!r}: expected true or false")
-        level = (get("LOG_LEVEL") or "INFO").upper()
+        level = (get("LOG_LEVEL") or default.log_level).upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             problems.append(f"{PREFIX}LOG_LEVEL={level!r}: expected DEBUG, INFO, WARNING or ERROR")
         url, token = get("HUB_API_URL"), get("HUB_TOKEN")
         if url and not token:
             problems.append(f"{PREFIX}HUB_TOKEN is missing: the hub's API needs a service token")
-        numbers = {name: _number(name, get(name), default, problems)
-                   for name, default in (("PORT", 8080.0), ("LEASE_DURATION", 15.0),
-                                         ("RENEW_DEADLINE", 10.0), ("RETRY_PERIOD", 2.0),
-                                         ("DEDUPE_TTL", 7 * 86400.0),
-                                         ("INBOX_MAX_PENDING", 10_000.0),
-                                         ("WEBHOOK_TOKEN_TTL", 10.0))}
+        numbers = {name: _number(name, get(name), float(value), problems)
+                   for name, value in (("PORT", default.port),
+                                       ("LEASE_DURATION", default.lease_duration),
+                                       ("RENEW_DEADLINE", default.renew_deadline),
+                                       ("RETRY_PERIOD", default.retry_period),
+                                       ("DEDUPE_TTL", default.dedupe_ttl),
+                                       ("INBOX_MAX_PENDING", default.inbox_max_pending),
+                                       ("WEBHOOK_TOKEN_TTL", default.webhook_token_ttl))}
         if numbers["INBOX_MAX_PENDING"] < 1:
             problems.append(f"{PREFIX}INBOX_MAX_PENDING must be at least 1")
         if not (numbers["RETRY_PERIOD"] < numbers["RENEW_DEADLINE"]
@@ -92,19 +99,22 @@ class Settings:
                         .split(",") if o.strip())
         if problems:
             raise SettingsError(problems)
+        configured = bool(get("KUBECONFIG") or env.get("KUBECONFIG")
+                          or env.get("KUBERNETES_SERVICE_HOST"))
         return cls(namespace=get("NAMESPACE") or "", kubeconfig=get("KUBECONFIG"),
-                   functions=get("FUNCTIONS") or "functions", hub_api_url=url,
+                   cluster_configured=configured,
+                   functions=get("FUNCTIONS") or default.functions, hub_api_url=url,
                    hub_token=Secret(token) if token else None,
                    s3_endpoint=get("S3_ENDPOINT"), s3_bucket=get("S3_BUCKET"),
                    s3_region=get("S3_REGION"), dry_run=dry in ("true", "1"), log_level=level,
-                   host=get("HOST") or "0.0.0.0", port=int(numbers["PORT"]),
+                   host=get("HOST") or default.host, port=int(numbers["PORT"]),
                    identity=get("IDENTITY") or "",
-                   lease_name=get("LEASE_NAME") or "classops-leader",
+                   lease_name=get("LEASE_NAME") or default.lease_name,
                    lease_duration=numbers["LEASE_DURATION"],
                    renew_deadline=numbers["RENEW_DEADLINE"],
                    retry_period=numbers["RETRY_PERIOD"],
                    webhook_token=Secret(webhook_token) if webhook_token else None,
-                   webhook_secret=get("WEBHOOK_SECRET") or "classops-webhook",
+                   webhook_secret=get("WEBHOOK_SECRET") or default.webhook_secret,
                    webhook_allowed_origins=origins,
                    webhook_token_ttl=numbers["WEBHOOK_TOKEN_TTL"],
                    dedupe_ttl=numbers["DEDUPE_TTL"], schedule=get("SCHEDULE"),

@@ -1,7 +1,7 @@
 """The hub's configuration: static code reading the course's settings from values.json.
 
-classops renders values.json (shared/stack/hub.py) into the `hub` ConfigMap next to this file;
-secrets arrive as environment variables from the Secrets classops generated once
+classops renders values.json (shared/stack/hub_component.py) into the `hub` ConfigMap next to
+this file; secrets arrive as environment variables from the Secrets classops generated once
 (JPY_COOKIE_SECRET, CONFIGPROXY_AUTH_TOKEN, JUPYTERHUB_CRYPT_KEY and one token per service).
 Class names are strings, so this file imports neither KubeSpawner nor the authenticator.
 """

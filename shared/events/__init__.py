@@ -2,6 +2,10 @@
 
     cloudevent = from_occurrence(occurrence)        # or from_watch(...), or the webhook's
     event = typed(cloudevent)                       # ClassEvent[MeetingData] | WatchEvent
+
+`types` names every event type (a leaf), `catalogue` their data schemas, `model` the typed
+events, `building` the constructors. May import only `timetable` (an Occurrence becomes an event);
+everything else imports it.
 """
 
 from .building import (

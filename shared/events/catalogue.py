@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from shared.event_types import (
+from shared.events.types import (
     BACKUP_COPY,
     BACKUP_DUE,
     CALENDAR_CHANGED,

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import requests
 
-from shared.readers import HubServer, HubUser
+from shared.handlers.readers import HubServer, HubUser
 from shared.settings import Secret
 
 from .errors import ApiError, retry_after

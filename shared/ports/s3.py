@@ -17,7 +17,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.readers import StoredObject
+from shared.handlers.readers import StoredObject
 
 from .errors import ApiError
 

@@ -1,8 +1,13 @@
-"""The hub stack: render the z2jh-compatible manifests from the course config, plan, deploy.
+"""The hub stack: the z2jh-compatible manifests rendered from the course config, planned, deployed.
 
-Modules: `config` (the `hub:` settings and pinned versions, data only), `labels`, the renderers
-(`hub`, `proxy`, `scheduling`, `network`, `admin`), `rendering` (all of them, as one list),
-`secrets` (generated once, never re-rendered), `planning` (pure diff), `deploying` (I/O).
-This package imports nothing from `shared.timetable` at import time, so the timetable's `hub`
-section can import `config` without a cycle.
+`config` (the `hub:` settings and pinned versions, data only), `hub_section` (the `hub:` key of
+`schedules.yaml`, registered with the timetable's `@section` when this package is imported),
+`labels`, the renderers (`hub_component`, `proxy`, `user_pods`, `network`, `admin`), `manifests`
+(all of them, as one list), `secrets` (generated once, never re-rendered), `plan` (pure diff),
+`deploy` (I/O), `probes`/`verdicts` (`classops check`) and `status`. May import `timetable`,
+`events`, `actions`, `ports`, `settings`, `logs`, `metrics`; never `runtime` or `cli`.
 """
+
+from shared.stack import hub_section  # registers the `hub:` section of schedules.yaml
+
+__all__ = ["hub_section"]

@@ -17,19 +17,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import secrets
-from .config import HubSettings
-from .hub import HUB_RULES
-from .labels import RESTRICTED, env_secret, obj, rule, selector, template
+from shared.stack import secrets
+from shared.stack.config import HubSettings
+from shared.stack.hub_component import HUB_RULES
+from shared.stack.labels import RESTRICTED, env_secret, obj, rule, selector, template
 
 RBAC = "rbac.authorization.k8s.io"
 SCHEDULE_CONFIGMAP, SCHEDULE_KEY = "classops-schedule", "schedules.yaml"
 READ = ["get", "list", "watch"]
 
 
-def _cluster(api: str, kind: str, name: str, s: HubSettings, component: str,
+def _cluster(api: str, kind: str, name: str, settings: HubSettings, component: str,
              **body: Any) -> dict[str, Any]:
-    return obj(api, kind, name, s, component, part="cluster", namespaced=False, **body)
+    return obj(api, kind, name, settings, component, part="cluster", namespaced=False, **body)
 
 
 SCHEDULER_RULES = [
@@ -51,25 +51,27 @@ SCHEDULER_RULES = [
 ]
 
 
-def cluster(s: HubSettings) -> list[dict[str, Any]]:
+def cluster(settings: HubSettings) -> list[dict[str, Any]]:
     def binding(name: str, sa: str) -> dict[str, Any]:
-        return _cluster(f"{RBAC}/v1", "ClusterRoleBinding", name, s, sa,
-                        subjects=[{"kind": "ServiceAccount", "name": sa, "namespace": s.ns}],
+        return _cluster(f"{RBAC}/v1", "ClusterRoleBinding", name, settings, sa,
+                        subjects=[{"kind": "ServiceAccount", "name": sa,
+                                   "namespace": settings.namespace}],
                         roleRef={"apiGroup": RBAC, "kind": "ClusterRole", "name": name})
 
     read = [g.rule for g in READ_GRANTS]
     return [
-        _cluster("scheduling.k8s.io/v1", "PriorityClass", s.user_priority, s, "hub", value=0,
-                 globalDefault=False, description="z2jh core and user pods of " + s.rel),
-        _cluster("scheduling.k8s.io/v1", "PriorityClass", s.placeholder_priority, s,
+        _cluster("scheduling.k8s.io/v1", "PriorityClass", settings.user_priority, settings, "hub",
+                 value=0,
+                 globalDefault=False, description="z2jh core and user pods of " + settings.release),
+        _cluster("scheduling.k8s.io/v1", "PriorityClass", settings.placeholder_priority, settings,
                  "user-placeholder", value=-10, globalDefault=False,
-                 description="placeholders that user pods of " + s.rel + " pre-empt"),
-        _cluster(f"{RBAC}/v1", "ClusterRole", s.scheduler_name, s, "user-scheduler",
+                 description="placeholders that user pods of " + settings.release + " pre-empt"),
+        _cluster(f"{RBAC}/v1", "ClusterRole", settings.scheduler_name, settings, "user-scheduler",
                  rules=SCHEDULER_RULES),
-        binding(s.scheduler_name, "user-scheduler"),
-        _cluster(f"{RBAC}/v1", "ClusterRole", f"{s.rel}-classops-read", s, "classops",
-                 rules=read),
-        binding(f"{s.rel}-classops-read", "classops"),
+        binding(settings.scheduler_name, "user-scheduler"),
+        _cluster(f"{RBAC}/v1", "ClusterRole", f"{settings.release}-classops-read", settings,
+                 "classops", rules=read),
+        binding(f"{settings.release}-classops-read", "classops"),
     ]
 
 
@@ -153,11 +155,11 @@ class Permission:
         return f"{self.verb} {self.resource}{group}{named}{where}"
 
 
-def permissions(s: HubSettings, grants: Sequence[Grant] | None = None,
+def permissions(settings: HubSettings, grants: Sequence[Grant] | None = None,
                 cluster: Sequence[Grant] | None = None) -> list[Permission]:
     """Every (verb, resource) the rendered Role and ClusterRole hold, one question each."""
     found: dict[Permission, None] = {}
-    for where, chosen in ((s.ns, CLASSOPS_GRANTS if grants is None else grants),
+    for where, chosen in ((settings.namespace, CLASSOPS_GRANTS if grants is None else grants),
                           ("", READ_GRANTS if cluster is None else cluster)):
         for g in chosen:
             r = g.rule
@@ -169,16 +171,16 @@ def permissions(s: HubSettings, grants: Sequence[Grant] | None = None,
     return list(found)
 
 
-def classops(s: HubSettings, schedule_text: str) -> list[dict[str, Any]]:
+def classops(settings: HubSettings, schedule_text: str) -> list[dict[str, Any]]:
     def part(api: str, kind: str, name: str, **body: Any) -> dict[str, Any]:
-        return obj(api, kind, name, s, "classops", part="classops", **body)
+        return obj(api, kind, name, settings, "classops", part="classops", **body)
 
     optional = {"name": "classops-s3", "optional": True}
     container = {
-        "name": "classops", "image": s.classops_image,
+        "name": "classops", "image": settings.classops_image,
         "args": ["serve"],
         "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
-        "env": [{"name": "CLASSOPS_NAMESPACE", "value": s.ns},
+        "env": [{"name": "CLASSOPS_NAMESPACE", "value": settings.namespace},
                 {"name": "CLASSOPS_SCHEDULE", "value": "/etc/classops/schedules.yaml"},
                 {"name": "CLASSOPS_HUB_API_URL", "value": "http://hub:8081/hub/api"},
                 env_secret("CLASSOPS_HUB_TOKEN", secrets.service("classops"), secrets.TOKEN)],
@@ -204,13 +206,14 @@ def classops(s: HubSettings, schedule_text: str) -> list[dict[str, Any]]:
         part("v1", "ServiceAccount", "classops"),
         part(f"{RBAC}/v1", "Role", "classops", rules=CLASSOPS_RULES),
         part(f"{RBAC}/v1", "RoleBinding", "classops",
-             subjects=[{"kind": "ServiceAccount", "name": "classops", "namespace": s.ns}],
+             subjects=[{"kind": "ServiceAccount", "name": "classops",
+                        "namespace": settings.namespace}],
              roleRef={"apiGroup": RBAC, "kind": "Role", "name": "classops"}),
         part("v1", "ConfigMap", SCHEDULE_CONFIGMAP, data={SCHEDULE_KEY: schedule_text}),
         part("v1", "Service", "classops", spec={
-            "type": "ClusterIP", "selector": selector(s, "classops"),
+            "type": "ClusterIP", "selector": selector(settings, "classops"),
             "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]}),
         part("apps/v1", "Deployment", "classops", spec={
-            "replicas": 2, "selector": {"matchLabels": selector(s, "classops")},
-            "template": template(s, "classops", spec)}),
+            "replicas": 2, "selector": {"matchLabels": selector(settings, "classops")},
+            "template": template(settings, "classops", spec)}),
     ]

@@ -50,7 +50,7 @@ class HubSettings:
     """Everything the renderers read. Defaults give a working stack for `course`."""
 
     course: str
-    namespace: str = ""  # "" : the course's name
+    namespace: str = ""  # "" : the course's name (set so by __post_init__)
     release: str = ""  # names cluster-wide objects (PriorityClasses, the scheduler); "" : course
     host: str = ""  # the hub's public name, for the start-up script and docs
     tls_secret: str = ""  # a kubernetes.io/tls Secret: proxy-public serves 443 with it
@@ -68,25 +68,22 @@ class HubSettings:
     cull_every: timedelta = timedelta(minutes=10)
     user_scheduler_replicas: int = 2
 
-    @property
-    def ns(self) -> str:
-        return self.namespace or self.course
-
-    @property
-    def rel(self) -> str:
-        return self.release or self.course
+    def __post_init__(self) -> None:
+        # The course's name is the default of both, resolved once here so every reader agrees.
+        object.__setattr__(self, "namespace", self.namespace or self.course)
+        object.__setattr__(self, "release", self.release or self.course)
 
     @property
     def scheduler_name(self) -> str:
-        return f"{self.rel}-user-scheduler"
+        return f"{self.release}-user-scheduler"
 
     @property
     def user_priority(self) -> str:
-        return f"{self.rel}-default-priority"
+        return f"{self.release}-default-priority"
 
     @property
     def placeholder_priority(self) -> str:
-        return f"{self.rel}-user-placeholder-priority"
+        return f"{self.release}-user-placeholder-priority"
 
     @property
     def authenticator_class(self) -> str:

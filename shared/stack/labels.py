@@ -10,39 +10,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import HubSettings
+from shared.stack.config import HubSettings
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 PART = "classops.edu/part"
 PARTS = ("cluster", "classops", "hub")
 
 
-def selector(s: HubSettings, component: str) -> dict[str, str]:
-    return {"app": "jupyterhub", "component": component, "release": s.rel}
+def selector(settings: HubSettings, component: str) -> dict[str, str]:
+    return {"app": "jupyterhub", "component": component, "release": settings.release}
 
 
-def labels(s: HubSettings, component: str, part: str = "hub") -> dict[str, str]:
-    return {**selector(s, component), MANAGED_BY: "classops", PART: part}
+def labels(settings: HubSettings, component: str, part: str = "hub") -> dict[str, str]:
+    return {**selector(settings, component), MANAGED_BY: "classops", PART: part}
 
 
-def tracking_selector(s: HubSettings, part: str) -> str:
+def tracking_selector(settings: HubSettings, part: str) -> str:
     """The label selector that finds every object classops rendered for this part."""
-    return f"{MANAGED_BY}=classops,{PART}={part},release={s.rel}"
+    return f"{MANAGED_BY}=classops,{PART}={part},release={settings.release}"
 
 
-def obj(api_version: str, kind: str, name: str, s: HubSettings, component: str,
+def obj(api_version: str, kind: str, name: str, settings: HubSettings, component: str,
         part: str = "hub", namespaced: bool = True, **body: Any) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name}
     if namespaced:
-        meta["namespace"] = s.ns
-    meta["labels"] = labels(s, component, part)
+        meta["namespace"] = settings.namespace
+    meta["labels"] = labels(settings, component, part)
     return {"apiVersion": api_version, "kind": kind, "metadata": meta, **body}
 
 
-def template(s: HubSettings, component: str, spec: dict[str, Any],
+def template(settings: HubSettings, component: str, spec: dict[str, Any],
              extra_labels: dict[str, str] | None = None,
              annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"labels": {**selector(s, component), **(extra_labels or {})}}
+    meta: dict[str, Any] = {"labels": {**selector(settings, component), **(extra_labels or {})}}
     if annotations:
         meta["annotations"] = annotations
     return {"metadata": meta, "spec": spec}

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import HubSettings
-from .labels import obj, selector
+from shared.stack.config import HubSettings
+from shared.stack.labels import obj, selector
 
 METADATA = "169.254.169.254/32"
 PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]
@@ -23,8 +23,8 @@ def _access(target: str) -> dict[str, Any]:
     return {"podSelector": {"matchLabels": {f"hub.jupyter.org/network-access-{target}": "true"}}}
 
 
-def _pods(s: HubSettings, component: str) -> dict[str, Any]:
-    return {"podSelector": {"matchLabels": selector(s, component)}}
+def _pods(settings: HubSettings, component: str) -> dict[str, Any]:
+    return {"podSelector": {"matchLabels": selector(settings, component)}}
 
 
 def _tcp(*ports: int | str) -> list[dict[str, Any]]:
@@ -38,32 +38,32 @@ def _dns() -> dict[str, Any]:
     return {"to": [kube_system, *private], "ports": DNS_PORTS}
 
 
-def _policy(s: HubSettings, name: str, component: str, ingress: list[dict[str, Any]],
+def _policy(settings: HubSettings, name: str, component: str, ingress: list[dict[str, Any]],
             egress: list[dict[str, Any]]) -> dict[str, Any]:
-    return obj("networking.k8s.io/v1", "NetworkPolicy", name, s, component, spec={
-        "podSelector": {"matchLabels": selector(s, component)},
+    return obj("networking.k8s.io/v1", "NetworkPolicy", name, settings, component, spec={
+        "podSelector": {"matchLabels": selector(settings, component)},
         "policyTypes": ["Ingress", "Egress"], "ingress": ingress, "egress": egress})
 
 
-def render(s: HubSettings) -> list[dict[str, Any]]:
+def render(settings: HubSettings) -> list[dict[str, Any]]:
     internet = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": PRIVATE}}]}
     everywhere = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}
-    hub = _policy(s, "hub", "hub",
+    hub = _policy(settings, "hub", "hub",
                   ingress=[{"from": [_access("hub")], "ports": _tcp("http")}],
-                  egress=[{"to": [_pods(s, "proxy")], "ports": _tcp(8001)},
-                          {"to": [_pods(s, "singleuser-server")], "ports": _tcp(8888)},
+                  egress=[{"to": [_pods(settings, "proxy")], "ports": _tcp(8001)},
+                          {"to": [_pods(settings, "singleuser-server")], "ports": _tcp(8888)},
                           _dns(), everywhere])  # the Kubernetes API and the authenticator
-    public = _tcp("http", "https") if s.tls_secret else _tcp("http")
-    proxy = _policy(s, "proxy", "proxy",
+    public = _tcp("http", "https") if settings.tls_secret else _tcp("http")
+    proxy = _policy(settings, "proxy", "proxy",
                     ingress=[{"ports": public},
                              {"from": [_access("proxy-api")], "ports": _tcp("api")},
                              {"from": [_access("proxy-http")], "ports": _tcp("http")}],
-                    egress=[{"to": [_pods(s, "hub")], "ports": _tcp(8081)},
-                            {"to": [_pods(s, "singleuser-server")], "ports": _tcp(8888)},
+                    egress=[{"to": [_pods(settings, "hub")], "ports": _tcp(8081)},
+                            {"to": [_pods(settings, "singleuser-server")], "ports": _tcp(8888)},
                             _dns()])
-    singleuser = _policy(s, "singleuser", "singleuser-server",
+    singleuser = _policy(settings, "singleuser", "singleuser-server",
                          ingress=[{"from": [_access("singleuser")], "ports": _tcp(8888)}],
-                         egress=[{"to": [_pods(s, "hub")], "ports": _tcp(8081)},
-                                 {"to": [_pods(s, "proxy")], "ports": _tcp(8000)},
+                         egress=[{"to": [_pods(settings, "hub")], "ports": _tcp(8081)},
+                                 {"to": [_pods(settings, "proxy")], "ports": _tcp(8000)},
                                  _dns(), internet])
     return [hub, proxy, singleuser]

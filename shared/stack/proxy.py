@@ -10,26 +10,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import secrets
-from .config import CHP_IMAGE, HubSettings
-from .labels import RESTRICTED, env_secret, obj, selector, template
+from shared.stack import secrets
+from shared.stack.config import CHP_IMAGE, HubSettings
+from shared.stack.labels import RESTRICTED, env_secret, obj, selector, template
 
 TLS_DIR = "/etc/chp/tls"
 
 
-def deployment(s: HubSettings) -> dict[str, Any]:
+def deployment(settings: HubSettings) -> dict[str, Any]:
     args = ["configurable-http-proxy", "--ip=", "--api-ip=", "--api-port=8001",
             "--default-target=http://hub:8081", "--error-target=http://hub:8081/hub/error"]
     ports = [{"name": "http", "containerPort": 8000, "protocol": "TCP"},
              {"name": "api", "containerPort": 8001, "protocol": "TCP"}]
     mounts: list[dict[str, Any]] = []
     volumes: list[dict[str, Any]] = []
-    if s.tls_secret:
+    if settings.tls_secret:
         args += ["--port=8443", f"--ssl-key={TLS_DIR}/tls.key", f"--ssl-cert={TLS_DIR}/tls.crt",
                  "--redirect-port=8000", "--redirect-to=443"]
         ports.append({"name": "https", "containerPort": 8443, "protocol": "TCP"})
         mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
-        volumes.append({"name": "tls", "secret": {"secretName": s.tls_secret}})
+        volumes.append({"name": "tls", "secret": {"secretName": settings.tls_secret}})
     else:
         args.append("--port=8000")
     probe = {"httpGet": {"path": "/_chp_healthz", "port": "api"}}
@@ -44,30 +44,30 @@ def deployment(s: HubSettings) -> dict[str, Any]:
         "livenessProbe": {**probe, "initialDelaySeconds": 60, "periodSeconds": 10,
                           "failureThreshold": 30, "timeoutSeconds": 3},
     }
-    spec = {"priorityClassName": s.user_priority, "automountServiceAccountToken": False,
+    spec = {"priorityClassName": settings.user_priority, "automountServiceAccountToken": False,
             "terminationGracePeriodSeconds": 60, "volumes": volumes, "containers": [container]}
     access = {"hub.jupyter.org/network-access-hub": "true",
               "hub.jupyter.org/network-access-singleuser": "true"}
     # Recreate, as z2jh: the hub must never talk to two proxies with different routes.
-    return obj("apps/v1", "Deployment", "proxy", s, "proxy", spec={
+    return obj("apps/v1", "Deployment", "proxy", settings, "proxy", spec={
         "replicas": 1, "strategy": {"type": "Recreate"},
-        "selector": {"matchLabels": selector(s, "proxy")},
-        "template": template(s, "proxy", spec, access)})
+        "selector": {"matchLabels": selector(settings, "proxy")},
+        "template": template(settings, "proxy", spec, access)})
 
 
-def services(s: HubSettings) -> list[dict[str, Any]]:
+def services(settings: HubSettings) -> list[dict[str, Any]]:
     public = [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]
-    if s.tls_secret:
+    if settings.tls_secret:
         public.append({"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"})
     return [
-        obj("v1", "Service", "proxy-api", s, "proxy", spec={
-            "type": "ClusterIP", "selector": selector(s, "proxy"),
+        obj("v1", "Service", "proxy-api", settings, "proxy", spec={
+            "type": "ClusterIP", "selector": selector(settings, "proxy"),
             "ports": [{"name": "http-api", "port": 8001, "targetPort": "api",
                        "protocol": "TCP"}]}),
-        obj("v1", "Service", "proxy-public", s, "proxy-public", spec={
-            "type": "LoadBalancer", "selector": selector(s, "proxy"), "ports": public}),
+        obj("v1", "Service", "proxy-public", settings, "proxy-public", spec={
+            "type": "LoadBalancer", "selector": selector(settings, "proxy"), "ports": public}),
     ]
 
 
-def render(s: HubSettings) -> list[dict[str, Any]]:
-    return [*services(s), deployment(s)]
+def render(settings: HubSettings) -> list[dict[str, Any]]:
+    return [*services(settings), deployment(settings)]

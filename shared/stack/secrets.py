@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import HubSettings
-from .labels import labels
+from shared.stack.config import HubSettings
+from shared.stack.labels import labels
 
 HUB = "hub"  # z2jh's Secret name
 COOKIE_SECRET = "hub.config.JupyterHub.cookie_secret"
@@ -37,8 +37,9 @@ class Generated:
     name: str
     keys: tuple[str, ...]
 
-    def manifest(self, s: HubSettings, token: Callable[[], str]) -> dict[str, Any]:
-        meta = {"name": self.name, "namespace": s.ns, "labels": labels(s, "hub"),
+    def manifest(self, settings: HubSettings, token: Callable[[], str]) -> dict[str, Any]:
+        meta = {"name": self.name, "namespace": settings.namespace,
+                "labels": labels(settings, "hub"),
                 "annotations": {"classops.edu/generated": "once; never re-rendered"}}
         return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque",
                 "stringData": {key: token() for key in self.keys}}

@@ -23,9 +23,8 @@ from typing import Any
 from shared.ports.errors import ApiError
 from shared.ports.hub import Hub
 from shared.ports.kube import Kube
+from shared.stack.labels import MANAGED_BY
 from shared.timetable import Occurrence, Timetable, expand
-
-from .labels import MANAGED_BY
 
 WORKLOADS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"))
 Z2JH_NAME_KEYS = ("user-placeholder", "user-scheduler-deploy", "continuous-image-puller")

@@ -4,6 +4,8 @@
     occurrences = expand(timetable, start, end)  # aware datetimes; no clock read inside
 
 Other capabilities add their own top-level key with `@section("name")` (see `sections`).
+Pure: may import only `shared.events.types` (the names of the types it fires); never `stack`,
+`ports`, `runtime` or `cli`.
 """
 
 from .expanding import expand, sessions

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from shared.event_types import COOLDOWN, WARMUP
+from shared.events.types import COOLDOWN, WARMUP
 
 from .occurrences import Occurrence
 

@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from shared.event_types import DEADLINE, WARMUP
+from shared.events.types import DEADLINE, WARMUP
 
 from .capacity import capacity_curve
 from .localtimes import local

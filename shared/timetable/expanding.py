@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime, time, timedelta
 
-from shared.event_types import (
+from shared.events.types import (
     BACKUP_DUE,
     COOLDOWN,
     DEADLINE,

@@ -15,16 +15,17 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 
-from . import backup_section, change_sections, course_sections, hub_section, meeting_sections
+from . import backup_section, change_sections, course_sections, meeting_sections
 from .calendars import parse_ics
 from .fields import Context, Node
 from .model import Knobs, Timetable
 from .problems import Problem, TimetableError, did_you_mean
 from .sections import SECTIONS, Registry
 
-# The core sections register on import; naming them here keeps that import explicit.
+# The core sections register on import; naming them here keeps that import explicit. Other
+# capabilities register theirs with `@section` when their package is imported (the hub stack's
+# `hub:` when `shared.stack` is), so the timetable never imports them.
 CORE = (course_sections, meeting_sections, parse_ics, change_sections, backup_section)
-EXTENSIONS = (hub_section,)  # capabilities' own sections (the hub stack's `hub:`)
 
 
 class _Constructor(RoundTripConstructor):

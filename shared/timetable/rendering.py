@@ -13,7 +13,7 @@ from typing import Any
 
 import icalendar
 
-from shared.event_types import PREFIX
+from shared.events.types import PREFIX
 
 from .occurrences import Occurrence
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.actions import (
+from shared.actions.executor import DryRunExecutor
+from shared.actions.model import (
     ApplyManifest,
     CreateVolumeSnapshot,
     DeletePVC,
@@ -19,9 +20,8 @@ from shared.actions import (
     StopServer,
     snapshot_name,
 )
-from shared.cli import main
-from shared.executor import DryRunExecutor
-from shared.handlers import PermanentError, Registry, on
+from shared.cli.main import main
+from shared.handlers.registry import PermanentError, Registry, on
 
 from .objects import archive_job, configmap
 

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from cloudevents.core.base import BaseCloudEvent
 
-from shared.actions import (
+from shared.actions.applying import Ports
+from shared.actions.executor import Executor
+from shared.actions.model import (
     Action,
     ApplyManifest,
     CreateObject,
@@ -25,8 +27,6 @@ from shared.actions import (
     ScaleWorkload,
     snapshot_name,
 )
-from shared.applying import Ports
-from shared.executor import Executor
 from shared.logs import JsonFormatter
 from shared.metrics import Metrics
 from shared.ports.kube import Kube
@@ -210,3 +210,24 @@ def test_logs_are_json_lines_with_the_event_id(kube: KubeFixture, h: Harness) ->
     (line,) = h.logs()
     assert line["event_id"] == EVENT_ID and line["action"] == "CreateObject"
     assert line["outcome"] == "changed" and line["level"] == "info"
+
+
+def test_a_secret_in_an_action_shows_its_name_and_keys_never_its_values() -> None:
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "hub", "namespace": "cs"},
+              "stringData": {"cookie": "s3cr3t-cookie-value"}, "data": {"key": "c2VjcmV0"}}
+    for action in (CreateObject(secret), ApplyManifest(secret)):
+        shown = [json.dumps(action.as_dict()), action.describe(), repr(action), str(action)]
+        assert not [s for s in shown if "s3cr3t" in s or "c2VjcmV0" in s], shown
+        assert action.as_dict()["manifest"]["stringData"] == {"cookie": "<secret, 19 chars>"}
+        assert action.as_dict()["manifest"]["data"] == {"key": "<secret, 8 chars>"}
+        assert "secret cs/hub" in action.describe()
+    assert secret["stringData"] == {"cookie": "s3cr3t-cookie-value"}  # the applier's is whole
+
+
+def test_every_action_type_keeps_the_redacting_repr() -> None:
+    # A new Action declared without `repr=False` would get the dataclass repr, values and all.
+    def types(cls: type[Action]) -> list[type[Action]]:
+        return [cls, *(t for sub in cls.__subclasses__() for t in types(sub))]
+
+    assert len(types(Action)) > 8
+    assert [t.__name__ for t in types(Action) if t.__repr__ is not Action.__repr__] == []

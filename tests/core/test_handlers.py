@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.actions import ScaleWorkload
-from shared.context import Context, no_cluster
-from shared.dispatching import dispatch
-from shared.events import WARMUP, from_watch, typed
-from shared.handlers import (
+from shared.actions.model import ScaleWorkload
+from shared.events import TERM_START, WARMUP, from_watch, typed
+from shared.handlers.context import Context, no_cluster
+from shared.handlers.dispatching import dispatch
+from shared.handlers.registry import (
     PermanentError,
     Registry,
     TemporaryError,
@@ -122,7 +122,7 @@ def test_load_imports_a_functions_package_by_name(tmp_path: Path,
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "warm.py").write_text(
-        "from shared.handlers import on\n"
+        "from shared.handlers.registry import on\n"
         "from tests.core.test_handlers import TARGET\n"
         "@on('edu.classops.meeting.warmup', registry=TARGET)\n"
         "def warm(event, ctx):\n    return []\n")
@@ -138,5 +138,8 @@ def test_load_imports_a_functions_package_by_name(tmp_path: Path,
 TARGET = Registry()
 
 
-def test_the_project_functions_package_loads() -> None:
-    assert isinstance(load("functions", Registry()), Registry)
+def test_the_project_functions_package_registers_its_handlers() -> None:
+    # Its decorators fill the default registry, which `load` returns when given none.
+    found = {h.id: h for h in load("functions") if h.id.startswith("functions.")}
+    assert "functions.term_start.deploy_stack" in found
+    assert getattr(found["functions.term_start.deploy_stack"], "type", None) == TERM_START

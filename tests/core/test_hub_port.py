@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.actions import StopServer
-from shared.applying import Ports
-from shared.executor import Executor
+from shared.actions.applying import Ports
+from shared.actions.executor import Executor
+from shared.actions.model import StopServer
 from shared.logs import JsonFormatter
 from shared.metrics import Metrics
 from shared.ports.errors import ApiError

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.actions import DEPLOY_MANAGER, WARMUP_MANAGER, CreateVolumeSnapshot, snapshot_name
-from shared.connecting import live
-from shared.dispatching import dispatch
+from shared.actions.model import DEPLOY_MANAGER, WARMUP_MANAGER, CreateVolumeSnapshot, snapshot_name
 from shared.events import BACKUP_DUE, ClassEvent, from_occurrence, typed
-from shared.handlers import Registry, on
+from shared.handlers.dispatching import dispatch
+from shared.handlers.registry import Registry, on
 from shared.ports.errors import ApiError
 from shared.ports.kube import Kube
+from shared.runtime.connecting import live
 from shared.settings import Settings
 from shared.timetable import Occurrence
 from tests.conftest import Kube as KubeFixture

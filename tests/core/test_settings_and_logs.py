@@ -1,13 +1,17 @@
-"""Settings from the environment (every problem at once, secrets masked) and JSON logs."""
+"""Settings from the environment and the command line (every problem at once, one line naming
+the variable or flag, secrets masked) and JSON logs."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
+from shared.cli import options
+from shared.cli.main import build_parser, main
 from shared.logs import JsonFormatter, bind
 from shared.settings import Secret, Settings, SettingsError
 
@@ -62,3 +66,34 @@ def test_webhook_settings_come_from_the_environment() -> None:
     with pytest.raises(SettingsError) as err:
         Settings.from_env({"CLASSOPS_INBOX_MAX_PENDING": "0"})
     assert err.value.problems == ["CLASSOPS_INBOX_MAX_PENDING must be at least 1"]
+
+
+@pytest.mark.parametrize(("command", "env", "named"), [
+    (["status", "--schedule", "missing.yaml"], {"CLASSOPS_PORT": "eighty"}, "CLASSOPS_PORT"),
+    (["check"], {"CLASSOPS_LOG_LEVEL": "LOUD"}, "CLASSOPS_LOG_LEVEL"),
+    (["serve"], {"CLASSOPS_DRY_RUN": "maybe"}, "CLASSOPS_DRY_RUN"),
+    (["events"], {"CLASSOPS_LEASE_DURATION": "-1"}, "CLASSOPS_LEASE_DURATION"),
+    (["plan", "--to", "soon"], {}, "--to"),
+    (["render", "--parts", "hub,kitchen"], {}, "--parts"),
+])
+def test_a_bad_setting_is_one_line_naming_it(
+        command: list[str], env: dict[str, str], named: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    schedule = str(Path(__file__).resolve().parents[2] / "schedules.yaml")
+    if "--schedule" not in command and command[0] in ("plan", "render", "check"):
+        command = [*command, "--schedule", schedule]
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("classops: error: ") and named in err, err
+    assert "Error:" not in err  # no exception class name, e.g. "ValueError: ..."
+
+
+def test_the_command_line_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLASSOPS_NAMESPACE", "from-env")
+    monkeypatch.setenv("CLASSOPS_FUNCTIONS", "env_functions")
+    args = build_parser().parse_args(["plan", "--namespace", "from-flag"])
+    merged = options.settings(args)
+    assert (merged.namespace, merged.functions) == ("from-flag", "env_functions")
+    assert options.settings(args) is merged  # merged once per run

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from shared.applying import Ports
-from shared.executor import Executor
+from shared.actions.applying import Ports
+from shared.actions.executor import Executor
 from shared.metrics import Metrics
 from shared.ports.kube import Kube
 from shared.stack.config import HubSettings
-from shared.stack.deploying import Outcome, deploy
-from shared.stack.rendering import render
+from shared.stack.deploy import Outcome, deploy
+from shared.stack.manifests import render
 from tests.emulator.conftest import Cluster, cluster  # noqa: F401  (the fixture)
 
 SCHEDULE = "course: cs101\n"

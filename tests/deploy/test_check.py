@@ -17,16 +17,18 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from shared.cli import inspection_group
 from shared.ports.hub import Hub
 from shared.ports.kube import Kube
 from shared.ports.s3 import S3
 from shared.settings import Secret
-from shared.stack import admin, checking, checks, inspecting
+from shared.stack import admin, probes, verdicts
 from shared.stack.config import HubSettings
-from shared.stack.rendering import render
+from shared.stack.manifests import render
 from tests.conftest import Kube as KubeFixture
 from tests.servers.fixtures import HubUsers, S3Bucket
 from tests.servers.seaweed import S3Endpoint
+from tests.wait import until
 
 SCHEDULE = "course: cs101\n"
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,10 +44,10 @@ class Course:
         token = self.k.emu.service_account_token(self.k.namespace, "classops")
         return Kube(self.k.emu.api_client(token=token))
 
-    def check(self, s3: S3 | None, hub: Hub | None) -> list[checks.Finding]:
+    def check(self, s3: S3 | None, hub: Hub | None) -> list[verdicts.Finding]:
         kube = self.as_classops()
         try:
-            return checks.verdicts(checking.observe(checking.Systems(kube, s3, hub),
+            return verdicts.verdicts(probes.observe(probes.Systems(kube, s3, hub),
                                                     self.settings))
         finally:
             kube.close()
@@ -91,8 +93,8 @@ def hub_port(hub: HubUsers) -> Iterator[Hub]:
     yield Hub(hub.api_url, Secret(hub.token))
 
 
-def by_check(found: list[checks.Finding]) -> dict[str, list[checks.Finding]]:
-    grouped: dict[str, list[checks.Finding]] = {}
+def by_check(found: list[verdicts.Finding]) -> dict[str, list[verdicts.Finding]]:
+    grouped: dict[str, list[verdicts.Finding]] = {}
     for f in found:
         grouped.setdefault(f.check, []).append(f)
     return grouped
@@ -125,7 +127,7 @@ def test_the_command_prints_a_table_or_json_and_exits_0(course: Course, storage:
                                   s3=storage, hub=hub_port)
         out = io.StringIO()
         with redirect_stdout(out):
-            code = inspecting.cmd_check(args)
+            code = inspection_group.cmd_check(args)
         kube.close()
         assert code == 0, out.getvalue()
         outputs[output] = out.getvalue()
@@ -139,6 +141,10 @@ def test_a_missing_snapshot_crd_fails_with_its_fix(lone_kube: KubeFixture) -> No
     course = prepare(lone_kube)
     ext = client.ApiextensionsV1Api(lone_kube.api)
     ext.delete_custom_resource_definition("volumesnapshotcontents.snapshot.storage.k8s.io")
+    # Its cleanup finalizer makes the deletion asynchronous, as on a real cluster.
+    until(lambda: "volumesnapshotcontents.snapshot.storage.k8s.io" not in {
+        c.metadata.name for c in ext.list_custom_resource_definition().items}, timeout=60,
+        what="the CRD gone")
     found = by_check(course.check(None, None))
     crd = found["snapshot CRDs"][0]
     assert crd.verdict == "fail"
@@ -171,7 +177,7 @@ def test_a_role_lacking_one_verb_fails_the_permission_check(course: Course) -> N
     denied = [f for f in found if f.check == "permissions"]
     assert [f.detail for f in denied] == [f"denied: patch statefulsets/scale.apps in {ns}"]
     assert denied[0].verdict == "fail" and "--parts classops" in denied[0].fix
-    assert checks.failed(found)
+    assert verdicts.failed(found)
 
 
 def test_a_bad_s3_key_fails(course: Course, s3: S3Bucket) -> None:
@@ -188,25 +194,26 @@ def test_a_wrong_hub_token_fails(course: Course, hub: HubUsers) -> None:
 
 
 def test_the_real_hub_expands_the_classops_token_scopes(hub_port: Hub) -> None:
-    probe = checking.hub_token(hub_port)
+    probe = probes.hub_token(hub_port)
     assert probe.owner == "service classops"
     assert "list:users" in probe.scopes and "delete:servers" in probe.scopes
 
 
 # -- pure verdicts ---------------------------------------------------------------------------
 def test_scopes_are_covered_by_their_parent_but_not_by_a_filtered_one() -> None:
-    assert checks.covered("read:users:name", ["read:users"])
-    assert checks.covered("list:users", ["list:users"])
-    assert not checks.covered("read:servers", ["read:servers!user=alice"])
-    assert not checks.covered("delete:servers", ["read:servers"])
-    verdict = checks._hub(checks.HubProbe(True, ("list:users", "read:users"), "service classops"),
-                          ["list:users", "read:users:name", "delete:servers"])[0]
+    assert verdicts.covered("read:users:name", ["read:users"])
+    assert verdicts.covered("list:users", ["list:users"])
+    assert not verdicts.covered("read:servers", ["read:servers!user=alice"])
+    assert not verdicts.covered("delete:servers", ["read:servers"])
+    verdict = verdicts._hub(
+        verdicts.HubProbe(True, ("list:users", "read:users"), "service classops"),
+        ["list:users", "read:users:name", "delete:servers"])[0]
     assert verdict.verdict == "fail" and verdict.detail.endswith("lacks delete:servers")
 
 
 def test_no_autoscaler_is_a_warning_not_a_failure() -> None:
-    found = checks._autoscaler(checks.Autoscaler(()))
+    found = verdicts._autoscaler(verdicts.Autoscaler(()))
     assert [f.verdict for f in found] == ["warn"]
-    assert not checks.failed(found)
-    assert "-> without one" in checks.table(found)
+    assert not verdicts.failed(found)
+    assert "-> without one" in verdicts.table(found)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from shared.cli import build_parser
+from shared.cli.main import build_parser
 from shared.settings import Settings
-from shared.stack.rendering import render, settings_of
+from shared.stack.manifests import render, settings_of
 from shared.timetable import load
 
 

@@ -8,7 +8,7 @@ import time
 
 from kubernetes import client
 
-from shared.stack.deploying import WORKLOADS
+from shared.stack.deploy import WORKLOADS
 
 from .conftest import Stack
 
@@ -92,7 +92,7 @@ def test_prune_deletes_what_is_no_longer_rendered_but_never_a_pvc(stack: Stack) 
     stack.deploy()
     ns = stack.cluster.namespace
     core = stack.cluster.core
-    labels = {"app": "jupyterhub", "component": "hub", "release": stack.settings.rel,
+    labels = {"app": "jupyterhub", "component": "hub", "release": stack.settings.release,
               "app.kubernetes.io/managed-by": "classops", "classops.edu/part": "hub"}
     for kind, create in (("ConfigMap", core.create_namespaced_config_map),
                          ("PersistentVolumeClaim",

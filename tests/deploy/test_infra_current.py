@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.stack.commands import RENDERED, rendered_file
+from shared.cli.stack_group import RENDERED, rendered_file
 from shared.stack.labels import PARTS
-from shared.stack.rendering import settings_of
+from shared.stack.manifests import settings_of
 from shared.timetable import load
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,18 +23,19 @@ from typing import Any
 
 import requests
 
-from shared.actions import Action
-from shared.context import Context
+from shared.actions.model import Action
 from shared.events import CALENDAR_CHANGED, WatchEvent
-from shared.handlers import Registry, on_watch
-from shared.inbox import Inbox
+from shared.handlers.context import Context
+from shared.handlers.registry import Registry, on_watch
 from shared.ports.kube import Kube
-from shared.serving import Server
-from shared.stack import admin, checking, status
-from shared.stack.hub import HUB_RULES
+from shared.runtime.inbox.store import Inbox
+from shared.runtime.server import Server
+from shared.stack import admin, probes, status
+from shared.stack.hub_component import HUB_RULES
 from shared.stack.labels import labels
-from tests.emulator.conftest import Cluster, wait_until
+from tests.emulator.conftest import Cluster
 from tests.runtime.conftest import TOKEN, settings_for
+from tests.wait import until
 
 from .conftest import Stack
 
@@ -134,7 +135,7 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
     def start() -> Server:
         server = Server(settings, registry, api=api, clock=cluster.emu.clock.now,
                         drain_tick=0.2).start()
-        wait_until(lambda: server.elector.leading, what="the Lease taken")
+        until(lambda: server.elector.leading, what="the Lease taken")
         return server
 
     server = start()
@@ -142,7 +143,7 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
         change = {"specversion": "1.0", "id": "cal-1", "source": "/lms",
                   "type": CALENDAR_CHANGED, "time": noon.isoformat(),
                   "data": {"change": "cancelled", "meeting": "quiz", "date": "2000-01-01"}}
-        answer = requests.post(f"http://127.0.0.1:{server.port}/", json=change, timeout=10,
+        answer = requests.post(f"http://127.0.0.1:{server.port}/", json=change,
                                headers={"Authorization": f"Bearer {TOKEN}",
                                         "Content-Type": "application/cloudevents+json"})
         assert answer.status_code == 202, answer.text
@@ -152,7 +153,7 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
             done = {e.id for e in inbox.entries("done")}
             return done if done >= {"cal-1", warmup} and seen else set()
 
-        done = wait_until(settled,
+        done = until(settled,
                           what="the webhook event, the firing and a watch event handled")
         assert inbox.entries("failed") == []
     finally:
@@ -161,15 +162,16 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
     cluster.advance(120)
     server = start()
     try:
-        wait_until(lambda: not inbox.entries(), what="the inbox swept")
+        until(lambda: not inbox.entries(), what="the inbox swept")
     finally:
         server.stop()
         api.close()
     # The emulator logs a request when it ends: a watch only once cut (its stopped client may
     # sit in a read until its timeout).
     cluster.emu.cut_watches()
-    wait_until(lambda: any(r.verb == "watch" and r.path.endswith("/configmaps")
-                           for r in cluster.emu.requests()), what="a watch of ConfigMaps ended")
+    until(lambda: any(r.verb == "watch" and r.path.endswith("/configmaps")
+                           for r in cluster.emu.requests()),
+               what="a watch of ConfigMaps ended")
     return sorted(done)
 
 
@@ -184,7 +186,7 @@ def test_every_grant_is_used_and_no_request_is_denied(stack: Stack, tmp_path: Pa
     try:
         first = stack.deploy(api=api, prune=True)
         again = stack.deploy(api=api, prune=True)
-        findings = checking.observe(checking.Systems(kube), stack.settings)
+        findings = probes.observe(probes.Systems(kube), stack.settings)
         seen = status.read(kube, ns, emu.clock.now() + timedelta(minutes=1))
     finally:
         kube.close()

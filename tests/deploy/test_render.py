@@ -12,11 +12,11 @@ import kubernetes_validate
 import pytest
 from traitlets.config import Config
 
-from shared.cli import main
+from shared.cli.main import main
 from shared.stack import network, secrets
 from shared.stack.config import Authenticator, HubSettings, Resources
-from shared.stack.hub import INFRA, values
-from shared.stack.rendering import render, settings_of
+from shared.stack.hub_component import INFRA, values
+from shared.stack.manifests import render, settings_of
 from shared.timetable import TimetableError, loads
 
 VERSIONS = ("1.32.0", "1.33.0", "1.34.0", "1.35.0", "1.36.0")

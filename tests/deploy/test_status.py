@@ -12,14 +12,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from shared.cli import inspection_group
 from shared.ports.hub import Hub
 from shared.ports.kube import Kube
 from shared.settings import Secret
-from shared.stack import inspecting, status
+from shared.stack import status
 from shared.timetable import load
 from tests.conftest import Kube as KubeFixture
-from tests.emulator.conftest import wait_until
 from tests.servers.fixtures import HubUsers
+from tests.wait import until
 
 from .conftest import Stack
 
@@ -52,7 +53,7 @@ def test_status_of_a_stack_classops_deployed(stack: Stack) -> None:
     c.taken(selector="component=user-placeholder", count=3)
     c.taken(name="jupyter-alice")
     c.advance(5)
-    wait_until(lambda: c.apps.read_namespaced_stateful_set("user-placeholder", ns)
+    until(lambda: c.apps.read_namespaced_stateful_set("user-placeholder", ns)
                .status.ready_replicas == 3, what="3 placeholders ready")
     now = c.emu.clock.now() + timedelta(hours=2)
     timetable = load(ROOT / "schedules.yaml")
@@ -185,7 +186,7 @@ def test_the_status_command_prints_json(kube: KubeFixture, tmp_path: Path) -> No
                               kubeconfig=None, output="json", api_client=kube.api, hub=None,
                               now=now)
     with redirect_stdout(out):
-        assert inspecting.cmd_status(args) == 0
+        assert inspection_group.cmd_status(args) == 0
     answer = json.loads(out.getvalue())
     assert answer["source"] == "z2jh (Helm)"
     assert answer["placeholders"] == {"desired": 4, "ready": 3}

@@ -19,10 +19,9 @@ import pytest
 from tests.conftest import Kube, new_kube
 from tests.kubeemu import Emulator
 from tests.kubeemu.controllers import Kubelet, Scheduler
+from tests.wait import until
 
-from .wait import wait_until
-
-__all__ = ["Cluster", "wait_until"]
+__all__ = ["Cluster"]
 
 @dataclass
 class Cluster(Kube):
@@ -73,7 +72,7 @@ class Cluster(Kube):
             pods = [p for p in self.pods(selector) if not name or p.metadata.name == name]
             started = [p for p in pods if p.status.start_time]
             return started if len(started) >= count else []
-        return wait_until(ready, what=f"{name or selector} taken by its kubelet")
+        return until(ready, what=f"{name or selector} taken by its kubelet")
 
 
 @pytest.fixture

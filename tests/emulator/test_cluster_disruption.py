@@ -9,7 +9,9 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client import ApiException
 
-from .conftest import Cluster, wait_until
+from tests.wait import until
+
+from .conftest import Cluster
 from .objects import deployment
 
 
@@ -43,10 +45,10 @@ def test_a_preempted_pod_is_marked_as_a_disruption_target_before_it_goes(
         {"metadata": {"name": "high"}, "value": 1000})
     cluster.add_node("n1", cpu="1")
     cluster.core.create_namespaced_pod(cluster.namespace, _pod("low", cpu="800m", grace=30))
-    wait_until(lambda: _read(cluster, "low").status.phase == "Running", what="low running")
+    until(lambda: _read(cluster, "low").status.phase == "Running", what="low running")
     cluster.core.create_namespaced_pod(cluster.namespace, _pod(
         "high", cpu="800m", priority_class="high", schedulerName="default-scheduler"))
-    victim = wait_until(lambda: (p := _read(cluster, "low")).metadata.deletion_timestamp and p,
+    victim = until(lambda: (p := _read(cluster, "low")).metadata.deletion_timestamp and p,
                         what="low pre-empted")
     cond = _condition(victim, "DisruptionTarget")
     assert (cond.status, cond.reason, cond.message) == (
@@ -55,7 +57,7 @@ def test_a_preempted_pod_is_marked_as_a_disruption_target_before_it_goes(
     assert _condition(victim, "Ready").status == "True"  # still running out its grace period
     assert _read(cluster, "high").status.nominated_node_name == "n1"
     cluster.advance(30)
-    wait_until(lambda: _read(cluster, "high").spec.node_name == "n1", what="high bound")
+    until(lambda: _read(cluster, "high").spec.node_name == "n1", what="high bound")
     assert _gone(cluster, "low")
 
 
@@ -90,7 +92,7 @@ def test_the_eviction_api_honours_a_disruption_budget(cluster: Cluster) -> None:
     cluster.apps.create_namespaced_deployment(cluster.namespace, deployment("hub", replicas=3))
     cluster.taken(selector="app=hub", count=3)
     cluster.advance(5)
-    wait_until(lambda: cluster.apps.read_namespaced_deployment("hub", cluster.namespace)
+    until(lambda: cluster.apps.read_namespaced_deployment("hub", cluster.namespace)
                .status.ready_replicas == 3, what="3 ready")
     _budget(cluster, "hub", {"app": "hub"}, minAvailable=2)
     first, second, third = sorted(p.metadata.name for p in cluster.pods("app=hub"))
@@ -101,7 +103,7 @@ def test_the_eviction_api_honours_a_disruption_budget(cluster: Cluster) -> None:
                                           "The disruption budget hub is still being processed "
                                           "by the server."}]
     cluster.emu.enable_controllers("disruption")
-    st = wait_until(lambda: (s := _budget_status(cluster, "hub")).observed_generation == 1 and s,
+    st = until(lambda: (s := _budget_status(cluster, "hub")).observed_generation == 1 and s,
                     what="the budget observed")
     assert (st.current_healthy, st.desired_healthy, st.disruptions_allowed,
             st.expected_pods) == (3, 2, 1, 3)
@@ -112,7 +114,7 @@ def test_the_eviction_api_honours_a_disruption_budget(cluster: Cluster) -> None:
     assert evicted.metadata.deletion_timestamp is not None  # graceful, 30 s
     cond = _condition(evicted, "DisruptionTarget")
     assert (cond.reason, cond.message) == ("EvictionByEvictionAPI", "Eviction API: evicting")
-    st = wait_until(lambda: (s := _budget_status(cluster, "hub")).current_healthy == 2 and s,
+    st = until(lambda: (s := _budget_status(cluster, "hub")).current_healthy == 2 and s,
                     what="the budget after one eviction")
     assert (st.disruptions_allowed, st.disrupted_pods) == (0, None)
     code, headers, body = _refused(cluster, second)
@@ -125,7 +127,7 @@ def test_the_eviction_api_honours_a_disruption_budget(cluster: Cluster) -> None:
     # The Deployment's replacement becomes ready; the budget allows one more.
     cluster.taken(selector="app=hub", count=4)
     cluster.advance(5)
-    wait_until(lambda: _budget_status(cluster, "hub").disruptions_allowed == 1,
+    until(lambda: _budget_status(cluster, "hub").disruptions_allowed == 1,
                what="the replacement counted")
     _evict(cluster, second)
     # Two budgets over one pod: the eviction subresource refuses to choose.
@@ -139,12 +141,12 @@ def test_a_budget_over_pods_without_a_controller_fails_its_sync(cluster: Cluster
     cluster.add_node("n1")
     cluster.emu.enable_controllers("disruption")
     _budget(cluster, "lone", {"app": "lone"}, maxUnavailable=1)
-    st = wait_until(lambda: (s := _budget_status(cluster, "lone")).observed_generation == 1
+    st = until(lambda: (s := _budget_status(cluster, "lone")).observed_generation == 1
                     and s, what="the budget synced over no pods")
     assert (st.expected_pods, st.disruptions_allowed) == (0, 0)
     cluster.core.create_namespaced_pod(cluster.namespace, _pod("lone", labels={"app": "lone"}))
-    wait_until(lambda: _read(cluster, "lone").status.phase == "Running", what="lone running")
-    st = wait_until(lambda: (s := _budget_status(cluster, "lone")).conditions[0].reason
+    until(lambda: _read(cluster, "lone").status.phase == "Running", what="lone running")
+    st = until(lambda: (s := _budget_status(cluster, "lone")).conditions[0].reason
                     == "SyncFailed" and s, what="the sync failing")
     (cond,) = st.conditions
     assert (cond.status, cond.reason, cond.message) == (
@@ -177,11 +179,11 @@ def test_noexecute_taints_evict_pods_after_their_toleration_seconds(cluster: Clu
         cluster.core.create_namespaced_pod(cluster.namespace, _pod(
             name, tolerations=tolerating(seconds)))
     cluster.core.create_namespaced_pod(cluster.namespace, _pod("plain"))
-    wait_until(lambda: sum(p.status.phase == "Running" for p in cluster.pods()) == 4,
+    until(lambda: sum(p.status.phase == "Running" for p in cluster.pods()) == 4,
                what="4 running")
     cluster.core.patch_node("n1", {"spec": {"taints": [
         {"key": "maintenance", "value": "yes", "effect": "NoExecute"}]}})
-    plain = wait_until(lambda: (p := _read(cluster, "plain")).metadata.deletion_timestamp and p,
+    plain = until(lambda: (p := _read(cluster, "plain")).metadata.deletion_timestamp and p,
                        what="plain evicted at once")
     cond = _condition(plain, "DisruptionTarget")
     assert (cond.reason, cond.message) == (
@@ -189,11 +191,11 @@ def test_noexecute_taints_evict_pods_after_their_toleration_seconds(cluster: Clu
     cluster.advance(59)
     assert _read(cluster, "patient").metadata.deletion_timestamp is None
     cluster.advance(1)
-    wait_until(lambda: _read(cluster, "patient").metadata.deletion_timestamp,
+    until(lambda: _read(cluster, "patient").metadata.deletion_timestamp,
                what="patient evicted after 60 s")
     cluster.core.patch_node("n1", {"spec": {"taints": []}})
     taints = cluster.emu.controller("taints")
-    wait_until(lambda: not taints.scheduled, what="the pending eviction cancelled")
+    until(lambda: not taints.scheduled, what="the pending eviction cancelled")
     cluster.advance(120)
     for name in ("slow", "forever"):
         assert _read(cluster, name).metadata.deletion_timestamp is None

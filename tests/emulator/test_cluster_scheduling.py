@@ -10,7 +10,9 @@ import pytest
 from kubernetes import client
 from kubernetes.client import ApiException
 
-from .conftest import Cluster, wait_until
+from tests.wait import until
+
+from .conftest import Cluster
 
 USER_SCHEDULER = "jhub-user-scheduler"
 
@@ -30,7 +32,7 @@ def _pod(name: str, cpu: str = "100m", scheduler: str = "", priority_class: str 
 
 
 def _node_of(cluster: Cluster, name: str) -> str:
-    pod = wait_until(lambda: (p := cluster.core.read_namespaced_pod(name, cluster.namespace))
+    pod = until(lambda: (p := cluster.core.read_namespaced_pod(name, cluster.namespace))
                      .spec.node_name and p, what=f"{name} bound")
     return str(pod.spec.node_name)
 
@@ -40,7 +42,7 @@ def _scheduled_condition(cluster: Cluster, name: str) -> Any:
         pod = cluster.core.read_namespaced_pod(name, cluster.namespace)
         return next((c for c in pod.status.conditions or [] if c.type == "PodScheduled"
                      and c.status == "False"), None)
-    return wait_until(unschedulable, what=f"{name} unschedulable")
+    return until(unschedulable, what=f"{name} unschedulable")
 
 
 def _priority_classes(cluster: Cluster) -> None:
@@ -136,7 +138,7 @@ def test_placeholders_are_preempted_one_by_one_and_come_back_pending(cluster: Cl
     def placeholders_ready() -> bool:
         sts = cluster.apps.read_namespaced_stateful_set("user-placeholder", cluster.namespace)
         return sts.status.ready_replicas == 100
-    wait_until(placeholders_ready, what="100 placeholders ready")
+    until(placeholders_ready, what="100 placeholders ready")
     started = time.monotonic()
     for i in range(100):
         cluster.core.create_namespaced_pod(cluster.namespace, _pod(
@@ -150,7 +152,7 @@ def test_placeholders_are_preempted_one_by_one_and_come_back_pending(cluster: Cl
         holders = cluster.pods("component=user-placeholder")
         return (sum(p.status.phase == "Running" for p in users) == 100 and len(holders) == 100
                 and all(p.spec.node_name is None for p in holders))
-    wait_until(everyone_settled, what="students running, placeholders pending")
+    until(everyone_settled, what="students running, placeholders pending")
     for p in cluster.pods("component=singleuser-server"):
         assert p.status.nominated_node_name == p.spec.node_name  # each one pre-empted its way
     for p in cluster.pods("component=user-placeholder"):

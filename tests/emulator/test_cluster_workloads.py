@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import Cluster, wait_until
+from tests.wait import until
+
+from .conftest import Cluster
 from .objects import deployment
 
 
@@ -25,14 +27,14 @@ def test_deployment_rolls_out_a_new_image_with_truthful_status(cluster: Cluster)
     body = deployment("hub", replicas=4, image="hub:1")
     body["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 1
     apps.create_namespaced_deployment(ns, body)
-    d = wait_until(lambda: (x := apps.read_namespaced_deployment("hub", ns)).status.replicas == 4
+    d = until(lambda: (x := apps.read_namespaced_deployment("hub", ns)).status.replicas == 4
                    and x, what="4 replicas created")
     assert d.status.available_replicas is None and d.status.unavailable_replicas == 4
     assert {c.type: c.reason for c in d.status.conditions}["Available"] == \
         "MinimumReplicasUnavailable"
     cluster.taken(selector="app=hub", count=4)  # start times count from here on the clock
     cluster.advance(5)
-    d = wait_until(lambda: (x := apps.read_namespaced_deployment("hub", ns))
+    d = until(lambda: (x := apps.read_namespaced_deployment("hub", ns))
                    .status.available_replicas == 4 and x, what="4 available")
     assert (d.status.observed_generation, d.status.updated_replicas) == (1, 4)
     old_rs = apps.list_namespaced_replica_set(ns).items[0]
@@ -58,7 +60,7 @@ def test_deployment_rolls_out_a_new_image_with_truthful_status(cluster: Cluster)
         cluster.advance(1)
         return None
 
-    d = wait_until(step, what="the roll-out to finish")
+    d = until(step, what="the roll-out to finish")
     assert d.status.replicas == d.status.updated_replicas == d.status.ready_replicas == 4
     assert d.status.unavailable_replicas is None
     conditions = {c.type: c.reason for c in d.status.conditions}
@@ -81,19 +83,19 @@ def test_deployment_recreate_and_scale(cluster: Cluster) -> None:
     body["spec"]["strategy"] = {"type": "Recreate"}
     body["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 10
     apps.create_namespaced_deployment(ns, body)
-    wait_until(lambda: apps.read_namespaced_deployment("proxy", ns).status.ready_replicas == 2)
+    until(lambda: apps.read_namespaced_deployment("proxy", ns).status.ready_replicas == 2)
     apps.patch_namespaced_deployment("proxy", ns, {"spec": {"template": {"spec": {
         "containers": [{"name": "web", "image": "chp:2"}]}}}})
-    wait_until(lambda: all(p.metadata.deletion_timestamp for p in cluster.pods("app=proxy")))
+    until(lambda: all(p.metadata.deletion_timestamp for p in cluster.pods("app=proxy")))
     assert all(p.spec.containers[0].image == "chp:1" for p in cluster.pods("app=proxy"))
     d = apps.read_namespaced_deployment("proxy", ns)
     assert d.status.updated_replicas is None  # nothing new while old pods still terminate
     cluster.advance(10)  # the old pods' grace ends; only then do new ones come
-    wait_until(lambda: (x := apps.read_namespaced_deployment("proxy", ns).status)
+    until(lambda: (x := apps.read_namespaced_deployment("proxy", ns).status)
                .ready_replicas == 2 and x.updated_replicas == 2)
     assert {p.spec.containers[0].image for p in cluster.pods("app=proxy")} == {"chp:2"}
     apps.patch_namespaced_deployment_scale("proxy", ns, {"spec": {"replicas": 0}})
-    wait_until(lambda: apps.read_namespaced_deployment("proxy", ns).status.replicas is None)
+    until(lambda: apps.read_namespaced_deployment("proxy", ns).status.replicas is None)
 
 
 def test_statefulset_ordered_ready_creates_in_order_and_scales_down_from_the_top(
@@ -118,13 +120,13 @@ def test_statefulset_ordered_ready_creates_in_order_and_scales_down_from_the_top
     cluster.advance(3)
     cluster.taken("db-2")
     cluster.advance(3)
-    sts = wait_until(lambda: (x := apps.read_namespaced_stateful_set("db", ns))
+    sts = until(lambda: (x := apps.read_namespaced_stateful_set("db", ns))
                      .status.ready_replicas == 3 and x)
     assert sts.status.current_revision == sts.status.update_revision
     assert sts.status.current_replicas == sts.status.updated_replicas == 3
     apps.patch_namespaced_stateful_set_scale("db", ns, {"spec": {"replicas": 1}})
-    wait_until(lambda: [p.metadata.name for p in cluster.pods("app=db")] == ["db-0"])
-    sts = wait_until(lambda: (x := apps.read_namespaced_stateful_set("db", ns))
+    until(lambda: [p.metadata.name for p in cluster.pods("app=db")] == ["db-0"])
+    sts = until(lambda: (x := apps.read_namespaced_stateful_set("db", ns))
                      .status.replicas == 1 and x)
     assert sts.status.observed_generation == 2
 
@@ -143,24 +145,24 @@ def test_daemonset_follows_nodes_that_come_and_go(cluster: Cluster) -> None:
         pods = cluster.pods("app=continuous-image-puller")
         return {p.spec.node_name: p.status.phase for p in pods if not p.metadata.deletion_timestamp}
 
-    wait_until(lambda: daemons() == {"user-1": "Running"})
+    until(lambda: daemons() == {"user-1": "Running"})
     for name in ("user-2", "user-3"):
         cluster.add_node(name, labels={"hub.jupyter.org/node-purpose": "user"})
-    wait_until(lambda: daemons() == {n: "Running" for n in ("user-1", "user-2", "user-3")})
-    ds = wait_until(lambda: (x := apps.read_namespaced_daemon_set("continuous-image-puller", ns))
+    until(lambda: daemons() == {n: "Running" for n in ("user-1", "user-2", "user-3")})
+    ds = until(lambda: (x := apps.read_namespaced_daemon_set("continuous-image-puller", ns))
                     .status.number_ready == 3 and x)
     assert (ds.status.desired_number_scheduled, ds.status.current_number_scheduled,
             ds.status.number_available, ds.status.updated_number_scheduled) == (3, 3, 3, 3)
     pod = cluster.pods("app=continuous-image-puller")[0]
     assert pod.metadata.owner_references[0].kind == "DaemonSet"
     cluster.remove_node("user-2")
-    wait_until(lambda: set(daemons()) == {"user-1", "user-3"})
-    ds = wait_until(lambda: (x := apps.read_namespaced_daemon_set("continuous-image-puller", ns))
+    until(lambda: set(daemons()) == {"user-1", "user-3"})
+    ds = until(lambda: (x := apps.read_namespaced_daemon_set("continuous-image-puller", ns))
                     .status.desired_number_scheduled == 2 and x)
     assert ds.status.number_ready == 2 and ds.status.number_misscheduled == 0
     cluster.core.patch_node("user-3", {"metadata": {"labels": {
         "hub.jupyter.org/node-purpose": "core"}}})
-    wait_until(lambda: set(daemons()) == {"user-1"})
+    until(lambda: set(daemons()) == {"user-1"})
 
 
 def test_image_puller_warms_the_node_for_the_first_user(cluster: Cluster) -> None:
@@ -173,11 +175,11 @@ def test_image_puller_warms_the_node_for_the_first_user(cluster: Cluster) -> Non
     cluster.apps.create_namespaced_daemon_set(cluster.namespace, puller)
     cluster.taken(selector="app=puller")
     cluster.advance(62)  # both images pulled (60 s), the init container (1 s), the pause one (1 s)
-    wait_until(lambda: [p.status.phase for p in cluster.pods("app=puller")] == ["Running"])
+    until(lambda: [p.status.phase for p in cluster.pods("app=puller")] == ["Running"])
     cluster.core.create_namespaced_pod(cluster.namespace, {
         "metadata": {"name": "jupyter-alice"},
         "spec": {"containers": [{"name": "notebook", "image": "jupyter/scipy:1"}]}})
     cluster.taken("jupyter-alice")
     cluster.advance(1)  # the image is on the node already: start time only
-    wait_until(lambda: cluster.core.read_namespaced_pod("jupyter-alice", cluster.namespace)
+    until(lambda: cluster.core.read_namespaced_pod("jupyter-alice", cluster.namespace)
                .status.phase == "Running")

@@ -11,8 +11,7 @@ from kubernetes import client, dynamic, watch
 from kubernetes.client import ApiException
 
 from tests.conftest import Kube
-
-from .wait import wait_until
+from tests.wait import until
 
 GROUP = "classops.example.edu"
 
@@ -124,7 +123,7 @@ def test_deleting_the_crd_deletes_its_objects_and_stops_serving(courses) -> None
         except ApiException as err:
             return err.status == 404
 
-    wait_until(gone, what="the CRD's resources to stop being served")
+    until(gone, what="the CRD's resources to stop being served")
     names = [c.metadata.name for c in client.ApiextensionsV1Api(
         kube.api).list_custom_resource_definition().items]
     assert f"courses.{GROUP}" not in names

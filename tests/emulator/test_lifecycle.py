@@ -8,9 +8,9 @@ from kubernetes import client
 from kubernetes.client import ApiException
 
 from tests.conftest import Kube
+from tests.wait import until
 
 from .objects import configmap
-from .wait import wait_until
 
 
 def _exists(read) -> bool:  # type: ignore[no-untyped-def]
@@ -53,7 +53,7 @@ def test_background_deletion_collects_dependents(kube: Kube) -> None:
     _owned(kube, "dep-2", owner)
     kube.core.delete_namespaced_config_map("owner", kube.namespace)
     assert not _cm_exists(kube, "owner")  # gone at once, dependents after
-    wait_until(lambda: not _cm_exists(kube, "dep-1") and not _cm_exists(kube, "dep-2"),
+    until(lambda: not _cm_exists(kube, "dep-1") and not _cm_exists(kube, "dep-2"),
           what="the garbage collector")
 
 
@@ -72,7 +72,7 @@ def test_a_dependent_with_another_owner_only_loses_the_reference(kube: Kube) -> 
         names = [r.name for r in got.metadata.owner_references or []]
         return names if names == ["second"] else None
 
-    wait_until(refs, what="the reference to the deleted owner to go")
+    until(refs, what="the reference to the deleted owner to go")
 
 
 def test_foreground_deletion_waits_for_dependents(kube: Kube) -> None:
@@ -85,12 +85,12 @@ def test_foreground_deletion_waits_for_dependents(kube: Kube) -> None:
         "owner", kube.namespace, body=client.V1DeleteOptions(propagation_policy="Foreground"))
     waiting = kube.core.read_namespaced_config_map("owner", kube.namespace)
     assert "foregroundDeletion" in waiting.metadata.finalizers
-    wait_until(lambda: kube.core.read_namespaced_config_map(
+    until(lambda: kube.core.read_namespaced_config_map(
         "slow", kube.namespace).metadata.deletion_timestamp, what="the dependent to be deleted")
     assert _cm_exists(kube, "owner")  # the dependent's finalizer still holds it
     kube.core.patch_namespaced_config_map("slow", kube.namespace,
                                           {"metadata": {"finalizers": None}})
-    wait_until(lambda: not _cm_exists(kube, "owner"), what="the owner to go after its dependent")
+    until(lambda: not _cm_exists(kube, "owner"), what="the owner to go after its dependent")
 
 
 def test_orphan_deletion_keeps_dependents(kube: Kube) -> None:
@@ -98,7 +98,7 @@ def test_orphan_deletion_keeps_dependents(kube: Kube) -> None:
     _owned(kube, "dep", owner)
     kube.core.delete_namespaced_config_map(
         "owner", kube.namespace, body=client.V1DeleteOptions(propagation_policy="Orphan"))
-    wait_until(lambda: not _cm_exists(kube, "owner"), what="the owner to go")
+    until(lambda: not _cm_exists(kube, "owner"), what="the owner to go")
     dep = kube.core.read_namespaced_config_map("dep", kube.namespace)
     assert not dep.metadata.owner_references
 
@@ -112,12 +112,12 @@ def test_a_namespace_terminates_then_goes(kube: Kube) -> None:
     with pytest.raises(ApiException) as err:
         kube.core.create_namespaced_config_map(kube.namespace, configmap("late"))
     assert err.value.status == 403 and "being terminated" in err.value.body
-    wait_until(lambda: not _cm_exists(kube, "c"), what="the namespace's contents to go")
+    until(lambda: not _cm_exists(kube, "c"), what="the namespace's contents to go")
     ns = kube.core.read_namespace(kube.namespace)
     assert ns.status.phase == "Terminating"  # the finalizer on "held" keeps it
     kube.core.patch_namespaced_config_map("held", kube.namespace,
                                           {"metadata": {"finalizers": None}})
-    wait_until(lambda: not _exists(lambda: kube.core.read_namespace(kube.namespace)),
+    until(lambda: not _exists(lambda: kube.core.read_namespace(kube.namespace)),
           what="the namespace to go")
 
 
@@ -126,6 +126,6 @@ def test_delete_options_in_the_query_string_count(kube: Kube) -> None:
     owner = kube.core.create_namespaced_config_map(kube.namespace, configmap("owner"))
     _owned(kube, "dep", owner)
     kube.core.delete_namespaced_config_map("owner", kube.namespace, propagation_policy="Orphan")
-    wait_until(lambda: not _cm_exists(kube, "owner"), what="the owner to go")
+    until(lambda: not _cm_exists(kube, "owner"), what="the owner to go")
     assert not kube.core.read_namespaced_config_map("dep", kube.namespace).metadata \
         .owner_references

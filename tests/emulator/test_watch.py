@@ -11,9 +11,9 @@ from typing import Any
 from kubernetes import watch
 
 from tests.conftest import Kube
+from tests.wait import until
 
 from .objects import configmap, pod
-from .wait import wait_until
 
 
 def _collect(kube: Kube, lister: Callable[..., Any], *args: Any, until: str = "",
@@ -184,9 +184,9 @@ def test_cut_watches_end_open_streams(lone_kube: Kube) -> None:
     # live, so the stream is past its start and following when the cut comes.
     kube.core.create_namespaced_pod(kube.namespace, pod("before", {"role": "student"}))
     threading.Thread(target=watch_forever, daemon=True).start()
-    wait_until(started.is_set, what="the watch to open")
+    until(started.is_set, what="the watch to open")
     kube.core.create_namespaced_pod(kube.namespace, pod("live", {"role": "student"}))
-    wait_until(following.is_set, what="the watch to see a live change")
+    until(following.is_set, what="the watch to see a live change")
     kube.emu.cut_watches()
     assert ended.wait(60), "the watch was still open after cut_watches()"
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from shared.handlers import Registry
-from shared.serving import Server
+from shared.handlers.registry import Registry
+from shared.runtime.server import Server
 from shared.settings import Secret, Settings
 from tests.conftest import Kube
 

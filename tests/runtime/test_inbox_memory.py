@@ -9,15 +9,14 @@ from typing import Any
 
 from cloudevents.core.v1.event import CloudEvent
 
-from shared.actions import Action
-from shared.context import Context
-from shared.entries import LABEL, Header
+from shared.actions.model import Action
 from shared.events import ROSTER_CHANGED, ClassEvent
-from shared.handlers import Registry, on
-from shared.serving import Server
-from shared.watching import Watcher
-
-from .wait import until
+from shared.handlers.context import Context
+from shared.handlers.registry import Registry, on
+from shared.runtime.inbox.entries import LABEL, Header
+from shared.runtime.server import Server
+from shared.runtime.watching import Watcher
+from tests.wait import until
 
 BIG = ["x" * 20_000] * 5  # ~100 KB of data per event
 

@@ -9,17 +9,17 @@ from typing import Any
 
 import requests
 
-from shared.actions import Action
-from shared.context import Context
+from shared.actions.model import Action
 from shared.events import ROSTER_CHANGED, ClassEvent
-from shared.handlers import Registry, on
-from shared.leadership import Elector, Timings
+from shared.handlers.context import Context
+from shared.handlers.registry import Registry, on
 from shared.ports.kube import Kube as KubePort
-from shared.serving import Server
+from shared.runtime.leadership import Elector, Timings
+from shared.runtime.server import Server
 from tests.conftest import Kube
+from tests.wait import until
 
 from .conftest import TOKEN
-from .wait import until
 
 TIMINGS = Timings(lease_duration=2.0, renew_deadline=1.5, retry_period=0.25)
 

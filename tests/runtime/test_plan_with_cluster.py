@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from shared.actions import Action, ScaleWorkload
-from shared.cli import main
-from shared.context import Context
+from shared.actions.model import Action, ScaleWorkload
+from shared.cli.main import main
 from shared.events import WARMUP, ClassEvent, MeetingData
-from shared.handlers import Registry, on
+from shared.handlers.context import Context
+from shared.handlers.registry import Registry, on
 from shared.ports.kube import Kube as KubePort
-from shared.scheduling import overlay_manifest
+from shared.runtime.schedule.overlay import manifest as overlay_manifest
 from tests.conftest import Kube
 
 SCHEDULE = str(Path(__file__).resolve().parents[2] / "schedules.yaml")

@@ -10,17 +10,16 @@ from typing import Any
 
 import requests
 
-from shared.actions import Action
-from shared.context import Context
-from shared.entries import MAX_ATTEMPTS
+from shared.actions.model import Action
 from shared.events import WatchEvent, from_watch, typed
-from shared.handlers import PermanentError, Registry, TemporaryError, on_watch
+from shared.handlers.context import Context
+from shared.handlers.registry import PermanentError, Registry, TemporaryError, on_watch
 from shared.metrics import Metrics
-from shared.retrying import Retries, Settled
-from shared.serving import Server
+from shared.runtime.inbox.entries import MAX_ATTEMPTS
+from shared.runtime.retrying import Retries, Settled
+from shared.runtime.server import Server
 from tests.conftest import Kube
-
-from .wait import until
+from tests.wait import until
 
 
 def event(name: str, version: str = "1") -> Any:

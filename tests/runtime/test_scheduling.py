@@ -10,17 +10,17 @@ from pathlib import Path
 import requests
 
 from shared.events import CALENDAR_CHANGED
-from shared.handlers import Registry
-from shared.inbox import Inbox
+from shared.handlers.registry import Registry
 from shared.ports.kube import Kube as KubePort
-from shared.scheduling import Scheduler
-from shared.serving import Server
+from shared.runtime.inbox.store import Inbox
+from shared.runtime.schedule.scheduler import Scheduler
+from shared.runtime.server import Server
 from shared.timetable import loads
 from tests.conftest import Kube
+from tests.wait import until
 
 from .conftest import TOKEN
 from .schedule import TEXT, WARMUP_MON, at
-from .wait import until
 
 
 def scheduler(kube: Kube) -> Scheduler:

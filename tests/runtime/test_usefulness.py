@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from shared.runtime.schedule.usefulness import catch_up
 from shared.timetable import expand, loads
-from shared.usefulness import catch_up
 
 from .schedule import TEXT, WARMUP_MON, at
 

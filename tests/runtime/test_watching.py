@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from shared.ports.kube import Kube as KubePort
-from shared.watching import Known, Target, Watcher
+from shared.runtime.watching import Known, Target, Watcher
 from tests.conftest import Kube
-
-from .wait import until
+from tests.wait import until
 
 
 def cm(name: str, value: str) -> dict[str, Any]:

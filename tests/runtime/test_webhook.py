@@ -14,18 +14,19 @@ from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 from cloudevents.core.formats.json import JSONFormat
 from kubernetes.client.exceptions import ApiException
 
-from shared.actions import Action
-from shared.cli import main
-from shared.context import Context
-from shared.entries import MAX_EVENT, OUTCOME_MAX
+from shared.actions.model import Action
+from shared.cli.main import main
 from shared.events import ROSTER_CHANGED, ClassEvent
-from shared.handlers import Registry, TemporaryError, on
+from shared.handlers.context import Context
+from shared.handlers.registry import Registry, TemporaryError, on
 from shared.ports.kube import Kube as KubePort
-from shared.serving import Server, WebhookToken
+from shared.runtime.inbox.entries import MAX_EVENT, OUTCOME_MAX
+from shared.runtime.server import Server
+from shared.runtime.webhook.token import WebhookToken
 from tests.conftest import Kube
+from tests.wait import until
 
 from .conftest import TOKEN, settings_for
-from .wait import until
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 DATA = {"size": 240, "added": ["alice"]}

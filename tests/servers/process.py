@@ -34,6 +34,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
+from tests.wait import until
+
 # prctl(2) option; resolved in the parent so the forked child only makes a plain call.
 _PR_SET_PDEATHSIG = 1
 _prctl = ctypes.CDLL(None, use_errno=True).prctl
@@ -199,13 +201,12 @@ class ServerProcess:
     def wait_until(
         self, check: Callable[[], object], *, what: str, timeout: float, interval: float = 0.1
     ) -> None:
-        """Call `check` until it returns a true value; fail fast if the process exits.
+        """Call `check` until it returns a true value (`tests.wait.until`); fail fast if the
+        process exits or logs a fatal line. Exceptions from `check` mean "not yet": the last one
+        is reported on timeout, with the tail of the log."""
+        errors: list[BaseException] = []
 
-        Exceptions from `check` mean "not yet": the last one is reported on timeout.
-        """
-        deadline = time.monotonic() + timeout
-        last_error: BaseException | None = None
-        while True:
+        def ready() -> bool:
             if not self.alive():
                 code = self._proc.returncode if self._proc else None
                 raise self.failure(f"exited with code {code} while waiting until {what}")
@@ -213,14 +214,17 @@ class ServerProcess:
             if fatal:
                 raise self.failure(f"logged {fatal.group(0)!r} while waiting until {what}")
             try:
-                if check():
-                    return
+                return bool(check())
             except Exception as exc:
-                last_error = exc
-            if time.monotonic() >= deadline:
-                detail = f" (last error: {last_error!r})" if last_error else ""
-                raise self.failure(f"timed out after {timeout:g} s waiting until {what}{detail}")
-            time.sleep(interval)
+                errors[:] = [exc]
+                return False
+
+        try:
+            until(ready, timeout=timeout, every=interval, what=what, not_yet=())
+        except AssertionError:
+            detail = f" (last error: {errors[0]!r})" if errors else ""
+            raise self.failure(f"timed out after {timeout:g} s waiting until {what}{detail}") \
+                from None
 
     def rss_bytes(self) -> int:
         """Resident memory of the leader process, from /proc (0 once it has exited)."""

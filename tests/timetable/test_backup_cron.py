@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.event_types import BACKUP_DUE, RETENTION_DUE
+from shared.events.types import BACKUP_DUE, RETENTION_DUE
 from shared.timetable import expand
 from shared.timetable.crons import fire_times, problem
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from shared.cli import main
+from shared.cli.main import main
 
 from .helpers import FALL, REPO
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from shared.event_types import COOLDOWN, DEADLINE, TERM_END, TERM_START, WARMUP
+from shared.events.types import COOLDOWN, DEADLINE, TERM_END, TERM_START, WARMUP
 from shared.timetable import expand, load, sessions
 
 from .helpers import FALL, LECTURES, NY, REPO, SYDNEY, at, timetable

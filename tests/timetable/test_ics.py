@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.event_types import WARMUP
+from shared.events.types import WARMUP
 from shared.timetable import expand, sessions
 
 from .helpers import FALL, LECTURES, NY, at, timetable

@@ -10,10 +10,10 @@ import hashlib
 import os
 from typing import Any
 
-from shared.actions import Action, ApplyManifest
-from shared.context import Context
+from shared.actions.model import Action, ApplyManifest
 from shared.events import ROSTER_CHANGED, ClassEvent, WatchEvent
-from shared.handlers import on, on_watch
+from shared.handlers.context import Context
+from shared.handlers.registry import on, on_watch
 
 
 def note(line: str) -> None:

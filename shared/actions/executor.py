@@ -1,0 +1,151 @@
+"""The executor does Actions; the dry-run executor prints them. Both take the same list.
+
+For each action the `Executor`
+- applies it through the ports (`applying`), retrying the whole (idempotent) applier on
+  409/429/5xx and on no answer, with exponential back-off, or exactly the server's Retry-After
+  when it sent one (the Kubernetes port turns urllib3's own status retries off, so the wait is
+  never doubled);
+- records a Kubernetes Event (events.k8s.io/v1) on the object it changed, named from the event id
+  and the action so a re-run finds it there instead of adding another; nothing changed, no Event;
+- counts it in Prometheus (`classops_actions_total{action, outcome}`) and logs one JSON line
+  carrying the event id.
+A failing action does not stop the next ones: each gets its `Result`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+from shared.actions.applying import Done, Ports, Ref, Refused, create, do
+from shared.actions.model import Action
+from shared.logs import Bound, bind
+from shared.ports.errors import ApiError
+
+if TYPE_CHECKING:  # prometheus_client loads with the runtime; the dry run needs no metrics
+    from shared.metrics import Metrics
+
+CONTROLLER = "classops.edu/executor"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    attempts: int = 5  # tries in all, the first included
+    base: float = 0.5  # seconds before the second try; doubles each time
+    cap: float = 30.0
+    max_retry_after: float = 120.0  # a longer Retry-After is cut to this
+
+    def delay(self, attempt: int, err: ApiError) -> float:
+        if err.retry_after is not None:
+            return min(err.retry_after, self.max_retry_after)
+        return min(self.cap, self.base * 2 ** (attempt - 1))
+
+
+@dataclass(frozen=True)
+class Result:
+    action: Action
+    outcome: Literal["changed", "unchanged", "failed", "planned"]
+    detail: str = ""
+    attempts: int = 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.action.as_dict(), "outcome": self.outcome, "detail": self.detail}
+
+
+class Executor:
+    def __init__(self, ports: Ports, metrics: Metrics, clock: Callable[[], datetime],
+                 log: logging.Logger | Bound | None = None, backoff: Backoff = Backoff(),
+                 sleep: Callable[[float], None] = time.sleep, instance: str = "classops") -> None:
+        self.ports, self.metrics, self.clock = ports, metrics, clock
+        self.log = bind(log or logging.getLogger("classops.executor"))
+        self.backoff, self.sleep, self.instance = backoff, sleep, instance
+
+    def execute(self, actions: Sequence[Action], event_id: str) -> list[Result]:
+        return [self.one(action, event_id) for action in actions]
+
+    def one(self, action: Action, event_id: str) -> Result:
+        name = type(action).__name__
+        log = bind(self.log, event_id=event_id, action=name, target=action.target)
+        started = time.monotonic()
+        done, attempts, error = self._retrying(lambda: do(self.ports, action), log)
+        self.metrics.action_seconds.labels(name).observe(time.monotonic() - started)
+        if done is None:
+            self.metrics.actions.labels(name, "failed").inc()
+            log.error("action failed: %s", error, extra={"attempts": attempts})
+            return Result(action, "failed", error, attempts)
+        outcome: Literal["changed", "unchanged"] = "changed" if done.changed else "unchanged"
+        self.metrics.actions.labels(name, outcome).inc()
+        log.info("%s %s: %s", action.verb, action.target, done.detail,
+                 extra={"outcome": outcome, "attempts": attempts})
+        if done.changed and done.touched is not None:
+            self._record(action, done.touched, event_id, done.detail, log)
+        return Result(action, outcome, done.detail, attempts)
+
+    def _retrying(self, call: Callable[[], Done], log: Bound) -> tuple[Done | None, int, str]:
+        for attempt in range(1, self.backoff.attempts + 1):
+            try:
+                return call(), attempt, ""
+            except ApiError as err:
+                if not err.retryable or attempt == self.backoff.attempts:
+                    return None, attempt, str(err)
+                wait = self.backoff.delay(attempt, err)
+                self.metrics.retries.labels(err.system, str(err.status)).inc()
+                log.warning("retrying in %.2f s: %s", wait, err, extra={"attempt": attempt})
+                self.sleep(wait)
+            except (Refused, TimeoutError, KeyError, ValueError) as err:
+                return None, attempt, f"{type(err).__name__}: {err}"
+        raise AssertionError("unreachable")
+
+    def _record(self, action: Action, ref: Ref, event_id: str, detail: str, log: Bound) -> None:
+        """A Kubernetes Event on the touched object; best effort, never fails the action."""
+        digest = hashlib.sha256(f"{event_id}|{action.describe()}".encode()).hexdigest()[:16]
+        namespace = ref.namespace or "default"
+        event = {
+            "apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": {"name": f"{ref.name}.{digest}", "namespace": namespace,
+                         "annotations": {"classops.edu/event-id": event_id}},
+            "eventTime": self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "reportingController": CONTROLLER, "reportingInstance": self.instance,
+            "action": type(action).__name__, "reason": action.verb.capitalize(),
+            "type": "Normal", "regarding": ref.as_dict(),
+            "note": f"{action.describe()} ({detail}) for {event_id}"[:1024],
+        }
+        done, _, error = self._retrying(lambda: create(self.ports, event), log)
+        if done is None:
+            log.warning("could not record a Kubernetes Event: %s", error)
+
+
+class DryRunExecutor:
+    """Does nothing; says what would be done, as a table or JSON lines, to `out` (if given)."""
+
+    def __init__(self, out: TextIO | None = None, output: str = "table") -> None:
+        self.out, self.output = out, output
+
+    def execute(self, actions: Sequence[Action], event_id: str) -> list[Result]:
+        results = [Result(a, "planned") for a in actions]
+        if self.out is not None and actions:
+            text = (as_json(actions, event_id) if self.output == "json"
+                    else as_table([(event_id, a) for a in actions]))
+            print(text, file=self.out)
+        return results
+
+
+def as_table(rows: Sequence[tuple[str, Action]]) -> str:
+    """One line per action: EVENT, VERB, TARGET, DETAIL; `!` marks a destructive one."""
+    cells = [(event_id, ("! " if a.destructive else "") + a.verb, a.target, a.detail())
+             for event_id, a in rows]
+    titles = ("EVENT", "VERB", "TARGET", "DETAIL")
+    widths = [max(len(r[i]) for r in [titles, *cells]) for i in range(3)]
+    return "\n".join(("  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True))
+                      + "  " + r[3]).rstrip() for r in [titles, *cells])
+
+
+def as_json(actions: Sequence[Action], event_id: str) -> str:
+    return "\n".join(json.dumps({"event_id": event_id, **a.as_dict()}, sort_keys=True)
+                     for a in actions)

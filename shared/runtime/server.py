@@ -1,0 +1,225 @@
+"""`classops serve`: one process, every part of the runtime, on one threaded HTTP server.
+
+    Server(settings, registry).start()   ...   .stop()      # or run() until SIGTERM
+
+Every replica serves the webhook (`shared.runtime.webhook.app`) and takes part in the election
+(`shared.runtime.leadership`). The leader's work (`LeaderWork`: the inbox drainer and its watch, the
+watchers of the registered `@on_watch` handlers and their retries (`shared.runtime.retrying`), the
+scheduler) starts when the Lease is won and stops, before anything else, when it is lost. The
+HTTP server is werkzeug's threaded one, in process: a forking server would start an elector and a
+scheduler per fork.
+
+A schedule (`CLASSOPS_SCHEDULE`) adds the scheduler (`schedule.scheduler`) to the leader's work
+and the calendar-overlay handler to the registry.
+
+SIGTERM: readiness turns false, the leader's work stops, the Lease is released (a follower leads
+at its next try), then the HTTP server stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from kubernetes import client
+from prometheus_client import Gauge
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from shared.actions.executor import DryRunExecutor, Executor
+from shared.events import UnknownEventType, from_watch, typed
+from shared.handlers.registry import EventHandler, Registry
+from shared.logs import bind
+from shared.metrics import Metrics
+from shared.ports.errors import ApiError
+from shared.ports.kube import Kube, connect, default_namespace
+from shared.runtime.connecting import live
+from shared.runtime.inbox.draining import Drainer
+from shared.runtime.inbox.entries import LABEL, STATE, without_data
+from shared.runtime.inbox.store import PAGE as INBOX_PAGE
+from shared.runtime.inbox.store import Inbox
+from shared.runtime.leadership import Elector, Timings
+from shared.runtime.retrying import Retries, Settled
+from shared.runtime.running import NotLeading, Runner
+from shared.runtime.schedule.keeper import register_calendar
+from shared.runtime.schedule.scheduler import Scheduler
+from shared.runtime.watching import Target, Watcher
+from shared.runtime.webhook.app import Webhook, create_app
+from shared.runtime.webhook.token import NoToken, WebhookToken
+from shared.settings import Settings
+from shared.stack import hub_section  # noqa: F401  (registers `hub:`, which a schedule may have)
+from shared.timetable import TimetableError
+from shared.timetable import load as load_timetable
+
+
+class ServeError(Exception):
+    """classops serve cannot start (one line for the operator)."""
+
+
+class Worker(Protocol):
+    def start(self) -> Any: ...
+
+    def stop(self) -> None: ...
+
+
+class LeaderWork:
+    """What only the leader runs, built afresh for each term of leadership (a stopped thread is
+    never restarted); started in order, stopped in reverse."""
+
+    def __init__(self, build: Callable[[], Sequence[Worker]], gauge: Gauge) -> None:
+        self.build, self.gauge = build, gauge
+        self.running: list[Worker] = []
+
+    def start(self) -> None:
+        self.gauge.set(1)
+        self.running = list(self.build())
+        for worker in self.running:
+            worker.start()
+
+    def stop(self) -> None:
+        for worker in reversed(self.running):
+            worker.stop()
+        self.running = []
+        self.gauge.set(0)
+
+
+def handled_types(registry: Registry) -> set[str]:
+    return {h.type for h in registry if isinstance(h, EventHandler)}
+
+
+def watch_targets(kube: Kube, registry: Registry, namespace: str) -> list[Target]:
+    """One watch per (group, kind, selector) of the `@on_watch` handlers."""
+    wanted = {(h.group, h.kind, h.label_selector) for h in registry.watches()}
+    targets = []
+    for group, kind, selector in sorted(wanted):
+        version = kube.preferred_version(group)
+        root = f"/apis/{version}" if "/" in version else f"/api/{version}"
+        listed = kube.request("GET", root).get("resources", [])
+        match = next((r for r in listed if r["kind"].lower() == kind and "/" not in r["name"]),
+                     None)
+        if match is None:
+            raise ServeError(f"the server has no kind {kind!r} in {version}")
+        targets.append(Target(version, match["kind"],
+                              namespace if match["namespaced"] else "", selector))
+    return targets
+
+
+class Server:
+    def __init__(self, settings: Settings, registry: Registry,
+                 api: client.ApiClient | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 extra_work: Sequence[Callable[[Server], Worker]] = (),
+                 drain_tick: float = 5.0, log: logging.Logger | None = None) -> None:
+        self.settings, self.registry, self.clock = settings, registry, clock
+        self.log = bind(log or logging.getLogger("classops.serve"))
+        self.api = api or connect(settings.kubeconfig)
+        self.namespace = settings.namespace or default_namespace(settings.kubeconfig)
+        self.kube = Kube(self.api)
+        self.metrics = Metrics()
+        self.identity = settings.identity or f"{socket.gethostname()}-{os.getpid()}"
+        self.extra_work = list(extra_work)
+        if settings.schedule:
+            self._add_scheduler(settings.schedule)
+        try:
+            token = WebhookToken(settings, self.kube, self.namespace, log=self.log.logger)
+            targets = watch_targets(self.kube, registry, self.namespace)
+        except NoToken as err:
+            raise ServeError(str(err)) from None
+        except ApiError as err:
+            raise ServeError(f"cannot read from the cluster: {err}") from err
+        self.inbox = Inbox(self.kube, self.namespace, clock)
+        self.live = live(settings, clock, self.api, self.log.logger)
+        self.executor = (DryRunExecutor(sys.stdout, "json") if settings.dry_run else
+                         Executor(self.live.ports, self.metrics, clock, instance=self.identity))
+        self.elector = Elector(self.kube, self.namespace, settings.lease_name, self.identity,
+                               Timings(settings.lease_duration, settings.renew_deadline,
+                                       settings.retry_period),
+                               on_started=lambda: self.work.start(),
+                               on_stopped=lambda: self.work.stop(), wall=clock)
+        self.runner = Runner(registry, self.live.context, self.executor, self.metrics,
+                             lambda: self.elector.leading)
+        self.drain_tick, self.targets = drain_tick, targets
+        self.settled = Settled()  # watch events settled, across terms of leadership
+        self.work = LeaderWork(self._leader_workers, Gauge(
+            "classops_leader", "1 while this replica leads", registry=self.metrics.registry))
+        self._stopping = False
+        app = create_app(Webhook(self.inbox, token, handled_types(registry),
+                                 self.metrics.registry, self._ready,
+                                 allowed_origins=settings.webhook_allowed_origins,
+                                 max_pending=settings.inbox_max_pending))
+        self.http: BaseWSGIServer = make_server(settings.host, settings.port, app,
+                                                threaded=True)
+        self._http_thread: threading.Thread | None = None
+
+    def _add_scheduler(self, path: str) -> None:
+        try:
+            timetable = load_timetable(path)
+        except TimetableError as err:
+            raise ServeError(f"{path} is invalid: " + "; ".join(map(str, err.problems))) from err
+        register_calendar(self.registry)
+        self.extra_work.append(lambda s: Scheduler(Kube(s.api), s.namespace, timetable,
+                                                   s.inbox, s.clock))
+
+    @property
+    def port(self) -> int:
+        return int(self.http.server_port)
+
+    def _ready(self) -> tuple[bool, str]:
+        return (False, "stopping") if self._stopping else (True, "serving")
+
+    def _leader_workers(self) -> list[Worker]:
+        drainer = Drainer(self.inbox, self.runner, timedelta(seconds=self.settings.dedupe_ttl),
+                          tick=self.drain_tick)
+        pending = Target("v1", "ConfigMap", self.namespace, f"{LABEL}=event,{STATE}=pending")
+        retries = Retries(self.runner.run, self.metrics.watch_events, self.settled,
+                          log=self.log.logger)
+        wakes = Watcher(Kube(self.api), pending, drainer.wake, trim=without_data,
+                        page=INBOX_PAGE)  # it only wakes the drainer: it keeps no bodies
+        workers: list[Worker] = [wakes, drainer, retries]
+        workers += [self._watcher(t, retries) for t in self.targets]
+        return workers + [make(self) for make in self.extra_work]
+
+    def _watcher(self, target: Target, retries: Retries) -> Watcher:
+        plural = self.kube.resource(target.api_version, target.kind).plural
+
+        def deliver(action: str, obj: dict[str, Any]) -> None:
+            try:
+                retries.deliver(typed(from_watch(action, obj, plural, self.clock())))
+            except NotLeading:
+                return
+            except (UnknownEventType, ValueError) as err:
+                self.log.warning("watch event not handled: %s", err)
+
+        return Watcher(Kube(self.api), target, deliver)
+
+    def start(self) -> Server:
+        self._http_thread = threading.Thread(target=self.http.serve_forever, name="http",
+                                             daemon=True)
+        self._http_thread.start()
+        self.elector.start()
+        self.log.info("serving", extra={"port": self.port, "namespace": self.namespace,
+                                        "identity": self.identity})
+        return self
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.elector.stop(release=True)  # stops the leader's work first, then releases
+        self.http.shutdown()
+        self.http.server_close()
+        self.log.info("stopped")
+
+    def run(self) -> int:
+        """Serve until SIGTERM or SIGINT."""
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        self.start()
+        stop.wait()
+        self.stop()
+        return 0
