@@ -61,6 +61,11 @@ class Settings:
     dedupe_ttl: float = 7 * 86400.0  # how long an event's id is remembered
     inbox_max_pending: int = 10_000  # over it the webhook answers 503 + Retry-After
     schedule: str | None = None  # schedules.yaml for the scheduler; None: no scheduler
+    # -- serve's HTTP server (shared.runtime.http) --
+    http_threads: int = 8  # worker threads: requests served at once
+    http_connection_limit: int = 100  # open connections; past it, no accept() until some close
+    http_channel_timeout: float = 30.0  # an idle or stalled connection is closed after this
+    shutdown_grace: float = 20.0  # SIGTERM: requests in flight get this long to be answered
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -86,7 +91,14 @@ class Settings:
                                        ("RETRY_PERIOD", default.retry_period),
                                        ("DEDUPE_TTL", default.dedupe_ttl),
                                        ("INBOX_MAX_PENDING", default.inbox_max_pending),
-                                       ("WEBHOOK_TOKEN_TTL", default.webhook_token_ttl))}
+                                       ("WEBHOOK_TOKEN_TTL", default.webhook_token_ttl),
+                                       ("HTTP_THREADS", default.http_threads),
+                                       ("HTTP_CONNECTION_LIMIT", default.http_connection_limit),
+                                       ("HTTP_CHANNEL_TIMEOUT", default.http_channel_timeout),
+                                       ("SHUTDOWN_GRACE", default.shutdown_grace))}
+        for name in ("HTTP_THREADS", "HTTP_CONNECTION_LIMIT", "HTTP_CHANNEL_TIMEOUT"):
+            if numbers[name] < 1:
+                problems.append(f"{PREFIX}{name} must be at least 1")
         if numbers["INBOX_MAX_PENDING"] < 1:
             problems.append(f"{PREFIX}INBOX_MAX_PENDING must be at least 1")
         if not (numbers["RETRY_PERIOD"] < numbers["RENEW_DEADLINE"]
@@ -118,7 +130,11 @@ class Settings:
                    webhook_allowed_origins=origins,
                    webhook_token_ttl=numbers["WEBHOOK_TOKEN_TTL"],
                    dedupe_ttl=numbers["DEDUPE_TTL"], schedule=get("SCHEDULE"),
-                   inbox_max_pending=int(numbers["INBOX_MAX_PENDING"]))
+                   inbox_max_pending=int(numbers["INBOX_MAX_PENDING"]),
+                   http_threads=int(numbers["HTTP_THREADS"]),
+                   http_connection_limit=int(numbers["HTTP_CONNECTION_LIMIT"]),
+                   http_channel_timeout=numbers["HTTP_CHANNEL_TIMEOUT"],
+                   shutdown_grace=numbers["SHUTDOWN_GRACE"])
 
 
 def _number(name: str, text: str | None, default: float, problems: list[str]) -> float:
