@@ -34,7 +34,7 @@ from shared.events import CALENDAR_CHANGED
 from shared.handlers.registry import Registry
 from shared.ports.kube import Kube
 from shared.runtime.inbox.store import Inbox
-from shared.runtime.schedule.overlay import OVERLAY
+from shared.runtime.schedule import overlay
 from shared.runtime.server import Server
 from shared.settings import Secret, Settings
 from tests.kubeemu import Emulator
@@ -127,12 +127,12 @@ def main() -> None:
     odd = next((e for e in entries if not e.outcome.get("handlers")), None)
     if odd is not None:
         print(f"an entry without a handler's record: {odd.id} {odd.outcome}")
-    overlay = kube.get("v1", "ConfigMap", OVERLAY, NS)
-    kept = json.loads((overlay.raw.get("data") or {}).get("changes", "[]")) if overlay else []
+    kept = overlay.read(kube, NS)
     print(f"drained {args.events} in {took:.1f} s ({args.events / took:.1f} events/s); "
           f"states {dict(states)}; {with_record} with an outcome record")
-    print(f"scheduler plans: {counter.messages['planned']}; overlay keeps {len(kept)} changes "
-          f"({len(json.dumps(kept)) / 1024:.0f} KiB)")
+    largest = max(len(json.dumps(e.outcome)) for e in entries)
+    print(f"scheduler plans: {counter.messages['planned']}; the overlay keeps {len(kept)} "
+          f"changes; the largest outcome record is {largest} bytes")
     if profiler is not None:
         text = io.StringIO()
         pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(25)
