@@ -23,6 +23,7 @@ from typing import Any
 from shared.ports.errors import ApiError
 from shared.ports.hub import Hub
 from shared.ports.kube import Kube
+from shared.stack.blockers import Blocker, explain
 from shared.stack.labels import MANAGED_BY
 from shared.timetable import Occurrence, Timetable, expand
 
@@ -74,6 +75,8 @@ class Status:
     newest_snapshot: timedelta | None  # its age; None: none yet (or snapshots unavailable)
     snapshots: str  # "", or why snapshots could not be read
     next_actions: tuple[tuple[datetime, str, str], ...]  # (at, type, subject)
+    # for each component not ready ("kind/name"), why: as `classops deploy` says it
+    blockers: tuple[tuple[str, tuple[Blocker, ...]], ...] = ()
 
 
 def component_of(obj: Mapping[str, Any], now: datetime) -> Component:
@@ -119,7 +122,8 @@ def build(namespace: str, hub_config: Mapping[str, Any] | None,
           workloads: Iterable[Mapping[str, Any]], pvcs: Iterable[Mapping[str, Any]],
           snapshots: Iterable[Mapping[str, Any]] | None, servers: int | None,
           servers_from: str, actions: tuple[tuple[datetime, str, str], ...],
-          now: datetime, snapshots_error: str = "") -> Status:
+          now: datetime, snapshots_error: str = "",
+          blockers: Mapping[str, Sequence[Blocker]] | None = None) -> Status:
     source, names = source_of(hub_config)
     components = tuple(sorted((component_of(w, now) for w in workloads),
                               key=lambda c: (c.component, c.name)))
@@ -137,7 +141,8 @@ def build(namespace: str, hub_config: Mapping[str, Any] | None,
                                                        or _meta(s).get("creationTimestamp")))]
     newest = now - max(made) if made else None
     return Status(namespace, source, components, placeholders, servers, servers_from,
-                  len(sizes), sum(sizes), newest, snapshots_error, actions)
+                  len(sizes), sum(sizes), newest, snapshots_error, actions,
+                  tuple((k, tuple(v)) for k, v in sorted((blockers or {}).items()) if v))
 
 
 def _age(age: timedelta | None) -> str:
@@ -158,6 +163,9 @@ def table(s: Status) -> str:
     lines = [f"{s.namespace}: {s.source} stack"]
     lines += ["  ".join(f"{v:<{width[i]}}" if i < 4 else v for i, v in enumerate(r)).rstrip()
               for r in rows]
+    if s.blockers:
+        lines += ["", "not ready:"] + [f"  {name}: {b.line()}" for name, found in s.blockers
+                                       for b in found]
     servers = "unknown" if s.servers is None else str(s.servers)
     snapshot = s.snapshots or (f"{_age(s.newest_snapshot)} ago" if s.newest_snapshot
                                is not None else "none yet")
@@ -185,10 +193,27 @@ def as_dict(s: Status) -> dict[str, Any]:
     del found["newest_snapshot"]
     found["next_actions"] = [{"at": at.isoformat(), "type": t, "subject": subject}
                              for at, t, subject in s.next_actions]
+    found["blockers"] = {name: [b.as_dict() for b in bs] for name, bs in s.blockers}
     return found
 
 
 # -- I/O ---------------------------------------------------------------------------------------
+def why(kube: Kube, namespace: str, workloads: Sequence[Mapping[str, Any]]
+        ) -> dict[str, list[Blocker]]:
+    """Why each of `workloads` (as read) is not ready: one list each of the namespace's pods,
+    claims and core Events (Events are optional: a cluster or a Role without them says less)."""
+    if not workloads:
+        return {}
+    pods = [o.raw for o in kube.list("v1", "Pod", namespace)]
+    claims = [o.raw for o in kube.list("v1", "PersistentVolumeClaim", namespace)]
+    try:
+        events = [o.raw for o in kube.list("v1", "Event", namespace)]
+    except ApiError:
+        events = []
+    return {f"{str(w.get('kind', '')).lower()}/{_meta(w).get('name')}":
+            explain(w, pods, claims, events) for w in workloads}
+
+
 def _running_servers(kube: Kube, hub: Hub | None, namespace: str) -> tuple[int, str]:
     if hub is not None:
         try:
@@ -216,5 +241,6 @@ def read(kube: Kube, namespace: str, now: datetime, hub: Hub | None = None,
     except ApiError as err:
         error = "unavailable (no snapshot CRDs)" if err.not_found else f"unreadable: {err}"
     servers, servers_from = _running_servers(kube, hub, namespace)
+    not_ready = [w for w in workloads if (c := component_of(w, now)).ready < c.desired]
     return build(namespace, hub_config, workloads, pvcs, snapshots, servers, servers_from,
-                 next_actions(timetable, now), now, error)
+                 next_actions(timetable, now), now, error, why(kube, namespace, not_ready))
