@@ -41,6 +41,8 @@ TRACKED: dict[str, tuple[tuple[str, str], ...]] = {
             ("apps/v1", "DaemonSet"), ("policy/v1", "PodDisruptionBudget"),
             ("networking.k8s.io/v1", "NetworkPolicy"), ("coordination.k8s.io/v1", "Lease")),
 }
+#: Tracked too when HTTPS is `auto` (listing them needs cert-manager's CRDs).
+CERT_MANAGER = (("cert-manager.io/v1", "Issuer"), ("cert-manager.io/v1", "Certificate"))
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
 
 
@@ -86,7 +88,9 @@ def survey(kube: Kube, settings: HubSettings, parts: Sequence[str], schedule_tex
                                      detail))
     tracked = []
     for part in parts:
-        for api_version, kind in TRACKED[part]:
+        kinds = TRACKED[part] + (CERT_MANAGER if part == "hub" and settings.tls_mode == "auto"
+                                 else ())
+        for api_version, kind in kinds:
             namespace = "" if part == "cluster" else settings.namespace
             tracked += [o.raw for o in kube.list(api_version, kind, namespace,
                                                  tracking_selector(settings, part))]

@@ -27,6 +27,7 @@ from shared.ports.s3 import S3
 from shared.stack import admin, hub_component
 from shared.stack.config import HubSettings
 from shared.stack.verdicts import (
+    CERT_MANAGER_CRDS,
     SNAPSHOT_CRDS,
     Access,
     Autoscaler,
@@ -35,6 +36,7 @@ from shared.stack.verdicts import (
     SnapshotSupport,
     Step,
     StorageProbe,
+    TlsProbe,
 )
 
 CRD = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
@@ -142,4 +144,19 @@ def observe(systems: Systems, settings: HubSettings) -> Observations:
         needed_scopes=tuple(hub_component.CLASSOPS_SCOPES),
         access=tuple(review(kube, p) for p in admin.permissions(settings)),
         autoscaler=autoscaler(kube),
+        tls=tls(kube, settings),
     )
+
+
+def tls(kube: Kube, settings: HubSettings) -> TlsProbe:
+    mode, secret = settings.tls_mode, settings.tls_secret_name
+    try:
+        if mode == "auto":
+            return TlsProbe(mode, settings.host, secret, crds=tuple(
+                name for name in CERT_MANAGER_CRDS if kube.get(*CRD, name) is not None))
+        if mode == "secret":
+            found = kube.get("v1", "Secret", secret, settings.namespace) is not None
+            return TlsProbe(mode, settings.host, secret, secret_found=found)
+    except ApiError as err:
+        return TlsProbe(mode, settings.host, secret, error=str(err))
+    return TlsProbe(mode, settings.host, secret)
