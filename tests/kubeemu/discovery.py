@@ -42,6 +42,7 @@ _SUBRESOURCE_KINDS = {
     "eviction": ("policy", "v1", "Eviction", ("create",)),
     "token": ("authentication.k8s.io", "v1", "TokenRequest", ("create",)),
     "finalize": ("", "", "", ("update",)),
+    "log": ("", "", "", ("get",)),
     "status": ("", "", "", ("get", "patch", "update")),
 }
 

@@ -213,4 +213,13 @@ class Emulator:
         if what == "requests" and method == "DELETE":
             self.clear_requests()
             return {"ok": True}
+        answer = self._storage_control(method, what, body)
+        if answer is not None:
+            return answer
         raise ApiError(404, "NotFound", f"no control {method} /_emu/{what}")
+
+    # -- volumes, snapshots and Jobs (controllers/storage_control.py) ----------------------------
+    def _storage_control(self, method: str, what: str, body: dict[str, Any]) -> Any:
+        from .controllers.storage_control import control
+
+        return control(self, method, what, body)

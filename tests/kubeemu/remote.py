@@ -36,6 +36,27 @@ class RemoteControl:
                                       "count": count, "retryAfter": retry_after,
                                       "message": message})
 
+    # -- volumes, snapshots and Jobs (controllers/storage_control.py) ----------------------------
+    def volume_folder(self, namespace: str, claim: str) -> str:
+        """The local folder behind a Bound claim (the emulator must be on this machine)."""
+        return str(self._call("GET", f"volumes/{namespace}/{claim}")["path"])
+
+    def snapshot_folder(self, namespace: str, name: str) -> str:
+        return str(self._call("GET", f"snapshots/{namespace}/{name}")["path"])
+
+    def fill_volume(self, namespace: str, claim: str, full: bool = True) -> None:
+        self._call("POST", "volumes/fill", {"namespace": namespace, "claim": claim,
+                                            "full": full})
+
+    def fail_snapshot(self, namespace: str, snapshot: str | None = None,
+                      claim: str | None = None, message: str = "") -> None:
+        self._call("POST", "snapshots/fail", {"namespace": namespace, "snapshot": snapshot,
+                                              "claim": claim, "message": message})
+
+    def kill_pod(self, namespace: str, name: str) -> None:
+        """Kill a Job pod's running process half way (the pod ends Failed, exit code 137)."""
+        self._call("POST", "pods/kill", {"namespace": namespace, "name": name})
+
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
 

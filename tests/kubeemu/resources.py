@@ -52,8 +52,8 @@ _ALL = ("all",)
 RESOURCES: tuple[Resource, ...] = (
     _r("", "v1", "Namespace", "namespaces", False, short_names=("ns",),
        verbs=NO_COLLECTION_DELETE, subresources=("finalize", "status")),
-    _r("", "v1", "Pod", "pods", short_names=("po",), subresources=("binding", "eviction", "status"),
-       categories=_ALL),
+    _r("", "v1", "Pod", "pods", short_names=("po",),
+       subresources=("binding", "eviction", "log", "status"), categories=_ALL),
     _r("", "v1", "Service", "services", short_names=("svc",), subresources=_STATUS,
        categories=_ALL),
     _r("", "v1", "Endpoints", "endpoints", short_names=("ep",), singular="endpoints"),

@@ -247,7 +247,7 @@ class Handler(BaseHTTPRequestHandler):
         if route.subresource:
             allowed = {"status": ("get", "update", "patch"), "scale": ("get", "update", "patch"),
                        "finalize": ("update",), "token": ("create",),
-                       "eviction": ("create",)}.get(route.subresource, ())
+                       "eviction": ("create",), "log": ("get",)}.get(route.subresource, ())
             if verb not in allowed:
                 raise method_not_allowed()
         elif verb not in res.verbs or (verb in ("create", "deletecollection") and res.namespaced
@@ -272,6 +272,9 @@ class Handler(BaseHTTPRequestHandler):
 
             self._send_json(*evict(self.emu, route.namespace, route.name, self._body(raw),
                                    dry_run))
+            return
+        if verb == "get" and route.subresource == "log":
+            self._pod_log(route, query)
             return
         if verb == "list":
             self._list(route, query)
@@ -306,6 +309,17 @@ class Handler(BaseHTTPRequestHandler):
                     reg.delete(res, key[0], key[1], self._delete_options(raw, query), dry_run)
             self._send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
                                   "status": "Success"})
+
+    def _pod_log(self, route: Route, query: dict[str, str]) -> None:
+        from .controllers.logs import pod_log  # the controllers load only when used
+
+        data = pod_log(self.emu, route.namespace, route.name, query).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self._status = 200
 
     def _delete_options(self, raw: bytes, query: dict[str, str]) -> Obj:
         """DeleteOptions from the body, or from the query string as the official client sends

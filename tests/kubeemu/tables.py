@@ -33,9 +33,10 @@ def _pod_cells(o: Obj) -> list[Any]:
     restarts = sum(c.get("restartCount", 0) for c in statuses)
     phase = "Terminating" if o["metadata"].get("deletionTimestamp") else status.get("phase", "")
     for c in statuses:
-        waiting = (c.get("state") or {}).get("waiting")
-        if waiting:
-            phase = waiting.get("reason", phase)
+        state = c.get("state") or {}
+        reason = (state.get("waiting") or state.get("terminated") or {}).get("reason")
+        if reason and not o["metadata"].get("deletionTimestamp"):
+            phase = reason  # a waiting or ended container's reason (Completed, Error)
     return [f"{ready}/{len(spec.get('containers') or [])}", phase, restarts]
 
 
@@ -61,6 +62,67 @@ _COLUMNS: dict[str, tuple[list[str], Callable[[Obj], list[Any]]]] = {
         (o.get("status") or {}).get("readyToUse", False),
         ((o.get("spec") or {}).get("source") or {}).get("persistentVolumeClaimName", "")]),
 }
+
+
+# -- storage and batch (the volumes, snapshots and jobs controllers) ----------------------------
+_MODES = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX",
+          "ReadWriteOncePod": "RWOP"}
+
+
+def _modes(modes: list[str] | None) -> str:
+    return ",".join(_MODES.get(m, m) for m in modes or [])
+
+
+def _pvc_cells(o: Obj) -> list[Any]:
+    spec, status = o.get("spec") or {}, o.get("status") or {}
+    return [status.get("phase", "Pending"), spec.get("volumeName", ""),
+            (status.get("capacity") or {}).get("storage", ""), _modes(status.get("accessModes")),
+            spec.get("storageClassName") or "", "<unset>"]
+
+
+def _pv_cells(o: Obj) -> list[Any]:
+    spec, status = o.get("spec") or {}, o.get("status") or {}
+    ref = spec.get("claimRef") or {}
+    return [(spec.get("capacity") or {}).get("storage", ""), _modes(spec.get("accessModes")),
+            spec.get("persistentVolumeReclaimPolicy", ""), status.get("phase", ""),
+            f"{ref['namespace']}/{ref['name']}" if ref.get("name") else "",
+            spec.get("storageClassName") or "", "<unset>", status.get("reason", "")]
+
+
+def _job_cells(o: Obj) -> list[Any]:
+    spec, status = o.get("spec") or {}, o.get("status") or {}
+    done = {c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"}
+    state = "Complete" if "Complete" in done else "Failed" if "Failed" in done else (
+        "Suspended" if spec.get("suspend") else "Running")
+    duration = ""
+    if status.get("startTime") and status.get("completionTime"):
+        start, end = (datetime.fromisoformat(status[k].replace("Z", "+00:00"))
+                      for k in ("startTime", "completionTime"))
+        duration = f"{int((end - start).total_seconds())}s"
+    return [state, f"{status.get('succeeded', 0)}/{spec.get('completions', 1)}", duration]
+
+
+def _class_cells(o: Obj) -> list[Any]:
+    return [o.get("provisioner", ""), o.get("reclaimPolicy", "Delete"),
+            o.get("volumeBindingMode", "Immediate"), bool(o.get("allowVolumeExpansion"))]
+
+
+_COLUMNS.update({
+    "persistentvolumeclaims": (["Status", "Volume", "Capacity", "Access Modes", "StorageClass",
+                                "VolumeAttributesClass"], _pvc_cells),
+    "persistentvolumes": (["Capacity", "Access Modes", "Reclaim Policy", "Status", "Claim",
+                           "StorageClass", "VolumeAttributesClass", "Reason"], _pv_cells),
+    "jobs.batch": (["Status", "Completions", "Duration"], _job_cells),
+    "storageclasses.storage.k8s.io": (["Provisioner", "ReclaimPolicy", "VolumeBindingMode",
+                                       "AllowVolumeExpansion"], _class_cells),
+    "volumesnapshotcontents.snapshot.storage.k8s.io": (
+        ["ReadyToUse", "RestoreSize", "DeletionPolicy", "Driver", "VolumeSnapshot"], lambda o: [
+            (o.get("status") or {}).get("readyToUse", False),
+            (o.get("status") or {}).get("restoreSize", ""),
+            (o.get("spec") or {}).get("deletionPolicy", ""),
+            (o.get("spec") or {}).get("driver", ""),
+            ((o.get("spec") or {}).get("volumeSnapshotRef") or {}).get("name", "")]),
+})
 
 
 def _row_object(obj: Obj, include: str) -> Obj | None:

@@ -16,6 +16,16 @@
 default. Every controller reads time from `emu.clock`, so a test sets, advances or speeds the clock
 instead of sleeping. Each one is a `base.Controller`: a thread that wakes on every store change
 and on a short wall tick, started and stopped with the emulator.
+
+Storage and batch (each PV, snapshot and Job log a local folder, `disk.py`):
+
+- `volumes`: StorageClasses, the PV controller and a CSI provisioner (`volumes.py`); with the
+  scheduler, its VolumeBinding plugin too;
+- `snapshots`: the CSI snapshot controller, each snapshot a copy of its claim's folder
+  (`snapshots.py`; needs `volumes`);
+- `jobs`: the Job controller, each Job pod's first container run as a local process (`jobs.py`,
+  `runner.py`, `logs.py`; needs `scheduler` and nodes; with `kubelet`, the process starts once
+  the pod is Running). Their controls: `storage_control.py`.
 """
 
 from __future__ import annotations
@@ -25,22 +35,27 @@ from typing import TYPE_CHECKING, Any
 
 from .base import Controller
 from .disruption import Disruption
+from .jobs import Jobs
 from .kubelet import Kubelet
 from .priority import PriorityAdmission
 from .scheduling import Scheduler
+from .snapshots import Snapshots
 from .taints import TaintEviction
+from .volumes import Volumes
 from .workloads import Workloads
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
 
-NAMES = ("scheduler", "kubelet", "workloads", "disruption", "taints")
+NAMES = ("scheduler", "kubelet", "workloads", "disruption", "taints", "volumes", "snapshots",
+         "jobs")
 _KINDS: dict[str, type[Controller]] = {"scheduler": Scheduler, "kubelet": Kubelet,
                                        "workloads": Workloads, "disruption": Disruption,
-                                       "taints": TaintEviction}
+                                       "taints": TaintEviction, "volumes": Volumes,
+                                       "snapshots": Snapshots, "jobs": Jobs}
 
-__all__ = ["NAMES", "Controller", "Disruption", "Kubelet", "PriorityAdmission", "Scheduler",
-           "TaintEviction", "Workloads", "build"]
+__all__ = ["NAMES", "Controller", "Disruption", "Jobs", "Kubelet", "PriorityAdmission",
+           "Scheduler", "Snapshots", "TaintEviction", "Volumes", "Workloads", "build"]
 
 
 def build(emu: Emulator, names: Iterable[str],

@@ -191,6 +191,8 @@ class Scheduler(Controller):
             self._schedule(pod, state)
 
     def _schedule(self, pod: Obj, state: _Pass) -> None:
+        if self._volumes_unresolvable(pod, len(state.nodes), state.now):
+            return
         nodes, bound, nominated, now = state.nodes, state.bound, state.nominated, state.now
         reasons: Counter[str] = Counter()
         best: tuple[Decimal, str] | None = None
@@ -282,7 +284,27 @@ class Scheduler(Controller):
             marked.append(latest)
         return marked
 
+    # -- volume binding (the VolumeBinding plugin; on when the `volumes` controller runs) ---------
+    def _volumes_unresolvable(self, pod: Obj, nodes: int, now: datetime) -> bool:
+        """PreFilter: claims missing, being deleted or unbound Immediate keep the pod off every
+        node (UnschedulableAndUnresolvable, so pre-emption cannot help)."""
+        from .volumes import binding_of
+
+        volumes = binding_of(self.emu)
+        why = volumes.prefilter(pod) if volumes is not None and nodes else None
+        if why is None:
+            return False
+        self._unschedulable(pod, f"0/{nodes} nodes are available: {why}. preemption: 0/{nodes} "
+                            f"nodes are available: {nodes} Preemption is not helpful for "
+                            "scheduling.", "", now)
+        return True
+
     def _bind(self, pod: Obj, node: str, now: datetime) -> bool:
+        from .volumes import binding_of
+
+        volumes = binding_of(self.emu)
+        if volumes is not None and not volumes.prebind(pod, node):
+            return False  # PreBind: waiting for its WaitForFirstConsumer claims to bind
         new = deep(pod)
         new["spec"]["nodeName"] = node
         new["status"] = with_condition(status(new), {
