@@ -9,11 +9,13 @@ The takeover times are figures in `bench/takeover.py`.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import requests
 from kubernetes import client, config
 
 from shared.events import ROSTER_CHANGED
+from tests.kubeemu.remote import RemoteControl
 from tests.wait import until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,7 +173,46 @@ def test_only_the_leader_acts_and_takes_over(
             replica.end()
 
 
+def in_flight(replica: Replica) -> float:
+    text = requests.get(f"http://127.0.0.1:{replica.port}/metrics", timeout=30).text
+    line = next(x for x in text.splitlines()
+                if x.startswith("classops_http_requests_in_flight "))
+    return float(line.split()[1])
+
+
 def _digest(event_id: str) -> str:
     import hashlib
 
     return hashlib.sha256(event_id.encode()).hexdigest()[:10]
+
+
+def test_sigterm_answers_the_requests_in_flight_and_logs_only_json(
+        emulator: tuple[client.ApiClient, Path], tmp_path: Path) -> None:
+    api, kubeconfig = emulator
+    remote = RemoteControl(api.configuration.host)
+    a = Replica("a", kubeconfig, tmp_path / "runs.log", duration=LONG)
+    try:
+        until(a.ready)
+        until(lambda: holder(api) == "a")
+        # Each inbox write now takes 3 s: a POST is in flight when SIGTERM comes.
+        remote.add_latency(3.0, "create", f"/namespaces/{NS}/configmaps$")
+        answers: list[int] = []
+        poster = threading.Thread(target=lambda: answers.append(a.post("late-1")))
+        poster.start()
+        until(lambda: in_flight(a) >= 2)  # the POST and this GET
+        a.proc.send_signal(signal.SIGTERM)
+        poster.join(60)
+        assert answers == [202]  # answered, not cut off
+        assert a.proc.wait(60) == 0
+        assert holder(api) == ""  # released, after the answer
+        kept = client.CoreV1Api(api).list_namespaced_config_map(
+            NS, label_selector="classops.edu/inbox=event").items
+        assert len(kept) == 1
+    finally:
+        remote.clear_faults()
+        a.end()
+    text = (tmp_path / "a.log").read_text()
+    lines = [json.loads(line) for line in text.splitlines()]  # every line JSON, none coloured
+    assert "\x1b[" not in text and "process-token" not in text
+    assert any(line.get("event_id") == "late-1" and line.get("status") == 202
+               for line in lines)
