@@ -10,7 +10,9 @@ Bounds (settings, see `shared.settings`):
 - `connection_limit` open connections; past it the server stops accepting until some close
   (the kernel's backlog holds the rest), so a flood of slow clients cannot take all memory;
 - `channel_timeout` seconds of inactivity on a connection without a request being served close
-  it (checked every `cleanup_interval`), so idle or stalled clients give their place back;
+  it (checked every `cleanup_interval`), so idle or stalled clients give their place back; and
+  a request must have arrived whole within `channel_timeout` of its first byte (waitress bounds
+  only inactivity: a client trickling a byte a second would hold its connection for ever);
 - a request body over the webhook's 1 MiB is refused by waitress itself (`max_request_body_size`).
 
 Access logs are JSON lines through the `classops.http` logger (method, path without the query,
@@ -121,6 +123,32 @@ class HttpServer:
             max_request_body_size=max_body + 64 * 1024, ident="classops",
             expose_tracebacks=False)
         self._thread: threading.Thread | None = None
+        self._bound_request_time(channel_timeout)
+
+    def _bound_request_time(self, limit: float) -> None:
+        """Close a connection whose request has been arriving for longer than `limit`, at the
+        server's maintenance pass (waitress's own only closes inactive ones)."""
+        original, server = self.server.maintenance, self.server
+        receiving: dict[int, tuple[int, float]] = {}  # fd: (the partial request, since)
+
+        def maintenance(now: float) -> None:
+            original(now)
+            seen = {}
+            for fd, channel in list(server.active_channels.items()):
+                partial = getattr(channel, "request", None)
+                if partial is None or channel.requests:
+                    continue  # nothing arriving, or a whole request being served
+                first = receiving.get(fd)
+                since = first[1] if first is not None and first[0] == id(partial) else now
+                seen[fd] = (id(partial), since)
+                if now - since > limit:
+                    self.log.warning("closing a connection whose request took over %g s to "
+                                     "arrive", limit)
+                    channel.will_close = True
+            receiving.clear()
+            receiving.update(seen)
+
+        server.maintenance = maintenance
 
     @property
     def port(self) -> int:

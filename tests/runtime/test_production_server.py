@@ -103,6 +103,28 @@ def test_stalled_clients_cannot_hold_every_connection(
             conn.close()
 
 
+def test_a_trickling_client_cannot_hold_its_connection(
+        start_server: Callable[..., Server]) -> None:
+    server = start_server(roster_registry([]), http_channel_timeout=1.0)
+    conn = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+    closed = False
+    try:
+        deadline = time.monotonic() + 60  # a bound for a failing test, not a speed
+        while time.monotonic() < deadline and not closed:
+            try:  # never idle, never done: one header byte at a time
+                conn.sendall(b"X")
+                conn.settimeout(0.3)
+                closed = conn.recv(1024) == b""
+            except TimeoutError:
+                continue
+            except OSError:  # reset by the server
+                closed = True
+    finally:
+        conn.close()
+    assert closed, "the server kept a connection whose request never finished arriving"
+    assert requests.get(f"http://127.0.0.1:{server.port}/healthz", timeout=60).ok
+
+
 def test_stop_answers_requests_in_flight_before_the_lease_is_released(
         kube: Kube, start_server: Callable[..., Server]) -> None:
     server = start_server(roster_registry([]))
