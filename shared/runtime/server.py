@@ -29,7 +29,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from kubernetes import client
 from prometheus_client import Gauge
 
 from shared.actions.executor import DryRunExecutor, Executor
@@ -39,6 +38,7 @@ from shared.logs import bind
 from shared.metrics import Metrics
 from shared.ports.errors import ApiError
 from shared.ports.kube import Kube, connect, default_namespace
+from shared.ports.sdk import client
 from shared.runtime.connecting import live
 from shared.runtime.http import HttpServer
 from shared.runtime.inbox.draining import Drainer
