@@ -91,7 +91,8 @@ def test_filters_and_unschedulable_condition(cluster: Cluster) -> None:
     cond = _scheduled_condition(cluster, "hub-2")
     assert cond.reason == "Unschedulable"
     assert cond.message == ("0/2 nodes are available: "
-                            "2 node(s) didn't match pod anti-affinity rules.")
+                            "2 node(s) didn't match pod anti-affinity rules. preemption: 0/2 "
+                            "nodes are available: 2 No preemption victims found for incoming pod.")
     cluster.core.create_namespaced_pod(ns, _pod("huge", cpu="64"))
     assert "Insufficient cpu" in _scheduled_condition(cluster, "huge").message
     cluster.core.create_namespaced_pod(ns, _pod("elsewhere", scheduler="other-scheduler"))

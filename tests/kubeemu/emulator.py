@@ -170,6 +170,19 @@ class Emulator:
     def clear_requests(self) -> None:
         self.controls.clear_requests()
 
+    # -- nodes (nodes.py) -----------------------------------------------------------------------
+    def add_nodes(self, count: int, **shape: Any) -> list[str]:
+        """Register `count` Ready nodes (shape: cpu, memory, pods, labels, taints)."""
+        from .nodes import add_nodes
+
+        return add_nodes(self, count, **shape)
+
+    def vanish_node(self, name: str) -> list[str]:
+        """The node goes with its pods, at once; returns the pods' "namespace/name"."""
+        from .nodes import vanish_node
+
+        return vanish_node(self, name)
+
     # -- control over HTTP ----------------------------------------------------------------------
     def serve_control(self, handler: Handler, method: str, path: str, query: dict[str, str],
                       raw: bytes) -> None:
@@ -208,6 +221,8 @@ class Emulator:
         if what == "history" and method == "POST":
             self.set_history_window(int(body["window"]))
             return {"ok": True}
+        if what == "nodes/vanish" and method == "POST":
+            return {"pods": self.vanish_node(str(body["name"]))}
         if what == "requests" and method == "GET":
             return [r.to_dict() for r in self.requests()]
         if what == "requests" and method == "DELETE":

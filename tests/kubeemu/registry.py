@@ -27,6 +27,10 @@ RETURNS_DELETED_OBJECT = frozenset({
     "pods", "services", "persistentvolumeclaims", "persistentvolumes", "serviceaccounts",
     "storageclasses", "namespaces",
 })
+# Kinds whose create keeps `status` (the kubelet registers its Node with status; the node
+# strategy's PrepareForCreate keeps every field). Every other kind with a status subresource
+# drops it on create.
+KEEPS_STATUS_ON_CREATE = frozenset({"nodes"})
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's utilrand alphabet
 _OUTSIDE_SPEC = ("metadata", "status", "kind", "apiVersion")
 
@@ -53,6 +57,25 @@ def _same(a: Obj, b: Obj) -> bool:
                   for e in o["metadata"].get("managedFields") or []]
         return {**o, "metadata": {**o["metadata"], "managedFields": fields}}
     return a == b or strip(a) == strip(b)
+
+
+def _no_new_finalizers(res: Resource, old: Obj, new: Obj) -> None:
+    """ValidateObjectMetaUpdate: once deletion is requested no finalizer may be added (422)."""
+    if not old["metadata"].get("deletionTimestamp"):
+        return
+    had = set(old["metadata"].get("finalizers") or [])
+    extra = sorted(set(new["metadata"].get("finalizers") or []) - had)
+    if not extra:
+        return
+    name = old["metadata"]["name"]
+    title = f"{res.kind}.{res.group}" if res.group else res.kind
+    listed = "[]string{" + ", ".join(f'"{f}"' for f in extra) + "}"  # Go's %#v of a []string
+    message = ("Forbidden: no new finalizers can be added if the object is being deleted, "
+               f"found new finalizers {listed}")
+    raise ApiError(422, "Invalid", f'{title} "{name}" is invalid: metadata.finalizers: {message}',
+                   {"name": name, "group": res.group, "kind": res.kind, "causes": [{
+                       "reason": "FieldValueForbidden", "message": message,
+                       "field": "metadata.finalizers"}]})
 
 
 def _stale(res: Resource, name: str) -> ApiError:
@@ -141,7 +164,7 @@ class Registry:
             meta["generation"] = 1
         else:
             meta.pop("generation", None)
-        if "status" in res.subresources:
+        if "status" in res.subresources and res.key not in KEEPS_STATUS_ON_CREATE:
             obj.pop("status", None)
         defaults_on_create(res.key, obj)
         apply_defaults(res.key, obj)
@@ -230,6 +253,7 @@ class Registry:
     def _store_update(self, res: Resource, old: Obj, new: Obj, dry_run: bool, *,
                       subresource: str = "", manager: str = "", field_validation: str = "Warn",
                       warnings: list[str] | None = None, applied: bool = False) -> Obj:
+        _no_new_finalizers(res, old, new)
         for hook in self.admission:
             new = hook(res, old, new)
         new = self._validate(res, new, old, field_validation, warnings)

@@ -77,3 +77,7 @@ class RemoteControl:
 
     def clear_requests(self) -> None:
         self._call("DELETE", "requests")
+
+    def vanish_node(self, name: str) -> list[str]:
+        """The node goes with its pods at once; the pods' "namespace/name"."""
+        return list(self._call("POST", "nodes/vanish", {"name": name})["pods"])

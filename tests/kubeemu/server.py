@@ -253,6 +253,8 @@ class Handler(BaseHTTPRequestHandler):
         elif verb not in res.verbs or (verb in ("create", "deletecollection") and res.namespaced
                                        and not route.namespace):
             raise method_not_allowed()
+        elif verb == "create" and route.name:
+            raise method_not_allowed()  # POST goes to the collection; an item URL has no POST
         dry_run = query.get("dryRun") == "All"
         validation = query.get("fieldValidation") or "Warn"
         if validation not in ("Ignore", "Warn", "Strict"):

@@ -136,6 +136,10 @@ def _row_object(obj: Obj, include: str) -> Obj | None:
 
 def table(resource_key: str, objects: list[Obj], list_meta: Obj, now: datetime,
           include: str = "Metadata") -> Obj:
+    if resource_key == "events":
+        return event_table(objects, list_meta, now, include)
+    if resource_key == "nodes":
+        return node_table(objects, list_meta, now, include)
     extra_names, cells = _COLUMNS.get(resource_key, ([], lambda o: []))
     columns = [{"name": "Name", "type": "string", "format": "name", "priority": 0,
                 "description": "Name must be unique within a namespace."}]
@@ -147,6 +151,86 @@ def table(resource_key: str, objects: list[Obj], list_meta: Obj, now: datetime,
     rows = []
     for o in objects:
         row: Obj = {"cells": [o["metadata"]["name"], *cells(o), _age(o, now)]}
+        obj = _row_object(o, include)
+        if obj is not None:
+            row["object"] = obj
+        rows.append(row)
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta,
+            "columnDefinitions": columns, "rows": rows}
+
+
+# -- core Events: the apiserver's printEvent (pkg/printers/internalversion) ------------------------
+_EVENT_COLUMNS = (("Last Seen", 0), ("Type", 0), ("Reason", 0), ("Object", 0), ("Subobject", 1),
+                  ("Source", 1), ("Message", 0), ("First Seen", 1), ("Count", 1), ("Name", 1))
+
+
+def _since(value: str | None, now: datetime) -> str:
+    if not value:
+        return "<unknown>"
+    return _age({"metadata": {"creationTimestamp": value}}, now)
+
+
+def _event_cells(o: Obj, now: datetime) -> list[Any]:
+    first = _since(o.get("firstTimestamp") or o.get("eventTime"), now)
+    last = _since(o["lastTimestamp"], now) if o.get("lastTimestamp") else first
+    count = o.get("count") or 1
+    if o.get("series"):
+        last = _since(o["series"].get("lastObservedTime"), now)
+        count = o["series"].get("count", count)
+    involved = o.get("involvedObject") or {}
+    kind = str(involved.get("kind", "")).lower()
+    target = f"{kind}/{involved['name']}" if involved.get("name") else kind
+    source = o.get("source") or {}
+    component = source.get("component") or o.get("reportingComponent") or ""
+    instance = source.get("host") or o.get("reportingInstance") or ""
+    return [last, o.get("type", ""), o.get("reason", ""), target, involved.get("fieldPath", ""),
+            f"{component}, {instance}" if instance else component,
+            str(o.get("message", "")).strip(), first, count, o["metadata"]["name"]]
+
+
+def event_table(objects: list[Obj], list_meta: Obj, now: datetime, include: str) -> Obj:
+    columns = [{"name": name, "type": "integer" if name == "Count" else "string",
+                "format": "name" if name == "Name" else "", "priority": priority,
+                "description": name} for name, priority in _EVENT_COLUMNS]
+    rows = []
+    for o in objects:
+        row: Obj = {"cells": _event_cells(o, now)}
+        obj = _row_object(o, include)
+        if obj is not None:
+            row["object"] = obj
+        rows.append(row)
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta,
+            "columnDefinitions": columns, "rows": rows}
+
+
+# -- Nodes: printNode (Name, Status, Roles, Age, Version; wide: Internal-IP, OS image, ...) -------
+_NODE_COLUMNS = (("Name", 0), ("Status", 0), ("Roles", 0), ("Age", 0), ("Version", 0),
+                 ("Internal-IP", 1), ("External-IP", 1), ("OS-Image", 1), ("Kernel-Version", 1),
+                 ("Container-Runtime", 1))
+
+
+def _node_cells(o: Obj, now: datetime) -> list[Any]:
+    status, spec = o.get("status") or {}, o.get("spec") or {}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    state = "Unknown" if ready is None else "Ready" if ready.get("status") == "True" else "NotReady"
+    if spec.get("unschedulable"):
+        state += ",SchedulingDisabled"
+    roles = sorted(k.split("/", 1)[1] for k in (o["metadata"].get("labels") or {})
+                   if k.startswith("node-role.kubernetes.io/"))
+    addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
+    info = status.get("nodeInfo") or {}
+    return [o["metadata"]["name"], state, ",".join(roles) or "<none>", _age(o, now),
+            info.get("kubeletVersion", ""), addresses.get("InternalIP", "<none>"),
+            addresses.get("ExternalIP", "<none>"), info.get("osImage", "<unknown>"),
+            info.get("kernelVersion", "<unknown>"), info.get("containerRuntimeVersion", "")]
+
+
+def node_table(objects: list[Obj], list_meta: Obj, now: datetime, include: str) -> Obj:
+    columns = [{"name": name, "type": "string", "format": "name" if name == "Name" else "",
+                "priority": priority, "description": name} for name, priority in _NODE_COLUMNS]
+    rows = []
+    for o in objects:
+        row: Obj = {"cells": _node_cells(o, now)}
         obj = _row_object(o, include)
         if obj is not None:
             row["object"] = obj

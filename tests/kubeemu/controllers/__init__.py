@@ -9,7 +9,9 @@
 - `disruption`: PodDisruptionBudget status, which the Eviction API (`eviction.py`, served by the
   apiserver whether or not controllers run) spends (`disruption.py`);
 - `taints`: the taint eviction controller, evicting pods from nodes with NoExecute taints they
-  do not tolerate, after `tolerationSeconds` on the clock (`taints.py`).
+  do not tolerate, after `tolerationSeconds` on the clock (`taints.py`);
+- `autoscaler`: a cluster-autoscaler model adding pool nodes for unschedulable pods after a
+  provisioning and a NotReady time, and removing empty ones (`autoscaler.py`).
 
 `Emulator(controllers=("scheduler", "kubelet", "workloads"))` or
 `emu.enable_controllers("scheduler", kubelet={"pull_seconds": 30})` turn them on; none run by
@@ -33,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .autoscaler import NodeAutoscaler, NodePool
 from .base import Controller
 from .disruption import Disruption
 from .jobs import Jobs
@@ -48,14 +51,16 @@ if TYPE_CHECKING:
     from ..emulator import Emulator
 
 NAMES = ("scheduler", "kubelet", "workloads", "disruption", "taints", "volumes", "snapshots",
-         "jobs")
+         "jobs", "autoscaler")
 _KINDS: dict[str, type[Controller]] = {"scheduler": Scheduler, "kubelet": Kubelet,
                                        "workloads": Workloads, "disruption": Disruption,
                                        "taints": TaintEviction, "volumes": Volumes,
-                                       "snapshots": Snapshots, "jobs": Jobs}
+                                       "snapshots": Snapshots, "jobs": Jobs,
+                                       "autoscaler": NodeAutoscaler}
 
-__all__ = ["NAMES", "Controller", "Disruption", "Jobs", "Kubelet", "PriorityAdmission",
-           "Scheduler", "Snapshots", "TaintEviction", "Volumes", "Workloads", "build"]
+__all__ = ["NAMES", "Controller", "Disruption", "Jobs", "Kubelet", "NodeAutoscaler", "NodePool",
+           "PriorityAdmission", "Scheduler", "Snapshots", "TaintEviction", "Volumes", "Workloads",
+           "build"]
 
 
 def build(emu: Emulator, names: Iterable[str],

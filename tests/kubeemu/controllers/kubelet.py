@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..clock import timestamp
+from ..recorder import record_event
 from ..resources import Resource
 from ..store import Obj
 from .base import Controller, deep
@@ -68,6 +69,10 @@ class Kubelet(Controller):
         self._ending: dict[str, datetime] = {}  # pod uid -> when its grace period ends
         self._lock = threading.Lock()  # _ending is written by the graceful hook too
         self._settled: dict[str, str] = {}  # pod uid -> resourceVersion it was Running at
+        self._said: dict[str, set[str]] = {}  # pod uid -> the Events already recorded for it
+        self._telling: list[tuple[Obj, str, str, str, str, datetime]] = []  # to record
+        self._pulls: dict[str, dict[str, tuple[datetime, bool]]] = {}  # uid -> image -> (there,
+        # whether it had to wait for a pull)
 
     def start(self) -> None:
         if self.graceful not in self.registry.graceful:
@@ -113,6 +118,7 @@ class Kubelet(Controller):
             if node not in nodes:
                 self.delete(self.pods, pod, grace=0)
             elif terminating(pod):
+                self._say_killing(pod, nodes[node])
                 with self._lock:
                     end = self._ending.setdefault(pod["metadata"]["uid"], _parse(
                         pod["metadata"]["deletionTimestamp"]))
@@ -121,11 +127,15 @@ class Kubelet(Controller):
             elif not finished(pod):
                 self._sync(pod, nodes[node], now)
         with self._lock:
-            for uid in (set(self._taken) | set(self._ending) | set(self._settled)) - present:
+            for uid in (set(self._taken) | set(self._ending) | set(self._settled)
+                        | set(self._said)) - present:
+                self._said.pop(uid, None)
+                self._pulls.pop(uid, None)
                 self._taken.pop(uid, None)
                 self._ips.pop(uid, None)
                 self._ending.pop(uid, None)
                 self._settled.pop(uid, None)
+        self._tell()
 
     def _image_there(self, node: str, image: str, taken: datetime) -> datetime:
         cache = self.images.setdefault(node, {})
@@ -141,6 +151,9 @@ class Kubelet(Controller):
         containers = spec(pod).get("containers") or []
         images = {c.get("image", ""): self._image_there(node_name, c.get("image", ""), taken)
                   for c in [*inits, *containers]}
+        pulls = self._pulls.setdefault(uid, {})
+        for image, there in images.items():
+            pulls.setdefault(image, (there, there > taken))
         done, t = [], taken
         for c in inits:
             t = max(t, images[c.get("image", "")]) + step
@@ -178,8 +191,65 @@ class Kubelet(Controller):
         new["containerStatuses"] = [self._container_status(c, up, running, waiting)
                                     for c in containers]
         written = self.set_status(self.pods, pod, new)
+        if written is not None:
+            self._say_progress(written, node_name, now, taken, done, running)
         if up and written is not None:
             self._settled[uid] = written["metadata"]["resourceVersion"]
+
+    # -- Events (recorder.py), as the kubelet records them ---------------------------------------
+    def _say(self, pod: Obj, node: str, key: str, reason: str, message: str, field_path: str,
+             when: datetime) -> None:
+        said = self._said.setdefault(pod["metadata"]["uid"], set())
+        if key in said:
+            return
+        said.add(key)
+        # Written once the pass's status writes are done, so those stay as close together as
+        # a kubelet's sync of its pods.
+        self._telling.append((pod, reason, message, node, field_path, when))
+
+    def _tell(self) -> None:
+        telling, self._telling = self._telling, []
+        for pod, reason, message, node, field_path, when in telling:
+            record_event(self.emu, pod, reason, message, component="kubelet", host=node,
+                         field_path=field_path, when=when)
+
+    def _say_progress(self, pod: Obj, node: str, now: datetime, taken: datetime,
+                      done: list[datetime], running: datetime) -> None:
+        """Pulling/Pulled per container image, Created and Started per container, each once its
+        time has come on the clock (stamped with that time)."""
+        uid = pod["metadata"]["uid"]
+        inits = spec(pod).get("initContainers") or []
+        containers = spec(pod).get("containers") or []
+        started = [*done, *([running] * len(containers))]
+        for i, c in enumerate([*inits, *containers]):
+            name, image = c.get("name", ""), c.get("image", "")
+            path = (f"spec.initContainers{{{name}}}" if i < len(inits)
+                    else f"spec.containers{{{name}}}")
+            there, pulled = self._pulls[uid].get(image, (taken, False))
+            if pulled:
+                self._say(pod, node, f"pulling/{name}", "Pulling", f'Pulling image "{image}"',
+                          path, taken)
+                if now >= there:
+                    took = go_duration((there - taken).total_seconds())
+                    self._say(pod, node, f"pulled/{name}", "Pulled",
+                              f'Successfully pulled image "{image}" in {took} ({took} including '
+                              f"waiting). Image size: {image_size(image)} bytes.", path, there)
+            else:
+                self._say(pod, node, f"pulled/{name}", "Pulled",
+                          f'Container image "{image}" already present on machine', path, taken)
+            start = started[i]
+            if now >= start:
+                self._say(pod, node, f"created/{name}", "Created", f"Created container: {name}",
+                          path, start)
+                self._say(pod, node, f"started/{name}", "Started", f"Started container {name}",
+                          path, start)
+
+    def _say_killing(self, pod: Obj, node: Obj) -> None:
+        for c in spec(pod).get("containers") or []:
+            name = c.get("name", "")
+            self._say(pod, node["metadata"]["name"], f"killing/{name}", "Killing",
+                      f"Stopping container {name}", f"spec.containers{{{name}}}",
+                      self.emu.clock.now())
 
     def _container_status(self, c: Obj, up: bool, at: datetime, waiting: str) -> Obj:
         image = c.get("image", "")
@@ -232,4 +302,26 @@ class Kubelet(Controller):
 
 def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def image_size(image: str) -> int:
+    """A stable made-up size (200-1200 MB) for the Pulled message."""
+    return 200_000_000 + int(hashlib.sha256(image.encode()).hexdigest()[:8], 16) % 1_000_000_000
+
+
+def go_duration(seconds: float) -> str:
+    """Go's time.Duration String() at millisecond precision: "0s", "1.5s", "2m3s", "1h0m0s"."""
+    millis = round(seconds * 1000)
+    if millis == 0:
+        return "0s"
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs = f"{rest / 1000:.3f}".rstrip("0").rstrip(".")
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    if millis < 1000:
+        return f"{millis}ms"
+    return f"{secs}s"
 

@@ -42,6 +42,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..clock import timestamp
+from ..recorder import record_event
 from ..store import Obj
 from .base import Controller, deep
 from .pods import (
@@ -57,6 +58,7 @@ from .pods import (
     spec,
     status,
     terminating,
+    tolerates,
     untolerated_taint,
     with_condition,
 )
@@ -66,6 +68,9 @@ if TYPE_CHECKING:
     from ..emulator import Emulator
 
 HOSTNAME = "kubernetes.io/hostname"
+NO_NODES = "no nodes available to schedule pods"
+NOT_HELPFUL = "Preemption is not helpful for scheduling"
+NO_VICTIMS = "No preemption victims found for incoming pod"
 _NONZERO = {"cpu": Decimal("0.1"), "memory": Decimal(200 * 2**20)}
 Usage = dict[str, Decimal]
 
@@ -88,10 +93,20 @@ def anti_affinity_conflict(pod: Obj, others: list[Obj]) -> bool:
         _term_hits(t, o, pod) for o in others for t in _anti_terms(o))
 
 
+def fit_error(nodes: int, reasons: dict[str, int]) -> str:
+    """FitError.Error(): "0/N nodes are available: " and the "<count> <reason>" strings sorted
+    as strings (so "1 ..." before "2 ..."), as kube-scheduler words it."""
+    detail = ", ".join(sorted(f"{n} {why}" for why, n in reasons.items()))
+    return f"0/{nodes} nodes are available: {detail}."
+
+
 def node_filter(pod: Obj, node: Obj) -> str | None:
     """The reasons no pod removal can cure (UnschedulableAndUnresolvable)."""
     if not node_matches(pod, node):
         return "node(s) didn't match Pod's node affinity/selector"
+    if spec(node).get("unschedulable") and not tolerates(spec(pod).get("tolerations") or [], {
+            "key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}):
+        return "node(s) were unschedulable"
     taint = untolerated_taint(pod, node)
     if taint is not None:
         return f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"
@@ -151,6 +166,7 @@ class Scheduler(Controller):
         self.packing = set(packing)
         self.pods, self.nodes = self.resource("", "pods"), self.resource("", "nodes")
         self.admission = PriorityAdmission(emu.store)
+        self._telling: list[tuple[Obj, str, str, str, Obj | None]] = []  # Events to record
 
     def start(self) -> None:
         if self.admission not in self.registry.admission:
@@ -187,14 +203,17 @@ class Scheduler(Controller):
         pending.sort(key=lambda p: (-priority(p), p["metadata"]["creationTimestamp"],
                                     p["metadata"]["name"]))
         state = _Pass(nodes, bound, nominated, now)
-        for pod in pending:
-            self._schedule(pod, state)
+        try:
+            for pod in pending:
+                self._schedule(pod, state)
+        finally:
+            self._tell()
 
     def _schedule(self, pod: Obj, state: _Pass) -> None:
         if self._volumes_unresolvable(pod, len(state.nodes), state.now):
             return
         nodes, bound, nominated, now = state.nodes, state.bound, state.nominated, state.now
-        reasons: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()  # the Filter statuses: reason -> number of nodes
         best: tuple[Decimal, str] | None = None
         pack = self.strategy(spec(pod).get("schedulerName", "")) == "pack"
         for name in sorted(nodes):
@@ -216,22 +235,32 @@ class Scheduler(Controller):
         nominee = status(pod).get("nominatedNodeName") or ""
         waiting = nominee in nodes and any(
             terminating(o) and priority(o) < priority(pod) for o in bound[nominee])
-        if not waiting and spec(pod).get("preemptionPolicy") != "Never":
-            choice = self._victims(pod, state)
+        postfilter, preempted = "", []
+        if spec(pod).get("preemptionPolicy") == "Never":
+            postfilter = "preemption: not eligible due to preemptionPolicy=Never."
+        elif waiting:
+            postfilter = "preemption: not eligible due to a terminating pod on the nominated node."
+        else:
+            choice, statuses = self._victims(pod, state)
             marked = self._mark_victims(pod, choice[1], now) if choice is not None else None
+            if choice is None:
+                postfilter = "preemption: " + fit_error(len(nodes), statuses)
             if choice is not None and marked is not None:
                 nominee, victims = choice
                 for victim, latest in zip(victims, marked, strict=True):
                     self.delete(self.pods, latest)
+                    preempted.append(latest)
                     # What is left of this pass sees the victim as leaving, the room as held.
                     gone = deep(latest)
                     gone["metadata"]["deletionTimestamp"] = timestamp(now)
                     bound[nominee] = [gone if o is victim else o for o in bound[nominee]]
                 nominated[nominee].append(pod)
-        detail = ", ".join(f"{n} {why}" for why, n in sorted(reasons.items()))
-        message = (f"0/{len(nodes)} nodes are available: {detail}." if nodes
-                   else "no nodes available to schedule pods")
+        message = fit_error(len(nodes), dict(reasons)) if nodes else NO_NODES
+        if nodes and postfilter:
+            message += " " + postfilter
         self._unschedulable(pod, message, nominee if nominee in nodes else "", now)
+        for victim in preempted:  # after the nomination is written, so a reader sees both
+            self._preempted(victim, pod, nominee)
 
     def _score(self, pod: Obj, alloc: Usage, others: list[Obj], pack: bool) -> Decimal:
         used = _score_requests(pod)
@@ -242,18 +271,29 @@ class Scheduler(Controller):
         fraction = sum(shares, Decimal(0)) / len(shares) if shares else Decimal(0)
         return fraction if pack else 1 - fraction
 
-    def _victims(self, pod: Obj, state: _Pass) -> tuple[str, list[Obj]] | None:
+    def _victims(self, pod: Obj, state: _Pass) -> tuple[tuple[str, list[Obj]] | None,
+                                                        dict[str, int]]:
+        """The node and victims to pre-empt, or None with why each node would not do (the
+        default preemption's dry run: nodes an eviction cannot help are counted as "Preemption
+        is not helpful for scheduling")."""
         candidates = []
+        statuses: Counter[str] = Counter()
         for name, node in state.nodes.items():
             on_node = state.bound[name]
+            if node_filter(pod, node):
+                statuses[NOT_HELPFUL] += 1
+                continue
             lower = [o for o in on_node if priority(o) < priority(pod) and not terminating(o)]
-            if not lower or node_filter(pod, node):
+            if not lower:
+                statuses[NO_VICTIMS] += 1
                 continue
             keep = [o for o in on_node if o not in lower] + [
                 q for q in state.nominated.get(name, [])
                 if q is not pod and priority(q) >= priority(pod)]
             alloc = state.alloc[name]
-            if room_filter(pod, alloc, keep, _plus(_ZERO, keep)):
+            why = room_filter(pod, alloc, keep, _plus(_ZERO, keep))
+            if why:
+                statuses[why] += 1
                 continue
             victims = []
             lower.sort(key=lambda o: (-priority(o), o["metadata"]["creationTimestamp"]))
@@ -265,9 +305,9 @@ class Scheduler(Controller):
             top = max(priority(v) for v in victims) if victims else -(2**31)
             candidates.append((top, len(victims), name, victims))
         if not candidates:
-            return None
+            return None, dict(statuses)
         _, _, name, victims = min(candidates, key=lambda c: c[:3])
-        return name, victims
+        return (name, victims), dict(statuses)
 
     def _mark_victims(self, pod: Obj, victims: list[Obj], now: datetime) -> list[Obj] | None:
         """The DisruptionTarget condition on every victim before any is deleted (the victims as
@@ -310,7 +350,29 @@ class Scheduler(Controller):
         new["status"] = with_condition(status(new), {
             "type": "PodScheduled", "status": "True", "lastProbeTime": None,
             "lastTransitionTime": timestamp(now)})
-        return self.commit_if_unchanged(self.pods, pod, new)
+        if not self.commit_if_unchanged(self.pods, pod, new):
+            return False
+        meta = pod["metadata"]
+        self._event(pod, "Scheduled",
+                    f"Successfully assigned {meta['namespace']}/{meta['name']} to {node}")
+        return True
+
+    # -- Events (recorder.py), as kube-scheduler's recorder writes them --------------------------
+    def _event(self, pod: Obj, reason: str, message: str, type: str = "Normal",
+               related: Obj | None = None) -> None:
+        """Queued; recorded at the end of the pass, so its bindings stay close together."""
+        self._telling.append((pod, reason, message, type, related))
+
+    def _tell(self) -> None:
+        telling, self._telling = self._telling, []
+        for pod, reason, message, type, related in telling:
+            name = spec(pod).get("schedulerName") or "default-scheduler"
+            record_event(self.emu, pod, reason, message, component=name, type=type,
+                         related=related)
+
+    def _preempted(self, victim: Obj, pod: Obj, node: str) -> None:
+        self._event(victim, "Preempted",
+                    f"Preempted by pod {pod['metadata']['uid']} on node {node}", related=pod)
 
     def _unschedulable(self, pod: Obj, message: str, nominee: str, now: datetime) -> None:
         old = status(pod)
@@ -329,6 +391,9 @@ class Scheduler(Controller):
             new["nominatedNodeName"] = nominee
         else:
             new.pop("nominatedNodeName", None)
-        self.set_status(self.pods, pod, new)
+        if self.set_status(self.pods, pod, new) is not None and not same:
+            # One FailedScheduling per new verdict (the real scheduler repeats it on each retry,
+            # which the recorder counts; here a pass runs on every store change).
+            self._event(pod, "FailedScheduling", message, type="Warning")
 
 
