@@ -68,7 +68,10 @@ def test_a_firing_on_time(kube: Kube) -> None:
     try:
         assert ids(kube) == []
         until(lambda: ids(kube) == [WARMUP_MON])
+        # The firing is recorded just after it is put into the inbox: wait for it, in order.
+        until(lambda: "warmup/lecture" in s.last_fired())
         assert s.last_fired()["warmup/lecture"] == at(14, 9, 40)
+        assert ids(kube) == [WARMUP_MON]  # fired once
     finally:
         s.stop()
 
