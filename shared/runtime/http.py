@@ -123,6 +123,7 @@ class HttpServer:
             max_request_body_size=max_body + 64 * 1024, ident="classops",
             expose_tracebacks=False)
         self._thread: threading.Thread | None = None
+        self._closing = False
         self._bound_request_time(channel_timeout)
 
     def _bound_request_time(self, limit: float) -> None:
@@ -159,9 +160,16 @@ class HttpServer:
         return self.app.in_flight
 
     def start(self) -> HttpServer:
-        self._thread = threading.Thread(target=self.server.run, name="http", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="http", daemon=True)
         self._thread.start()
         return self
+
+    def _serve(self) -> None:
+        try:
+            self.server.run()
+        except (OSError, ValueError):
+            if not self._closing:  # a socket closed under the loop by close(): expected
+                raise
 
     def drain(self, grace: float) -> bool:
         """Stop accepting connections and wait for the requests in flight; False if some were
@@ -174,6 +182,7 @@ class HttpServer:
         return done
 
     def close(self) -> None:
+        self._closing = True
         self.server.close()  # the listener and the loop's trigger
         self.server.task_dispatcher.shutdown(timeout=5)
         wasyncore.close_all(self.server._map)  # the loop ends once its map is empty
