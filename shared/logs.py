@@ -65,11 +65,15 @@ def bind(logger: logging.Logger | Bound, **fields: Any) -> Bound:
 
 
 def configure(level: str = "INFO", stream: Any = None) -> logging.Logger:
-    """The `classops` logger writing JSON lines to `stream` (stderr by default)."""
+    """The `classops` logger writing JSON lines to `stream` (stderr by default); waitress's own
+    messages (the HTTP server's) go the same way, so stderr holds JSON lines only."""
     logger = logging.getLogger("classops")
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
-    logger.handlers[:] = [handler]
+    for name in ("classops", "waitress"):
+        found = logging.getLogger(name)
+        found.handlers[:] = [handler]
+        found.propagate = False
     logger.setLevel(level)
-    logger.propagate = False
+    logging.getLogger("waitress").setLevel(max(logging.INFO, logger.level))
     return logger

@@ -67,6 +67,11 @@ class Settings:
     snapshot_timeout: float = 600.0  # seconds for a snapshot to become readyToUse
     snapshot_workers: int = 8  # snapshots cut and awaited at once
     final_snapshot_bound: float = 900.0  # a deleted PVC waits at most this for its last one
+    # -- serve's HTTP server (shared.runtime.http) --
+    http_threads: int = 8  # worker threads: requests served at once
+    http_connection_limit: int = 100  # open connections; past it, no accept() until some close
+    http_channel_timeout: float = 30.0  # an idle or stalled connection is closed after this
+    shutdown_grace: float = 20.0  # SIGTERM: requests in flight get this long to be answered
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -95,9 +100,16 @@ class Settings:
                                        ("WEBHOOK_TOKEN_TTL", default.webhook_token_ttl),
                                        ("SNAPSHOT_TIMEOUT", default.snapshot_timeout),
                                        ("SNAPSHOT_WORKERS", default.snapshot_workers),
-                                       ("FINAL_SNAPSHOT_BOUND", default.final_snapshot_bound))}
+                                       ("FINAL_SNAPSHOT_BOUND", default.final_snapshot_bound),
+                                       ("HTTP_THREADS", default.http_threads),
+                                       ("HTTP_CONNECTION_LIMIT", default.http_connection_limit),
+                                       ("HTTP_CHANNEL_TIMEOUT", default.http_channel_timeout),
+                                       ("SHUTDOWN_GRACE", default.shutdown_grace))}
         if numbers["SNAPSHOT_WORKERS"] < 1:
             problems.append(f"{PREFIX}SNAPSHOT_WORKERS must be at least 1")
+        for name in ("HTTP_THREADS", "HTTP_CONNECTION_LIMIT", "HTTP_CHANNEL_TIMEOUT"):
+            if numbers[name] < 1:
+                problems.append(f"{PREFIX}{name} must be at least 1")
         if numbers["INBOX_MAX_PENDING"] < 1:
             problems.append(f"{PREFIX}INBOX_MAX_PENDING must be at least 1")
         if not (numbers["RETRY_PERIOD"] < numbers["RENEW_DEADLINE"]
@@ -134,7 +146,11 @@ class Settings:
                    snapshot_class=get("SNAPSHOT_CLASS"),
                    snapshot_timeout=numbers["SNAPSHOT_TIMEOUT"],
                    snapshot_workers=int(numbers["SNAPSHOT_WORKERS"]),
-                   final_snapshot_bound=numbers["FINAL_SNAPSHOT_BOUND"])
+                   final_snapshot_bound=numbers["FINAL_SNAPSHOT_BOUND"],
+                   http_threads=int(numbers["HTTP_THREADS"]),
+                   http_connection_limit=int(numbers["HTTP_CONNECTION_LIMIT"]),
+                   http_channel_timeout=numbers["HTTP_CHANNEL_TIMEOUT"],
+                   shutdown_grace=numbers["SHUTDOWN_GRACE"])
 
 
 def _number(name: str, text: str | None, default: float, problems: list[str]) -> float:

@@ -14,7 +14,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def until(check: Callable[[], T], timeout: float = 10.0, every: float = 0.05, what: str = "",
+def until(check: Callable[[], T], timeout: float = 60.0, every: float = 0.05, what: str = "",
           not_yet: tuple[type[BaseException], ...] = (AttributeError, TypeError)) -> T:
     """Call `check` until it returns something truthy; return that.
 

@@ -2,14 +2,16 @@
 `inspection_group`).
 
 `shared.cli.main` calls `add(commands, subcommand)` once; each command is `cmd_<name>(args) -> int`
-with the CLI's exit codes (0 done, 1 the schedule is invalid or the deploy did not come out
-right, 2 any other error).
+with the CLI's exit codes (0 done, 1 the schedule is invalid or an action failed, 2 any other
+error, 3 `deploy` applied everything but some workload was not ready by `--timeout`; it says
+which, and why).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +23,8 @@ from shared.stack.config import HubSettings
 from shared.stack.labels import PARTS
 from shared.stack.manifests import render, settings_of, to_yaml
 from shared.timetable import load
+
+NOT_READY = 3  # deploy's exit code when a workload is not ready by --timeout
 
 
 def add(commands: Any, subcommand: Subcommand) -> None:
@@ -38,8 +42,9 @@ def add(commands: Any, subcommand: Subcommand) -> None:
                      help="delete what classops rendered before and renders no more "
                           "(never PVCs, Secrets or Namespaces)")
     sub.add_argument("--dry-run", action="store_true", help="print the plan only")
-    sub.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
-                     help="how long to wait for every workload to be ready (default 600)")
+    sub.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                     help="how long to wait for every workload to be ready (default 300); "
+                          f"exit {NOT_READY} if some is not ready by then, saying why")
     sub.add_argument("--no-wait", action="store_true", help="apply and return")
     sub.set_defaults(func=cmd_deploy)
 
@@ -105,12 +110,21 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     try:
         executor = Executor(Ports(kube), Metrics(), lambda: datetime.now(UTC))
         stamp = datetime.now(UTC).strftime("%Y%m%dt%H%M%S")
-        outcome = deploy(kube, executor, settings, sys.stdout, _parts(args), text, args.prune,
-                         args.dry_run, None if args.no_wait else args.timeout,
-                         event_id=f"deploy@{stamp}")
+        as_json = getattr(args, "output", "table") == "json"
+        # With -o json, stdout holds one JSON document; the progress goes to stderr.
+        outcome = deploy(kube, executor, settings, sys.stderr if as_json else sys.stdout,
+                         _parts(args), text, args.prune, args.dry_run,
+                         None if args.no_wait else args.timeout, event_id=f"deploy@{stamp}")
     finally:
         kube.close()
+    if as_json:
+        print(json.dumps(outcome.as_dict(), indent=1, default=str))
     if outcome.not_ready:
         print(f"classops: not ready after {args.timeout:g} s: {', '.join(outcome.not_ready)}",
               file=sys.stderr)
-    return 1 if outcome.failed or outcome.not_ready else 0
+        for name, found in outcome.blockers.items():
+            for b in found:
+                print(f"  {name}: {b.line()}", file=sys.stderr)
+    if outcome.failed:
+        return 1
+    return NOT_READY if outcome.timed_out else 0

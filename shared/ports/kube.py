@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import urllib3
-from kubernetes import client, config
 
 from shared.events import KubeObject, api_path
 
 from .errors import ApiError, retry_after
+from .sdk import client, config
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NoReturn
 
-from kubernetes import client
-
 from shared.actions.applying import Ports
 from shared.handlers.context import Context
 from shared.handlers.readers import HubReader, HubUser, KubeReader, S3Reader, StoredObject
@@ -24,6 +22,7 @@ from shared.ports.hub import Hub
 from shared.ports.kube import Kube, connect
 from shared.ports.s3 import S3
 from shared.ports.s3 import connect as connect_s3
+from shared.ports.sdk import client
 from shared.settings import Settings
 
 

@@ -16,6 +16,8 @@ of that; what is left is ~100 lines of client-go's algorithm, written here:
   further request, so the scheduler and handlers stop before anything else happens.
   `leading` also turns false by itself once the renew deadline has passed, so workers that
   check it stop even while the elector thread is stuck in a slow request.
+- Each request may take up to `renew_deadline` (client-go bounds a renewal by it too): a
+  timeout of one retry period would turn a slow answer on a busy node into a lost Lease.
 - `stop()` (SIGTERM) stops the work, then releases the Lease: holderIdentity cleared and a
   duration of 1 s, so a follower takes over at its next try.
 
@@ -145,7 +147,7 @@ class Elector:
     def _get(self) -> KubeObject | None:
         path = self.kube.resource(*LEASE).path(self.namespace, self.name)
         try:
-            return KubeObject(self.kube.request("GET", path, timeout=self.timings.retry_period))
+            return KubeObject(self.kube.request("GET", path, timeout=self.timings.renew_deadline))
         except ApiError as err:
             if err.not_found:
                 return None
@@ -156,7 +158,7 @@ class Elector:
                 "leaseDurationSeconds": max(1, round(self.timings.lease_duration))}
         meta = {"name": self.name, "namespace": self.namespace}
         manifest = {"apiVersion": LEASE[0], "kind": LEASE[1], "metadata": meta, "spec": spec}
-        timeout = self.timings.retry_period
+        timeout = self.timings.renew_deadline
         try:
             if current is None:
                 self.kube.request("POST", self.kube.resource(*LEASE).path(self.namespace),

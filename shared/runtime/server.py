@@ -6,14 +6,15 @@ Every replica serves the webhook (`shared.runtime.webhook.app`) and takes part i
 (`shared.runtime.leadership`). The leader's work (`LeaderWork`: the inbox drainer and its watch, the
 watchers of the registered `@on_watch` handlers and their retries (`shared.runtime.retrying`), the
 scheduler) starts when the Lease is won and stops, before anything else, when it is lost. The
-HTTP server is werkzeug's threaded one, in process: a forking server would start an elector and a
-scheduler per fork.
+HTTP server is waitress, threaded, in process (`shared.runtime.http`): a forking server would
+start an elector and a scheduler per fork.
 
 A schedule (`CLASSOPS_SCHEDULE`) adds the scheduler (`schedule.scheduler`) to the leader's work
 and the calendar-overlay handler to the registry.
 
-SIGTERM: readiness turns false, the leader's work stops, the Lease is released (a follower leads
-at its next try), then the HTTP server stops.
+SIGTERM: readiness turns false, the HTTP server stops accepting and answers the requests in
+flight (at most `shutdown_grace` seconds), then the leader's work stops and the Lease is released
+(a follower leads at its next try), then the HTTP server closes.
 """
 
 from __future__ import annotations
@@ -29,9 +30,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from kubernetes import client
 from prometheus_client import Gauge
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from shared.actions.executor import DryRunExecutor, Executor
 from shared.events import UnknownEventType, from_watch, typed
@@ -41,7 +40,9 @@ from shared.logs import bind
 from shared.metrics import Metrics
 from shared.ports.errors import ApiError
 from shared.ports.kube import Kube, connect, default_namespace
+from shared.ports.sdk import client
 from shared.runtime.connecting import live
+from shared.runtime.http import HttpServer
 from shared.runtime.inbox.draining import Drainer
 from shared.runtime.inbox.entries import LABEL, STATE, without_data
 from shared.runtime.inbox.store import PAGE as INBOX_PAGE
@@ -165,9 +166,11 @@ class Server:
                                  self.metrics.registry, self._ready,
                                  allowed_origins=settings.webhook_allowed_origins,
                                  max_pending=settings.inbox_max_pending))
-        self.http: BaseWSGIServer = make_server(settings.host, settings.port, app,
-                                                threaded=True)
-        self._http_thread: threading.Thread | None = None
+        self.http = HttpServer(app, settings.host, settings.port, threads=settings.http_threads,
+                               connection_limit=settings.http_connection_limit,
+                               channel_timeout=settings.http_channel_timeout)
+        Gauge("classops_http_requests_in_flight", "HTTP requests being served",
+              registry=self.metrics.registry).set_function(lambda: self.http.in_flight)
 
     def _add_scheduler(self, path: str) -> None:
         try:
@@ -181,7 +184,7 @@ class Server:
 
     @property
     def port(self) -> int:
-        return int(self.http.server_port)
+        return self.http.port
 
     def _ready(self) -> tuple[bool, str]:
         return (False, "stopping") if self._stopping else (True, "serving")
@@ -212,9 +215,7 @@ class Server:
         return Watcher(Kube(self.api), target, deliver)
 
     def start(self) -> Server:
-        self._http_thread = threading.Thread(target=self.http.serve_forever, name="http",
-                                             daemon=True)
-        self._http_thread.start()
+        self.http.start()
         self.elector.start()
         self.log.info("serving", extra={"port": self.port, "namespace": self.namespace,
                                         "identity": self.identity})
@@ -222,9 +223,10 @@ class Server:
 
     def stop(self) -> None:
         self._stopping = True
+        # Requests in flight are answered (their events are in the inbox) before the Lease goes.
+        self.http.drain(self.settings.shutdown_grace)
         self.elector.stop(release=True)  # stops the leader's work first, then releases
-        self.http.shutdown()
-        self.http.server_close()
+        self.http.close()
         self.log.info("stopped")
 
     def run(self) -> int:

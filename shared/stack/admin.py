@@ -149,6 +149,14 @@ CLASSOPS_GRANTS = [
     _grant([""], ["pods/log"], ["get"], "copies"),
 ]
 CLASSOPS_RULES = [g.rule for g in CLASSOPS_GRANTS]
+#: Added to the Role only when HTTPS is `auto`: deploy applies cert-manager's Issuer and
+#: Certificate (a cluster without cert-manager has no such resources to grant).
+CERT_GRANTS = [_grant(["cert-manager.io"], ["issuers", "certificates"], PRUNED, "deploy")]
+
+
+def grants_for(settings: HubSettings) -> list[Grant]:
+    """The Role's grants for this course: CLASSOPS_GRANTS, and CERT_GRANTS in `auto` HTTPS."""
+    return [*CLASSOPS_GRANTS, *(CERT_GRANTS if settings.tls_mode == "auto" else [])]
 
 #: The ClusterRole `<release>-classops-read`, bound cluster-wide: reads for `check`.
 READ_GRANTS = [
@@ -188,7 +196,8 @@ def permissions(settings: HubSettings, grants: Sequence[Grant] | None = None,
                 cluster: Sequence[Grant] | None = None) -> list[Permission]:
     """Every (verb, resource) the rendered Role and ClusterRole hold, one question each."""
     found: dict[Permission, None] = {}
-    for where, chosen in ((settings.namespace, CLASSOPS_GRANTS if grants is None else grants),
+    for where, chosen in ((settings.namespace, grants_for(settings) if grants is None
+                           else grants),
                           ("", READ_GRANTS if cluster is None else cluster)):
         for g in chosen:
             r = g.rule
@@ -233,7 +242,7 @@ def classops(settings: HubSettings, schedule_text: str) -> list[dict[str, Any]]:
             "containers": [container]}
     return [
         part("v1", "ServiceAccount", "classops"),
-        part(f"{RBAC}/v1", "Role", "classops", rules=CLASSOPS_RULES),
+        part(f"{RBAC}/v1", "Role", "classops", rules=[g.rule for g in grants_for(settings)]),
         part(f"{RBAC}/v1", "RoleBinding", "classops",
              subjects=[{"kind": "ServiceAccount", "name": "classops",
                         "namespace": settings.namespace}],

@@ -31,6 +31,9 @@ AUTHENTICATORS = {
 }
 
 
+LETSENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+
+
 @dataclass(frozen=True)
 class Resources:
     cpu_guarantee: str | None = None  # Kubernetes quantities, e.g. "500m", "2"
@@ -54,6 +57,14 @@ class HubSettings:
     release: str = ""  # names cluster-wide objects (PriorityClasses, the scheduler); "" : course
     host: str = ""  # the hub's public name, for the start-up script and docs
     tls_secret: str = ""  # a kubernetes.io/tls Secret: proxy-public serves 443 with it
+    # HTTPS as z2jh's proxy.https.type: "" (none, or `secret` when tls_secret is set),
+    # "secret", "offload" (the load balancer terminates TLS) or "auto" (cert-manager's
+    # Certificate and ACME Issuer make the Secret); see shared/stack/proxy.py and certificates.py
+    https: str = ""
+    https_annotations: Mapping[str, str] = field(default_factory=dict)  # offload: proxy-public's
+    acme_email: str = ""  # auto: the ACME account's contact
+    acme_server: str = LETSENCRYPT
+    acme_solvers: tuple[Mapping[str, Any], ...] = ()  # auto: cert-manager's Issuer solvers
     hub_image: str = HUB_IMAGE
     singleuser_image: str = SINGLEUSER_IMAGE
     classops_image: str = CLASSOPS_IMAGE
@@ -72,6 +83,20 @@ class HubSettings:
         # The course's name is the default of both, resolved once here so every reader agrees.
         object.__setattr__(self, "namespace", self.namespace or self.course)
         object.__setattr__(self, "release", self.release or self.course)
+
+    @property
+    def tls_mode(self) -> str:
+        """"", "secret", "offload" or "auto"."""
+        return self.https or ("secret" if self.tls_secret else "")
+
+    @property
+    def tls_secret_name(self) -> str:
+        """The kubernetes.io/tls Secret the proxy serves 443 with (secret and auto modes)."""
+        return self.tls_secret or (f"{self.release}-hub-tls" if self.tls_mode == "auto" else "")
+
+    @property
+    def proxy_terminates_tls(self) -> bool:
+        return self.tls_mode in ("secret", "auto")
 
     @property
     def scheduler_name(self) -> str:

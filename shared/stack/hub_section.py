@@ -18,7 +18,10 @@ _QUANTITY = re.compile(r"\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?")
 _DNS = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _IMAGE = re.compile(r"[a-z0-9][a-z0-9._/:@-]*[:@][A-Za-z0-9._:-]+")
 KEYS = ("namespace", "release", "host", "tls_secret", "hub_image", "singleuser", "classops_image",
-        "authenticator", "admins", "cull", "hub_db_capacity", "user_scheduler_replicas")
+        "authenticator", "admins", "cull", "hub_db_capacity", "user_scheduler_replicas", "https")
+HTTPS_TYPES = ("secret", "offload", "auto")  # z2jh's proxy.https.type; auto: cert-manager
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_URL = re.compile(r"https://\S+")
 
 
 def _quantity(node: Node) -> str | None:
@@ -87,6 +90,47 @@ def _cull(node: Node) -> dict[str, timedelta | None] | None:
             "cull_every": node.get("every", Node.duration, timedelta(minutes=10))}
 
 
+def _https(node: Node) -> dict[str, Any] | None:
+    """`https:` as z2jh's `proxy.https`: type secret (with `secret`), offload (with the load
+    balancer's Service `annotations`) or auto (cert-manager: `email`, `solvers`, `server`)."""
+    if not node.keys(("type", "secret", "annotations", "email", "server", "solvers"), ("type",)):
+        return None
+    kind = node.get("type", Node.text)
+    if kind not in HTTPS_TYPES:
+        (node.child("type") or node).problem(
+            f"{kind!r} is not an HTTPS type, expected one of {', '.join(HTTPS_TYPES)}")
+        return None
+    found: dict[str, Any] = {"https": kind}
+    if kind == "secret":
+        if node.child("secret") is None:
+            node.problem("type secret needs 'secret': the name of a kubernetes.io/tls Secret")
+            return None
+        found["tls_secret"] = node.get("secret", _dns)
+    annotations = node.child("annotations")
+    if annotations is not None:
+        if kind != "offload" or not isinstance(annotations.value, dict):
+            annotations.problem("is for type offload only, a mapping of the load balancer's "
+                                "Service annotations")
+            return None
+        found["https_annotations"] = {str(k): str(v) for k, v in annotations.value.items()}
+    if kind == "auto":
+        solvers = node.child("solvers")
+        if node.child("email") is None or solvers is None:
+            node.problem("type auto needs 'email' (the ACME account's contact) and 'solvers' "
+                         "(cert-manager's Issuer solvers, e.g. a dns01 one)")
+            return None
+        listed = _plain(solvers.value)
+        if not isinstance(listed, list) or not listed or not all(isinstance(x, dict)
+                                                                 for x in listed):
+            solvers.problem("is not a list of cert-manager solvers (mappings)")
+            return None
+        found |= {"acme_email": node.get("email", lambda n: n.text(_EMAIL, "an e-mail address")),
+                  "acme_solvers": tuple(listed)}
+        if node.child("server") is not None:
+            found["acme_server"] = node.get("server", lambda n: n.text(_URL, "an https URL"))
+    return found
+
+
 @section("hub", needs=("course",))
 def parse_hub(node: Node) -> HubSettings | None:
     course = node.ctx.parsed.get("course")
@@ -101,7 +145,8 @@ def parse_hub(node: Node) -> HubSettings | None:
     if node.child("user_scheduler_replicas") is not None:
         found["user_scheduler_replicas"] = node.get("user_scheduler_replicas",
                                                     lambda n: n.integer(minimum=1))
-    parts = [node.get("singleuser", _singleuser), node.get("cull", _cull)]
+    parts = [node.get("singleuser", _singleuser), node.get("cull", _cull),
+             node.get("https", _https)]
     for part in parts:
         found.update(part or {})
     if node.child("authenticator") is not None:
@@ -111,4 +156,7 @@ def parse_hub(node: Node) -> HubSettings | None:
         found["admins"] = tuple(n for n in (i.text() for i in admins.items()) if n)
     if any(v is None for v in found.values()):
         return None  # each bad value has recorded its problem
+    if found.get("https") == "auto" and not found.get("host"):
+        node.problem("https type auto needs 'host': the name the certificate is for")
+        return None
     return HubSettings(course=course, **found)

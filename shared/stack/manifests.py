@@ -19,7 +19,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from shared.stack import admin, hub_component, network, proxy, user_pods
+from shared.stack import admin, certificates, hub_component, network, proxy, user_pods
 from shared.stack.config import HubSettings
 from shared.stack.labels import PARTS
 
@@ -43,7 +43,7 @@ def render(settings: HubSettings, schedule_text: str = "",
     if "hub" in parts:
         found += [*hub_component.render(settings), *proxy.render(settings),
                   *user_pods.render(settings),
-                  *network.render(settings)]
+                  *network.render(settings), *certificates.render(settings)]
     return found
 
 

@@ -53,7 +53,8 @@ def render(settings: HubSettings) -> list[dict[str, Any]]:
                   egress=[{"to": [_pods(settings, "proxy")], "ports": _tcp(8001)},
                           {"to": [_pods(settings, "singleuser-server")], "ports": _tcp(8888)},
                           _dns(), everywhere])  # the Kubernetes API and the authenticator
-    public = _tcp("http", "https") if settings.tls_secret else _tcp("http")
+    public = (_tcp("http", "https") if settings.proxy_terminates_tls else
+              _tcp("http", "http-redirect") if settings.tls_mode == "offload" else _tcp("http"))
     proxy = _policy(settings, "proxy", "proxy",
                     ingress=[{"ports": public},
                              {"from": [_access("proxy-api")], "ports": _tcp("api")},

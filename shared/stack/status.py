@@ -24,6 +24,7 @@ from shared.events import WARMUP
 from shared.ports.errors import ApiError
 from shared.ports.hub import Hub
 from shared.ports.kube import Kube
+from shared.stack.blockers import Blocker, explain
 from shared.stack.labels import MANAGED_BY
 from shared.timetable import Occurrence, Timetable, expand
 from shared.warmup.holding import TARGET as WARM_TARGET
@@ -80,6 +81,8 @@ class Status:
     next_actions: tuple[tuple[datetime, str, str], ...]  # (at, type, subject)
     warm: tuple[Warm, ...] = ()  # the warm-up's holds (issue 14), one per placeholder set
     next_warmup: tuple[datetime, str] | None = None  # (at, subject)
+    # for each component not ready ("kind/name"), why: as `classops deploy` says it
+    blockers: tuple[tuple[str, tuple[Blocker, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,8 @@ def build(namespace: str, hub_config: Mapping[str, Any] | None,
           workloads: Iterable[Mapping[str, Any]], pvcs: Iterable[Mapping[str, Any]],
           snapshots: Iterable[Mapping[str, Any]] | None, servers: int | None,
           servers_from: str, actions: tuple[tuple[datetime, str, str], ...],
-          now: datetime, snapshots_error: str = "") -> Status:
+          now: datetime, snapshots_error: str = "",
+          blockers: Mapping[str, Sequence[Blocker]] | None = None) -> Status:
     source, names = source_of(hub_config)
     workloads_seen = list(workloads)
     components = tuple(sorted((component_of(w, now) for w in workloads_seen),
@@ -174,7 +178,8 @@ def build(namespace: str, hub_config: Mapping[str, Any] | None,
         "component") == "user-placeholder" and (w := warm_of(obj)) is not None)
     upcoming = next(((at, subject) for at, kind, subject in actions if kind == WARMUP), None)
     return Status(namespace, source, components, placeholders, servers, servers_from,
-                  len(sizes), sum(sizes), newest, snapshots_error, actions, warm, upcoming)
+                  len(sizes), sum(sizes), newest, snapshots_error, actions, warm, upcoming,
+                  tuple((k, tuple(v)) for k, v in sorted((blockers or {}).items()) if v))
 
 
 def _age(age: timedelta | None) -> str:
@@ -195,6 +200,9 @@ def table(s: Status) -> str:
     lines = [f"{s.namespace}: {s.source} stack"]
     lines += ["  ".join(f"{v:<{width[i]}}" if i < 4 else v for i, v in enumerate(r)).rstrip()
               for r in rows]
+    if s.blockers:
+        lines += ["", "not ready:"] + [f"  {name}: {b.line()}" for name, found in s.blockers
+                                       for b in found]
     servers = "unknown" if s.servers is None else str(s.servers)
     snapshot = s.snapshots or (f"{_age(s.newest_snapshot)} ago" if s.newest_snapshot
                                is not None else "none yet")
@@ -229,10 +237,27 @@ def as_dict(s: Status) -> dict[str, Any]:
     found["warm"] = [asdict(w) for w in s.warm]
     found["next_warmup"] = ({"at": s.next_warmup[0].isoformat(), "subject": s.next_warmup[1]}
                             if s.next_warmup else None)
+    found["blockers"] = {name: [b.as_dict() for b in bs] for name, bs in s.blockers}
     return found
 
 
 # -- I/O ---------------------------------------------------------------------------------------
+def why(kube: Kube, namespace: str, workloads: Sequence[Mapping[str, Any]]
+        ) -> dict[str, list[Blocker]]:
+    """Why each of `workloads` (as read) is not ready: one list each of the namespace's pods,
+    claims and core Events (Events are optional: a cluster or a Role without them says less)."""
+    if not workloads:
+        return {}
+    pods = [o.raw for o in kube.list("v1", "Pod", namespace)]
+    claims = [o.raw for o in kube.list("v1", "PersistentVolumeClaim", namespace)]
+    try:
+        events = [o.raw for o in kube.list("v1", "Event", namespace)]
+    except ApiError:
+        events = []
+    return {f"{str(w.get('kind', '')).lower()}/{_meta(w).get('name')}":
+            explain(w, pods, claims, events) for w in workloads}
+
+
 def _running_servers(kube: Kube, hub: Hub | None, namespace: str) -> tuple[int, str]:
     if hub is not None:
         try:
@@ -264,5 +289,6 @@ def read(kube: Kube, namespace: str, now: datetime, hub: Hub | None = None,
         samples = kube.get("v1", "ConfigMap", LEAD_TIMES, namespace)
         timetable = learned(timetable, (samples.raw.get("data") or {}).get("samples")
                             if samples else None)[0]
+    not_ready = [w for w in workloads if (c := component_of(w, now)).ready < c.desired]
     return build(namespace, hub_config, workloads, pvcs, snapshots, servers, servers_from,
-                 next_actions(timetable, now), now, error)
+                 next_actions(timetable, now), now, error, why(kube, namespace, not_ready))

@@ -78,6 +78,42 @@ class Autoscaler:
 
 
 @dataclass(frozen=True)
+class TlsProbe:
+    mode: str = ""  # HubSettings.tls_mode: "", "secret", "offload", "auto"
+    host: str = ""
+    secret: str = ""  # the kubernetes.io/tls Secret the proxy serves (secret, auto)
+    secret_found: bool | None = None  # secret mode: is it there (None: not asked)
+    crds: tuple[str, ...] = ()  # auto: cert-manager's CRDs found
+    error: str = ""
+
+
+CERT_MANAGER_CRDS = ("certificates.cert-manager.io", "issuers.cert-manager.io")
+CERT_MANAGER_FIX = ("install cert-manager (its release manifest cert-manager.yaml, or the Helm "
+                    "chart jetstack/cert-manager with crds.enabled=true), or set hub.https.type "
+                    "to secret (a kubernetes.io/tls Secret) or offload (the load balancer's TLS)")
+
+
+def _tls(o: TlsProbe) -> list[Finding]:
+    if o.error:
+        return [Finding("https", "fail", f"cannot read: {o.error}")]
+    if o.mode == "auto":
+        missing = [c for c in CERT_MANAGER_CRDS if c not in o.crds]
+        if missing:
+            return [Finding("https", "fail", "hub.https.type auto needs cert-manager; missing "
+                            f"CRDs: {', '.join(missing)}", CERT_MANAGER_FIX)]
+        return [Finding("https", "pass", f"cert-manager present: Certificate {o.secret} for "
+                        f"{o.host}")]
+    if o.mode == "secret":
+        if o.secret_found is False:
+            return [Finding("https", "fail", f"TLS Secret {o.secret} is missing",
+                            f"kubectl create secret tls {o.secret} --cert=FILE --key=FILE")]
+        return [Finding("https", "pass", f"proxy-public serves 443 with Secret {o.secret}")]
+    if o.mode == "offload":
+        return [Finding("https", "pass", "the load balancer terminates TLS on 443")]
+    return []  # no HTTPS asked for: nothing to check (a test cluster, a private network)
+
+
+@dataclass(frozen=True)
 class Observations:
     snapshots: SnapshotSupport
     storage: StorageProbe
@@ -85,6 +121,7 @@ class Observations:
     needed_scopes: tuple[str, ...]
     access: tuple[Access, ...]
     autoscaler: Autoscaler
+    tls: TlsProbe = TlsProbe()
 
 
 def _snapshots(o: SnapshotSupport) -> list[Finding]:
@@ -200,7 +237,7 @@ def _autoscaler(o: Autoscaler) -> list[Finding]:
 
 def verdicts(o: Observations) -> list[Finding]:
     return [*_snapshots(o.snapshots), *_storage(o.storage), *_hub(o.hub, o.needed_scopes),
-            *_access(o.access), *_autoscaler(o.autoscaler)]
+            *_access(o.access), *_autoscaler(o.autoscaler), *_tls(o.tls)]
 
 
 def failed(findings: Sequence[Finding]) -> bool:

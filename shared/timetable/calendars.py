@@ -16,9 +16,6 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import icalendar
-import recurring_ical_events
-
 from .fields import Node
 from .meeting_sections import MEETING_KEYS, audience, kind
 from .model import Enrolment, IcsRule, IcsSource, Kind, Knobs, Term
@@ -74,6 +71,8 @@ def instances(source: IcsSource, term: Term) -> Iterator[tuple[IcsRule, Any, dat
     zone = term.timezone
     first = datetime.combine(term.start, datetime.min.time(), zone)
     after = datetime.combine(term.end + timedelta(days=1), datetime.min.time(), zone)
+    import recurring_ical_events  # here: only a term with an ICS feed pays for it
+
     for event in recurring_ical_events.of(source.calendar).between(first, after):
         start = event["DTSTART"].dt
         if not isinstance(start, datetime) or (rule := match(source.rules, event)) is None:
@@ -141,6 +140,8 @@ def parse_ics(node: Node) -> IcsSource | None:
     if file_node is None or name is None or mode is None:
         return None
     path = node.ctx.base_dir / name
+    import icalendar  # here: a term without an ICS feed never loads it (~0.1 s a process)
+
     try:
         calendar = icalendar.Calendar.from_ical(path.read_bytes())
     except OSError as err:

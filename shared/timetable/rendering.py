@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import icalendar
-
 from shared.events.types import PREFIX
 
 from .occurrences import Occurrence
@@ -65,6 +63,8 @@ def as_table(occurrences: Sequence[Occurrence], header: Sequence[str]) -> str:
 
 def as_ics(occurrences: Sequence[Occurrence], stamp: datetime, name: str) -> bytes:
     """One zero-length VEVENT per firing; `stamp` is the DTSTAMP (the caller's clock)."""
+    import icalendar  # here: only `-o ics` loads it, not every classops command
+
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//classops//plan//EN")
     calendar.add("version", "2.0")

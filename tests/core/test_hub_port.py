@@ -28,7 +28,7 @@ def port(hub: HubUsers) -> Hub:
     return Hub(hub.api_url, Secret(hub.token), page=2)
 
 
-def _stopped(port: Hub, user: str, timeout: float = 30) -> None:
+def _stopped(port: Hub, user: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while (found := port.user(user)) is not None and found.servers:
         assert time.monotonic() < deadline, f"{user}'s server is still {found.servers}"

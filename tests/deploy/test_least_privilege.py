@@ -169,7 +169,7 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
     def start() -> Server:
         server = Server(settings, registry, api=api, clock=cluster.emu.clock.now,
                         drain_tick=0.2).start()
-        until(lambda: server.elector.leading, timeout=10, what="the Lease taken")
+        until(lambda: server.elector.leading, what="the Lease taken")
         return server
 
     server = start()
@@ -177,7 +177,7 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
         change = {"specversion": "1.0", "id": "cal-1", "source": "/lms",
                   "type": CALENDAR_CHANGED, "time": noon.isoformat(),
                   "data": {"change": "cancelled", "meeting": "quiz", "date": "2000-01-01"}}
-        answer = requests.post(f"http://127.0.0.1:{server.port}/", json=change, timeout=10,
+        answer = requests.post(f"http://127.0.0.1:{server.port}/", json=change,
                                headers={"Authorization": f"Bearer {TOKEN}",
                                         "Content-Type": "application/cloudevents+json"})
         assert answer.status_code == 202, answer.text
@@ -187,7 +187,7 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
             done = {e.id for e in inbox.entries("done")}
             return done if done >= {"cal-1", warmup} and seen else set()
 
-        done = until(settled, timeout=15,
+        done = until(settled,
                           what="the webhook event, the firing and a watch event handled")
         assert inbox.entries("failed") == []
         placeholders = Kube(cluster.api)
@@ -215,7 +215,7 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
     cluster.advance(120)
     server = start()
     try:
-        until(lambda: not inbox.entries(), timeout=10, what="the inbox swept")
+        until(lambda: not inbox.entries(), what="the inbox swept")
     finally:
         server.stop()
         api.close()
@@ -223,7 +223,7 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
     # sit in a read until its timeout).
     cluster.emu.cut_watches()
     until(lambda: any(r.verb == "watch" and r.path.endswith("/configmaps")
-                           for r in cluster.emu.requests()), timeout=10,
+                           for r in cluster.emu.requests()),
                what="a watch of ConfigMaps ended")
     return sorted(done)
 

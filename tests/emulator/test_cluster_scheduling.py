@@ -96,7 +96,10 @@ def test_filters_and_unschedulable_condition(cluster: Cluster) -> None:
     cluster.core.create_namespaced_pod(ns, _pod("huge", cpu="64"))
     assert "Insufficient cpu" in _scheduled_condition(cluster, "huge").message
     cluster.core.create_namespaced_pod(ns, _pod("elsewhere", scheduler="other-scheduler"))
-    time.sleep(0.2)  # wall time for a scheduler pass that must not touch it
+    # A pass that must not touch it: each pass reads every pod, so one that binds a pod
+    # created after "elsewhere" has seen "elsewhere" too (an order, not a wall-clock wait).
+    cluster.core.create_namespaced_pod(ns, _pod("after"))
+    _node_of(cluster, "after")
     other = cluster.core.read_namespaced_pod("elsewhere", ns)
     assert other.spec.node_name is None and not other.status.conditions
 
@@ -136,7 +139,7 @@ def test_placeholders_are_preempted_one_by_one_and_come_back_pending(cluster: Cl
     def placeholders_ready() -> bool:
         sts = cluster.apps.read_namespaced_stateful_set("user-placeholder", cluster.namespace)
         return sts.status.ready_replicas == 100
-    until(placeholders_ready, timeout=20, what="100 placeholders ready")
+    until(placeholders_ready, what="100 placeholders ready")
     started = time.monotonic()
     for i in range(100):
         cluster.core.create_namespaced_pod(cluster.namespace, _pod(
@@ -150,7 +153,7 @@ def test_placeholders_are_preempted_one_by_one_and_come_back_pending(cluster: Cl
         holders = cluster.pods("component=user-placeholder")
         return (sum(p.status.phase == "Running" for p in users) == 100 and len(holders) == 100
                 and all(p.spec.node_name is None for p in holders))
-    until(everyone_settled, timeout=20, what="students running, placeholders pending")
+    until(everyone_settled, what="students running, placeholders pending")
     for p in cluster.pods("component=singleuser-server"):
         assert p.status.nominated_node_name == p.spec.node_name  # each one pre-empted its way
     for p in cluster.pods("component=user-placeholder"):

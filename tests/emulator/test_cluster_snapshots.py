@@ -61,7 +61,7 @@ def missing(call: Any) -> bool:
 
 def bound_claim(cluster: Cluster, name: str, files: dict[str, str]) -> Volumes:
     cluster.core.create_namespaced_persistent_volume_claim(cluster.namespace, claim(name))
-    until(lambda: phase(cluster, name) == "Bound", timeout=30, what=f"{name} bound")
+    until(lambda: phase(cluster, name) == "Bound", what=f"{name} bound")
     vols: Volumes = cluster.emu.controller("volumes")
     for path, text in files.items():
         target = vols.folder(cluster.namespace, name) / path
@@ -76,7 +76,7 @@ def test_a_snapshot_restored_into_a_new_claim_has_the_files_of_its_moment(
     vols = bound_claim(storage, "home", {"a.txt": "before", "sub/b.txt": "nested"})
     snapshot(storage, "snap", "home")
     taken = until(lambda: (s := read(storage, "snap")).get("status", {}).get(
-        "boundVolumeSnapshotContentName") and s, timeout=30, what="snap bound to a content")
+        "boundVolumeSnapshotContentName") and s, what="snap bound to a content")
     assert taken["spec"]["volumeSnapshotClassName"] == "csi-hostpath-snapclass"
     assert taken["status"]["readyToUse"] is False
     assert set(taken["metadata"]["finalizers"]) == {
@@ -86,19 +86,19 @@ def test_a_snapshot_restored_into_a_new_claim_has_the_files_of_its_moment(
     storage.core.create_namespaced_persistent_volume_claim(ns, claim(
         "restored", data_source={"kind": "VolumeSnapshot", "apiGroup": GROUP, "name": "snap"}))
     until(lambda: [e for e in events(storage, "restored")
-                        if e.reason == "ProvisioningFailed"], timeout=30)
+                        if e.reason == "ProvisioningFailed"])
     assert phase(storage, "restored") == "Pending"
     held = storage.core.read_namespaced_persistent_volume_claim("home", ns).metadata.finalizers
     assert "snapshot.storage.kubernetes.io/pvc-as-source-protection" in held
     storage.advance(30)
     ready = until(lambda: (s := read(storage, "snap"))["status"]["readyToUse"] and s,
-                       timeout=30, what="snap ready after 30 s on the clock")
+                       what="snap ready after 30 s on the clock")
     assert ready["status"]["restoreSize"] == "1Gi"
     bound = content(storage, ready["status"]["boundVolumeSnapshotContentName"])
     assert bound["spec"]["volumeSnapshotRef"]["uid"] == ready["metadata"]["uid"]
     assert bound["status"]["readyToUse"] and bound["status"]["snapshotHandle"]
     assert bound["status"]["restoreSize"] == 2**30
-    until(lambda: phase(storage, "restored") == "Bound", timeout=30, what="restored bound")
+    until(lambda: phase(storage, "restored") == "Bound", what="restored bound")
     copy = vols.folder(ns, "restored")
     remote = RemoteControl(storage.emu.url)
     assert remote.volume_folder(ns, "restored") == str(copy)
@@ -112,7 +112,7 @@ def test_a_pvc_from_a_missing_snapshot_stays_pending_with_the_provisioners_reaso
     storage.core.create_namespaced_persistent_volume_claim(storage.namespace, claim(
         "orphan", data_source={"kind": "VolumeSnapshot", "apiGroup": GROUP, "name": "nope"}))
     failed = until(lambda: [e for e in events(storage, "orphan")
-                                 if e.reason == "ProvisioningFailed"], timeout=30)
+                                 if e.reason == "ProvisioningFailed"])
     assert failed[0].message == (
         'failed to provision volume with StorageClass "fast": error getting handle for '
         "DataSource Type VolumeSnapshot by Name nope: error getting snapshot nope from api "
@@ -127,7 +127,7 @@ def test_an_injected_failure_is_reported_in_status_error(storage: Cluster) -> No
                                                  message="disk on fire")
     snapshot(storage, "broken", "home")
     failed = until(lambda: (s := read(storage, "broken")).get("status", {}).get("error")
-                        and s, timeout=30, what="status.error")
+                        and s, what="status.error")
     assert failed["status"]["error"]["message"] == "disk on fire"
     assert failed["status"]["error"]["time"]
     assert failed["status"]["readyToUse"] is False
@@ -148,12 +148,12 @@ def test_deletion_policy_delete_removes_the_content_and_retain_keeps_the_copy(
     snapshot(storage, "kept", "home", cls=f"keep-{storage.namespace}")
     for name in ("gone", "kept"):
         until(lambda n=name: read(storage, n).get("status", {}).get(
-            "boundVolumeSnapshotContentName"), timeout=30, what=f"{name} taken")
+            "boundVolumeSnapshotContentName"), what=f"{name} taken")
     storage.advance(30)
     snaps: Snapshots = storage.emu.controller("snapshots")
     for name in ("gone", "kept"):
         until(lambda n=name: read(storage, n).get("status", {}).get("readyToUse"),
-                   timeout=30, what=f"{name} ready")
+                   what=f"{name} ready")
     names = {n: read(storage, n)["status"]["boundVolumeSnapshotContentName"]
              for n in ("gone", "kept")}
     copies = {n: snaps.folder(storage.namespace, n) for n in names}
@@ -163,11 +163,11 @@ def test_deletion_policy_delete_removes_the_content_and_retain_keeps_the_copy(
         custom(storage).delete_namespaced_custom_object(GROUP, VERSION, storage.namespace,
                                                         "volumesnapshots", name)
     for name in names:
-        until(lambda n=name: missing(lambda: read(storage, n)), timeout=30,
+        until(lambda n=name: missing(lambda: read(storage, n)),
                    what=f"{name} deleted")
-    until(lambda: missing(lambda: content(storage, names["gone"])), timeout=30,
+    until(lambda: missing(lambda: content(storage, names["gone"])),
                what="the Delete content deleted")
-    until(lambda: not copies["gone"].exists(), timeout=30, what="its copy removed")
+    until(lambda: not copies["gone"].exists(), what="its copy removed")
     kept = content(storage, names["kept"])
     assert kept["spec"]["deletionPolicy"] == "Retain" and kept["status"]["readyToUse"]
     assert (copies["kept"] / "a.txt").read_text() == "kept"
@@ -179,21 +179,21 @@ def test_a_restore_smaller_than_the_snapshot_waits_and_a_clone_copies_a_claim(
     vols = bound_claim(storage, "big", {"data.csv": "1,2,3"})
     snapshot(storage, "snap", "big")
     until(lambda: read(storage, "snap").get("status", {}).get("boundVolumeSnapshotContentName"),
-          timeout=30, what="snap taken")
+          what="snap taken")
     storage.advance(30)
-    until(lambda: read(storage, "snap")["status"]["readyToUse"], timeout=30, what="snap ready")
+    until(lambda: read(storage, "snap")["status"]["readyToUse"], what="snap ready")
     storage.core.create_namespaced_persistent_volume_claim(ns, claim(
         "small", "512Mi", data_source={"kind": "VolumeSnapshot", "apiGroup": GROUP,
                                        "name": "snap"}))
     failed = until(lambda: [e for e in events(storage, "small")
-                            if e.reason == "ProvisioningFailed"], timeout=30)
+                            if e.reason == "ProvisioningFailed"])
     assert failed[0].message == (
         'failed to provision volume with StorageClass "fast": requested volume size 536870912 '
         "is less than the size 1073741824 for the source snapshot snap")
     assert phase(storage, "small") == "Pending"
     storage.core.create_namespaced_persistent_volume_claim(ns, claim(
         "twin", data_source={"kind": "PersistentVolumeClaim", "name": "big"}))
-    until(lambda: phase(storage, "twin") == "Bound", timeout=30, what="the clone bound")
+    until(lambda: phase(storage, "twin") == "Bound", what="the clone bound")
     assert (vols.folder(ns, "twin") / "data.csv").read_text() == "1,2,3"
     pv = storage.core.read_persistent_volume(
         storage.core.read_namespaced_persistent_volume_claim("twin", ns).spec.volume_name)

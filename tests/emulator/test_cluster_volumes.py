@@ -67,12 +67,12 @@ def test_default_class_binds_when_a_pod_is_scheduled_and_the_folder_holds_files(
     assert made.spec.storage_class_name == "standard"
     assert "kubernetes.io/pvc-protection" in made.metadata.finalizers
     until(lambda: [e for e in events(storage, "home") if e.reason == "WaitForFirstConsumer"],
-               timeout=30, what="the WaitForFirstConsumer Event")
+               what="the WaitForFirstConsumer Event")
     assert phase(storage, "home") == "Pending"
     storage.add_node("n1")
     storage.core.create_namespaced_pod(ns, mounting("user", "home"))
     bound = until(lambda: (c := storage.core.read_namespaced_persistent_volume_claim(
-        "home", ns)).status.phase == "Bound" and c, timeout=30, what="home bound")
+        "home", ns)).status.phase == "Bound" and c, what="home bound")
     assert bound.metadata.annotations["volume.kubernetes.io/selected-node"] == "n1"
     assert bound.metadata.annotations["pv.kubernetes.io/bound-by-controller"] == "yes"
     assert bound.status.capacity == {"storage": "1Gi"}
@@ -81,7 +81,7 @@ def test_default_class_binds_when_a_pod_is_scheduled_and_the_folder_holds_files(
     assert pv.spec.persistent_volume_reclaim_policy == "Delete"
     assert pv.status.phase == "Bound" and "kubernetes.io/pv-protection" in pv.metadata.finalizers
     until(lambda: storage.core.read_namespaced_pod("user", ns).spec.node_name == "n1",
-               timeout=30, what="the pod bound once its claim was")
+               what="the pod bound once its claim was")
     folder = volumes(storage).folder(ns, "home")
     (folder / "notes.txt").write_text("hello")
     assert (volumes(storage).folder(ns, "home") / "notes.txt").read_text() == "hello"
@@ -101,10 +101,10 @@ def test_a_pod_on_a_claim_of_an_unknown_class_stays_pending_with_the_real_reason
         conds = storage.core.read_namespaced_pod("p", ns).status.conditions or []
         return next((c for c in conds if c.type == "PodScheduled" and c.status == "False"), None)
 
-    cond = until(unschedulable, timeout=30, what="p unschedulable")
+    cond = until(unschedulable, what="p unschedulable")
     assert (cond.reason, cond.message) == ("Unschedulable", message)
     failed = until(lambda: [e for e in events(storage, "data")
-                                 if e.reason == "ProvisioningFailed"], timeout=30)
+                                 if e.reason == "ProvisioningFailed"])
     assert failed[0].message == 'storageclass.storage.k8s.io "gold" not found'
     assert failed[0].type == "Warning"
     storage.advance(600)
@@ -117,7 +117,7 @@ def test_a_claim_in_use_is_kept_by_pvc_protection_until_its_pod_goes(storage: Cl
     storage.add_node("n1")
     storage.core.create_namespaced_persistent_volume_claim(ns, claim("home"))
     storage.core.create_namespaced_pod(ns, mounting("user", "home"))
-    until(lambda: phase(storage, "home") == "Bound", timeout=30)
+    until(lambda: phase(storage, "home") == "Bound")
     pv_name = storage.core.read_namespaced_persistent_volume_claim("home", ns).spec.volume_name
     folder = volumes(storage).folder(ns, "home")
     storage.core.delete_namespaced_persistent_volume_claim("home", ns)
@@ -135,10 +135,10 @@ def test_a_claim_in_use_is_kept_by_pvc_protection_until_its_pod_goes(storage: Cl
         return False
 
     until(lambda: gone(lambda: storage.core.read_namespaced_persistent_volume_claim(
-        "home", ns)), timeout=30, what="home deleted once unused")
-    until(lambda: gone(lambda: storage.core.read_persistent_volume(pv_name)), timeout=30,
+        "home", ns)), what="home deleted once unused")
+    until(lambda: gone(lambda: storage.core.read_persistent_volume(pv_name)),
                what="its PV deleted (reclaimPolicy Delete)")
-    until(lambda: not folder.exists(), timeout=30, what="its folder removed")
+    until(lambda: not folder.exists(), what="its folder removed")
 
 
 def test_retain_keeps_the_released_pv_and_its_files(storage: Cluster) -> None:
@@ -147,11 +147,11 @@ def test_retain_keeps_the_released_pv_and_its_files(storage: Cluster) -> None:
         "metadata": {"name": f"keep-{ns}"}, "provisioner": "hostpath.csi.k8s.io",
         "reclaimPolicy": "Retain", "volumeBindingMode": "Immediate"})
     storage.core.create_namespaced_persistent_volume_claim(ns, claim("kept", "2Gi", f"keep-{ns}"))
-    until(lambda: phase(storage, "kept") == "Bound", timeout=30, what="Immediate binding")
+    until(lambda: phase(storage, "kept") == "Bound", what="Immediate binding")
     pv_name = storage.core.read_namespaced_persistent_volume_claim("kept", ns).spec.volume_name
     (volumes(storage).folder(ns, "kept") / "thesis.tex").write_text("draft")
     storage.core.delete_namespaced_persistent_volume_claim("kept", ns)
     released = until(lambda: (v := storage.core.read_persistent_volume(pv_name))
-                          .status.phase == "Released" and v, timeout=30)
+                          .status.phase == "Released" and v)
     assert released.spec.persistent_volume_reclaim_policy == "Retain"
     assert (volumes(storage).disk.volume(pv_name) / "thesis.tex").read_text() == "draft"

@@ -60,7 +60,7 @@ def test_deployment_rolls_out_a_new_image_with_truthful_status(cluster: Cluster)
         cluster.advance(1)
         return None
 
-    d = until(step, timeout=10, what="the roll-out to finish")
+    d = until(step, what="the roll-out to finish")
     assert d.status.replicas == d.status.updated_replicas == d.status.ready_replicas == 4
     assert d.status.unavailable_replicas is None
     conditions = {c.type: c.reason for c in d.status.conditions}

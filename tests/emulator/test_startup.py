@@ -43,7 +43,7 @@ def test_standalone_serves_until_killed_and_writes_a_kubeconfig(tmp_path: Path, 
         assert os.stat(kubeconfig).st_mode & 0o077 == 0  # it holds a token
     finally:
         proc.terminate()
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=60) == 0
 
 
 def test_keep_alive_connection_survives_error_answers(kube: Kube) -> None:

@@ -1,5 +1,10 @@
-"""Fixtures of the runtime tests: settings with short leases, and in-process servers against the
-emulator (over HTTP, as in production)."""
+"""Fixtures of the runtime tests: settings, and in-process servers against the emulator (over
+HTTP, as in production).
+
+The Lease timings are client-go's defaults for duration and renew deadline (15 s / 10 s): a
+busy CI machine may take seconds to answer a renewal, and a test that needs one leader must not
+lose it to a slow request. The retry period stays short (0.25 s) so the first leader starts at
+once; a test of takeover after expiry passes a short lease of its own."""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ TOKEN = "t0ken-for-tests"
 
 def settings_for(kube: Kube, **changes: Any) -> Settings:
     base = Settings(namespace=kube.namespace, host="127.0.0.1", port=0,
-                    webhook_token=Secret(TOKEN), lease_duration=2.0, renew_deadline=1.5,
+                    webhook_token=Secret(TOKEN), lease_duration=15.0, renew_deadline=10.0,
                     retry_period=0.25, identity="replica-a")
     return dataclasses.replace(base, **changes)
 

@@ -29,7 +29,7 @@ def test_the_leader_keeps_no_bodies_and_reads_one_when_it_runs(
     @on(ROSTER_CHANGED, registry=registry, id="roster")
     def roster(event: ClassEvent[Any], ctx: Context) -> list[Action]:
         runs.append(event)
-        release.wait(10)  # hold the drainer inside its first run
+        release.wait(120)  # hold the drainer inside its first run (till the test lets go)
         return []
 
     server = start_server(registry)

@@ -3,6 +3,7 @@ watcher's thread, never a second run of a settled event; outcomes in logs and me
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -87,12 +88,19 @@ def test_retries_are_bounded_and_a_permanent_error_is_not_retried() -> None:
 def test_serve_retries_a_watch_event_without_holding_up_the_watch(
         kube: Kube, start_server: Callable[..., Server]) -> None:
     registry, runs = Registry(), []
+    other_ran = threading.Event()
 
     @on_watch(kind="ConfigMap", labels={"demo": None}, registry=registry, id="demo")
     def demo(e: WatchEvent, ctx: Context) -> list[Action]:
         runs.append(e.object.name)
+        if e.object.name == "other":
+            other_ran.set()
         if e.object.name == "flaky" and runs.count("flaky") == 1:
             raise TemporaryError("not yet", delay=0.5)
+        if e.object.name == "flaky":
+            # An order, not a race with the 0.5 s delay: the retry waits for "other", which
+            # only a watch that is not held up by the retry can deliver (else 60 s, and fail).
+            other_ran.wait(60)
         if e.object.name == "broken":
             raise PermanentError("never")
         return []

@@ -95,7 +95,7 @@ def test_a_term_start_shows_no_generated_secret_value(
 
     # The term start runs for real: the leader takes it from the inbox and creates the Secrets.
     server = start_server(load_functions("functions"))
-    until(lambda: server.elector.leading, timeout=60)
+    until(lambda: server.elector.leading)
     assert server.inbox.put(from_occurrence(occurrence))
     done = until(lambda: (e := _entry(server, event_id)) and e.state != "pending" and e,
                  timeout=120)

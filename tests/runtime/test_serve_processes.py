@@ -1,19 +1,21 @@
 """Two (then three) `classops serve` processes against a standalone emulator: only the leader
-acts, and the takeover bounds hold: after SIGKILL of the leader another leads within lease
-duration + 2 x retry period, after SIGTERM (which releases the Lease) within one retry period.
+acts; after SIGKILL of the leader another leads once the Lease expired; after SIGTERM the Lease
+is released, so a follower leads at once although the Lease it had seen runs for 10 minutes.
 
-Measured times are printed (`pytest -s`) for the report; the bounds are the behaviour tested.
+No wall-clock bound: what is asserted is order and outcome (who holds the Lease, who ran what).
+The takeover times are figures in `bench/takeover.py`.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,11 +24,12 @@ import requests
 from kubernetes import client, config
 
 from shared.events import ROSTER_CHANGED
+from tests.kubeemu.remote import RemoteControl
 from tests.wait import until
 
 ROOT = Path(__file__).resolve().parents[2]
 DURATION, RENEW, RETRY = 3.0, 2.0, 0.5
-SLACK = 0.3  # HTTP round trips and this test's polling, not the elector's timing
+LONG = 600.0  # a Lease no test waits out: taking it over means it was released
 NS = "course"
 
 
@@ -56,15 +59,16 @@ def emulator(tmp_path: Path) -> Iterator[tuple[client.ApiClient, Path]]:
     yield api, kubeconfig
     api.close()
     proc.terminate()
-    proc.wait(10)
+    proc.wait(60)
 
 
 class Replica:
-    def __init__(self, name: str, kubeconfig: Path, runlog: Path) -> None:
+    def __init__(self, name: str, kubeconfig: Path, runlog: Path,
+                 duration: float = DURATION) -> None:
         self.name, self.port = name, free_port()
         env = {**os.environ, "CLASSOPS_KUBECONFIG": str(kubeconfig), "CLASSOPS_NAMESPACE": NS,
                "CLASSOPS_IDENTITY": name, "CLASSOPS_HOST": "127.0.0.1",
-               "CLASSOPS_PORT": str(self.port), "CLASSOPS_LEASE_DURATION": str(DURATION),
+               "CLASSOPS_PORT": str(self.port), "CLASSOPS_LEASE_DURATION": str(duration),
                "CLASSOPS_RENEW_DEADLINE": str(RENEW), "CLASSOPS_RETRY_PERIOD": str(RETRY),
                "CLASSOPS_FUNCTIONS": "tests.runtime.demo_functions",
                "CLASSOPS_TEST_RUNLOG": str(runlog)}
@@ -75,8 +79,8 @@ class Replica:
 
     def ready(self) -> bool:
         try:
-            return requests.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1).ok
-        except requests.ConnectionError:
+            return requests.get(f"http://127.0.0.1:{self.port}/readyz", timeout=10).ok
+        except requests.RequestException:  # not listening yet, or too busy to answer
             return False
 
     def post(self, event_id: str) -> int:
@@ -89,34 +93,39 @@ class Replica:
     def end(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.wait(10)
+            self.proc.wait(60)
         self.log.close()
 
 
-def holder(api: client.ApiClient) -> str:
+def lease(api: client.ApiClient) -> client.V1LeaseSpec | None:
     try:
-        lease = client.CoordinationV1Api(api).read_namespaced_lease("classops-leader", NS)
+        return client.CoordinationV1Api(api).read_namespaced_lease("classops-leader", NS).spec
     except client.ApiException:
-        return ""
-    return lease.spec.holder_identity or ""
+        return None
+
+
+def holder(api: client.ApiClient) -> str:
+    spec = lease(api)
+    return (spec.holder_identity or "") if spec is not None else ""
 
 
 def lines(runlog: Path) -> list[list[str]]:
     return [line.split() for line in runlog.read_text().splitlines()] if runlog.exists() else []
 
 
-def test_only_the_leader_acts_and_takeover_is_bounded(
+def test_only_the_leader_acts_and_takes_over(
         emulator: tuple[client.ApiClient, Path], tmp_path: Path) -> None:
     api, kubeconfig = emulator
     runlog = tmp_path / "runs.log"
     a = Replica("a", kubeconfig, runlog)
     replicas = [a]
     try:
-        until(a.ready, timeout=20)
+        until(a.ready)
         until(lambda: holder(api) == "a")
-        b = Replica("b", kubeconfig, runlog)
+        # b and c hold the Lease for LONG once theirs: only a release hands it on in this test.
+        b = Replica("b", kubeconfig, runlog, duration=LONG)
         replicas.append(b)
-        until(b.ready, timeout=20)
+        until(b.ready)
 
         # A webhook event sent to the follower, and a watched object: only the leader acts.
         assert b.post("p-1") == 202 and a.post("p-1") == 202
@@ -124,38 +133,39 @@ def test_only_the_leader_acts_and_takeover_is_bounded(
         core.create_namespaced_config_map(NS, {"metadata": {"name": "w", "labels": {"demo": "1"}}})
         until(lambda: any(r[0] == "roster" for r in lines(runlog))
               and any(r[:4] == ["watch", "a", "added", "w"] for r in lines(runlog)))
-        time.sleep(2 * RETRY)  # give a wrong second actor the time to show itself
+        # Give a wrong second actor its chance, counted in the elector's own rounds (b tries
+        # the Lease as often as a renews it), not in wall time: three renewals of a's.
+        renewals: set[object] = set()
+        until(lambda: renewals.add((spec := lease(api)) and spec.renew_time)
+              or len(renewals - {None}) >= 3)
         assert [r for r in lines(runlog) if r[0] == "roster"] == [["roster", "a", "p-1"]]
         assert {r[1] for r in lines(runlog)} == {"a"}
         made = core.read_namespaced_config_map("roster-" + _digest("p-1"), NS)
         assert made.data["by"] == "a"
+        spec = lease(api)
+        assert spec is not None and (spec.holder_identity, spec.lease_transitions) == ("a", 0)
 
-        # SIGKILL of the leader: b leads within lease duration + 2 x retry period.
-        killed = time.monotonic()
+        # SIGKILL of the leader: nobody releases; b leads once a's Lease (DURATION) expired.
         a.proc.send_signal(signal.SIGKILL)
-        until(lambda: holder(api) == "b", timeout=DURATION + 2 * RETRY + 5, every=0.02)
-        after_kill = time.monotonic() - killed
-        print(f"\ntakeover after SIGKILL: {after_kill:.2f} s "
-              f"(bound {DURATION + 2 * RETRY:.2f} s)")
-        assert after_kill <= DURATION + 2 * RETRY + SLACK
+        until(lambda: holder(api) == "b")
+        spec = lease(api)
+        assert spec is not None and spec.lease_transitions == 1
 
         # The new leader drains what arrived meanwhile, once.
         assert b.post("p-2") == 202
         until(lambda: ["roster", "b", "p-2"] in lines(runlog))
 
-        # SIGTERM of the leader: the Lease is released and c leads within one retry period.
-        c = Replica("c", kubeconfig, runlog)
+        # SIGTERM of the leader: b releases the Lease it holds for LONG; c leads at its next
+        # try, which waiting out the Lease could not give within this test's deadline.
+        c = Replica("c", kubeconfig, runlog, duration=LONG)
         replicas.append(c)
-        until(c.ready, timeout=20)
-        termed = time.monotonic()
+        until(c.ready)
+        until(lambda: (spec := lease(api)) is not None and spec.lease_duration_seconds == LONG)
         b.proc.send_signal(signal.SIGTERM)
-        released = until(lambda: holder(api) != "b" and time.monotonic(), every=0.01)
-        until(lambda: holder(api) == "c", timeout=5, every=0.01)
-        after_release = time.monotonic() - released
-        print(f"takeover after SIGTERM: {time.monotonic() - termed:.2f} s from the signal, "
-              f"{after_release:.2f} s from the release (bound {RETRY:.2f} s)")
-        assert b.proc.wait(10) == 0
-        assert after_release <= RETRY + SLACK
+        until(lambda: holder(api) == "c")
+        assert b.proc.wait(60) == 0
+        spec = lease(api)
+        assert spec is not None and spec.lease_transitions == 2
         assert [r for r in lines(runlog) if r[0] == "roster"] == [
             ["roster", "a", "p-1"], ["roster", "b", "p-2"]]
     finally:
@@ -163,7 +173,46 @@ def test_only_the_leader_acts_and_takeover_is_bounded(
             replica.end()
 
 
+def in_flight(replica: Replica) -> float:
+    text = requests.get(f"http://127.0.0.1:{replica.port}/metrics", timeout=30).text
+    line = next(x for x in text.splitlines()
+                if x.startswith("classops_http_requests_in_flight "))
+    return float(line.split()[1])
+
+
 def _digest(event_id: str) -> str:
     import hashlib
 
     return hashlib.sha256(event_id.encode()).hexdigest()[:10]
+
+
+def test_sigterm_answers_the_requests_in_flight_and_logs_only_json(
+        emulator: tuple[client.ApiClient, Path], tmp_path: Path) -> None:
+    api, kubeconfig = emulator
+    remote = RemoteControl(api.configuration.host)
+    a = Replica("a", kubeconfig, tmp_path / "runs.log", duration=LONG)
+    try:
+        until(a.ready)
+        until(lambda: holder(api) == "a")
+        # Each inbox write now takes 3 s: a POST is in flight when SIGTERM comes.
+        remote.add_latency(3.0, "create", f"/namespaces/{NS}/configmaps$")
+        answers: list[int] = []
+        poster = threading.Thread(target=lambda: answers.append(a.post("late-1")))
+        poster.start()
+        until(lambda: in_flight(a) >= 2)  # the POST and this GET
+        a.proc.send_signal(signal.SIGTERM)
+        poster.join(60)
+        assert answers == [202]  # answered, not cut off
+        assert a.proc.wait(60) == 0
+        assert holder(api) == ""  # released, after the answer
+        kept = client.CoreV1Api(api).list_namespaced_config_map(
+            NS, label_selector="classops.edu/inbox=event").items
+        assert len(kept) == 1
+    finally:
+        remote.clear_faults()
+        a.end()
+    text = (tmp_path / "a.log").read_text()
+    lines = [json.loads(line) for line in text.splitlines()]  # every line JSON, none coloured
+    assert "\x1b[" not in text and "process-token" not in text
+    assert any(line.get("event_id") == "late-1" and line.get("status") == 202
+               for line in lines)

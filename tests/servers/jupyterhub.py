@@ -63,7 +63,7 @@ def _session(token: str) -> requests.Session:
 class HubAPI:
     """A few REST calls the fixtures need, with one token; raises on unexpected statuses."""
 
-    def __init__(self, api_url: str, token: str, timeout: float = 10.0) -> None:
+    def __init__(self, api_url: str, token: str, timeout: float = 30.0) -> None:
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
         self.http = _session(token)
@@ -124,11 +124,11 @@ class HubAPI:
         found: dict[str, Any] | None = self.user(user).get("servers", {}).get(server)
         return found
 
-    def start_server(self, user: str, server: str = "", timeout: float = 30.0) -> dict[str, Any]:
+    def start_server(self, user: str, server: str = "", timeout: float = 60.0) -> dict[str, Any]:
         self._ok(self.request("POST", self._server_path(user, server)), 201, 202)
         return self._wait(user, server, timeout, lambda model: bool(model and model["ready"]))
 
-    def stop_server(self, user: str, server: str = "", timeout: float = 30.0) -> None:
+    def stop_server(self, user: str, server: str = "", timeout: float = 60.0) -> None:
         self._ok(self.request("DELETE", self._server_path(user, server)), 202, 204, 404)
         self._wait(user, server, timeout, lambda model: model is None)
 

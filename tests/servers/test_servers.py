@@ -143,14 +143,14 @@ def test_hub_server_really_starts_and_classops_stops_it(hub: HubUsers) -> None:
     model = hub.api.server(alice)  # read with the classops token
     assert model is not None and model["ready"] is True
     # Really running: the proxy routes to the spawned process, which answers.
-    answer = requests.get(f"{hub.endpoint.public_url}user/{alice}/api/status", timeout=5)
+    answer = requests.get(f"{hub.endpoint.public_url}user/{alice}/api/status", timeout=30)
     assert answer.status_code == 200
     assert answer.json()["user"] == alice
 
     hub.api.stop_server(alice)  # classops holds delete:servers
     assert hub.api.server(alice) is None
     gone = requests.get(
-        f"{hub.endpoint.public_url}user/{alice}/api/status", timeout=5, allow_redirects=False
+        f"{hub.endpoint.public_url}user/{alice}/api/status", timeout=30, allow_redirects=False
     )
     assert gone.status_code != 200 or gone.json().get("user") != alice
 
@@ -173,7 +173,7 @@ def test_hub_classops_role_is_scoped(hub: HubUsers) -> None:
 @pytest.mark.parametrize("authorization", ["token not-a-real-token", None])
 def test_hub_rejects_a_bad_or_missing_token(hub: HubUsers, authorization: str | None) -> None:
     headers = {"Authorization": authorization} if authorization else {}
-    answer = requests.get(f"{hub.api_url}/users", headers=headers, timeout=5)
+    answer = requests.get(f"{hub.api_url}/users", headers=headers, timeout=30)
     assert answer.status_code in {401, 403}
 
 
@@ -222,7 +222,7 @@ def test_hub_start_retries_after_losing_a_port_race() -> None:
     try:
         endpoint = server.start(timeout=60)
         assert len(picker.picks) == 2
-        assert requests.get(endpoint.api_url, timeout=5).status_code == 200
+        assert requests.get(endpoint.api_url, timeout=30).status_code == 200
     finally:
         server.stop()
         picker.blocker.close()

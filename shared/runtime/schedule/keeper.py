@@ -1,17 +1,18 @@
-"""The handler that keeps calendar changes (`edu.classops.calendar.changed`) in the overlay's
-ConfigMap, through the executor; `serve` registers it beside the functions when it runs a
-scheduler. Idempotent by event id: a change already kept is not appended again.
+"""The handler that keeps calendar changes (`edu.classops.calendar.changed`) in the overlay,
+through the executor; `serve` registers it beside the functions when it runs a scheduler.
+
+Each change is one small ConfigMap named after its event (`overlay.change_manifest`), created
+once: idempotent by event id without reading anything, and the outcome record names one small
+object, whatever the number of changes kept before it.
 """
 
 from __future__ import annotations
 
-import json
-
-from shared.actions.model import Action, ApplyManifest
+from shared.actions.model import Action, CreateObject
 from shared.events import CALENDAR_CHANGED, CalendarChangedData, ClassEvent
 from shared.handlers.context import Context
 from shared.handlers.registry import Registry, on
-from shared.runtime.schedule.overlay import OVERLAY, manifest
+from shared.runtime.schedule.overlay import change_manifest
 
 
 def register_calendar(registry: Registry) -> None:
@@ -21,10 +22,5 @@ def register_calendar(registry: Registry) -> None:
 
     @on(CALENDAR_CHANGED, id="classops.calendar-overlay", registry=registry)
     def keep_change(event: ClassEvent[CalendarChangedData], ctx: Context) -> list[Action]:
-        found = ctx.kube.get("v1", "ConfigMap", OVERLAY, ctx.settings.namespace)
-        changes = json.loads((found.raw.get("data") or {}).get("changes", "[]")) if found else []
-        if any(c.get("event") == event.id for c in changes):
-            return []
-        changes.append({**event.data.to_data(), "event": event.id})
-        return [ApplyManifest(manifest(ctx.settings.namespace, changes),
-                              field_manager="classops-calendar")]
+        return [CreateObject(change_manifest(ctx.settings.namespace, event.source, event.id,
+                                             event.data.to_data(), event.time, ctx.clock()))]

@@ -9,9 +9,12 @@ deduped by its deterministic id: firing the same occurrence twice runs it once.
 State in the cluster, in ConfigMaps of the course's namespace:
 - `classops-scheduler`: the last fired instant of each trigger, and the last skipped firings
   (id and why), so a restarted leader knows what it missed;
-- `classops-calendar-overlay`: the calendar changes received (`overlay`), written by the
-  `edu.classops.calendar.changed` handler (`keeper`) through the executor, and watched here: a
-  change replans within a second or two.
+- the calendar overlay: the calendar changes received (`overlay`: one ConfigMap per change),
+  written by the `edu.classops.calendar.changed` handler (`keeper`) through the executor, and
+  watched here: a change replans within a second or two. Replans are coalesced: a change asks
+  for one, a replanner thread runs it, and changes that arrive while it runs or within
+  `replan_gap` after it are served by the one next replan (which reads every change). A burst
+  of 1,000 changes is a few dozen replans, not 1,000 (`bench/inbox_drain.py`).
 
 On start and on each replan the missed firings are caught up (`usefulness.catch_up`):
 the still useful fire once, now; the rest are skipped and recorded. The clock is injected: jobs
@@ -37,7 +40,7 @@ from shared.logs import bind
 from shared.ports.errors import ApiError
 from shared.ports.kube import Kube
 from shared.runtime.inbox.store import Inbox
-from shared.runtime.schedule.overlay import OVERLAY, OVERLAY_LABEL, OverlayError, apply, parse
+from shared.runtime.schedule.overlay import OVERLAY_LABEL, OverlayError, apply, changes_of
 from shared.runtime.schedule.usefulness import catch_up, following, useful_until
 from shared.runtime.watching import Target, Watcher
 from shared.timetable import Occurrence, Timetable, expand
@@ -47,10 +50,14 @@ STATE = "classops-scheduler"
 KEEP_SKIPPED = 200
 
 
+def _metadata_only(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k != "data"}  # the watch only asks for replans
+
+
 class Scheduler:
     def __init__(self, kube: Kube, namespace: str, timetable: Timetable, inbox: Inbox,
                  clock: Callable[[], datetime], horizon: timedelta = timedelta(days=2),
-                 max_age: timedelta = timedelta(days=1),
+                 max_age: timedelta = timedelta(days=1), replan_gap: float = 1.0,
                  log: logging.Logger | None = None) -> None:
         self.kube, self.namespace, self.base, self.inbox = kube, namespace, timetable, inbox
         self.clock, self.horizon, self.max_age = clock, horizon, max_age
@@ -60,21 +67,36 @@ class Scheduler:
         self._lock = threading.RLock()
         self._nexts: dict[str, datetime | None] = {}
         self._stopped = False
-        self.watcher = Watcher(kube, Target("v1", "ConfigMap", namespace,
-                                            f"{OVERLAY_LABEL}=calendar"),
-                               lambda *_: self.replan(), read_timeout=30.0)
+        self.replan_gap = replan_gap
+        self._changed, self._ended = threading.Event(), threading.Event()
+        self.watcher = Watcher(kube, Target("v1", "ConfigMap", namespace, OVERLAY_LABEL),
+                               lambda *_: self._changed.set(), read_timeout=30.0,
+                               trim=_metadata_only)
 
     def start(self) -> Scheduler:
         self.aps.start()
         self.replan()
+        threading.Thread(target=self._replanner, name="replanner", daemon=True).start()
         self.watcher.start()
         return self
 
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
+            self._ended.set()
+            self._changed.set()
             self.watcher.stop()
             self.aps.shutdown(wait=False)
+
+    def _replanner(self) -> None:
+        """One replan for every burst of overlay changes, at most one per `replan_gap`."""
+        while not self._ended.is_set():
+            self._changed.wait()
+            if self._ended.is_set():
+                return
+            self._changed.clear()  # before reading: a change after this asks again
+            self.replan()
+            self._ended.wait(self.replan_gap)
 
     def jobs(self) -> list[str]:
         return sorted(job.id for job in self.aps.get_jobs())
@@ -108,7 +130,8 @@ class Scheduler:
                         field_manager="classops-scheduler")
 
     def _timetable(self) -> Timetable:
-        changes = parse(self._read(OVERLAY).get("changes", "[]"))
+        changes = changes_of(o.raw for o in self.kube.list("v1", "ConfigMap", self.namespace,
+                                                             OVERLAY_LABEL))
         try:
             timetable = apply(self.base, changes)
         except OverlayError as err:

@@ -37,6 +37,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from shared.events import EventDataError, UnknownEventType, typed
 from shared.logs import bind
 from shared.ports.errors import ApiError
+from shared.runtime.http import EVENT_ID
 from shared.runtime.inbox.store import Inbox
 from shared.runtime.webhook.checks import MAX_BODY, check
 
@@ -112,6 +113,7 @@ def create_app(webhook: Webhook, log: logging.Logger | None = None) -> Flask:
             return answer(400, {"problems": err.problems})
         except (BaseCloudEventException, UnknownEventType, ValueError, TypeError) as err:
             return answer(400, {"problems": [f"not a valid CloudEvent: {err}"]})
+        request.environ[EVENT_ID] = event.get_id()  # for the access log line
         entry = inbox.entry(event)
         if (why := entry.too_large()) is not None:
             return answer(413, {"problems": [why]})

@@ -9,19 +9,43 @@ is accepted. So the raw request is checked first, and every problem is reported 
   structured mode is `application/cloudevents+json`. Batches and other formats are refused.
 - 400: `id`, `source`, `type` missing or not a non-empty string; `specversion` not exactly
   "1.0"; a `type` no registered function handles; a structured body that is not a JSON object.
+- 400: a `ce-*` header value with a character outside printable ASCII (U+0020-U+007E), or
+  whose percent-encoding does not decode to UTF-8. The CloudEvents HTTP binding (1.0.2, section
+  3.1.3.2) percent-encodes every other character, and says a decoder MUST reject encoded bytes
+  that are not UTF-8; the SDK would read them as U+FFFD instead, so an id could change meaning.
 (413, over `MAX_BODY`, is decided on the length before the body is read.)
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 MAX_BODY = 1024 * 1024
 STRUCTURED = "application/cloudevents+json"
 REQUIRED = ("id", "source", "type", "specversion")
+PRINTABLE = re.compile(r"[\x20-\x7e]*")
+
+
+def header_problems(headers: Mapping[str, str]) -> list[str]:
+    """What is wrong with the `ce-*` header values as the HTTP binding encodes them."""
+    problems = []
+    for name, value in sorted(headers.items()):
+        if not name.lower().startswith("ce-"):
+            continue
+        if not PRINTABLE.fullmatch(value):
+            problems.append(f"header {name.lower()} holds characters outside printable ASCII; "
+                            f"percent-encode them (UTF-8), as the CloudEvents HTTP binding says")
+            continue
+        try:
+            unquote_to_bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(f"header {name.lower()} is percent-encoded bytes that are not UTF-8")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -43,6 +67,8 @@ def check(headers: Mapping[str, str], body: bytes, handled: Collection[str]) -> 
     lower = {k.lower(): v for k, v in headers.items()}
     media = media_type(lower.get("content-type"))
     binary = any(k.startswith("ce-") for k in lower)
+    if problems := header_problems(lower):  # in either mode: a structured one may carry them
+        return Verdict(400, problems, "binary" if binary else "structured")
     if media == STRUCTURED:
         return _structured(body, handled)
     if media.startswith("application/cloudevents"):
