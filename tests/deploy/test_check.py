@@ -139,8 +139,12 @@ def test_the_command_prints_a_table_or_json_and_exits_0(course: Course, storage:
         kube.close()
         assert code == 0, out.getvalue()
         outputs[output] = out.getvalue()
-    assert outputs["table"].splitlines()[-1] == "# 7 pass, 0 fail, 0 warn"
+    assert outputs["table"].splitlines()[-1] == "# 8 pass, 0 fail, 0 warn"
     answer = json.loads(outputs["json"])
+    # Both capabilities' checks are there: the TLS Secret (issue 12) and the bucket's rule for
+    # incomplete multipart uploads (issue 16).
+    names = json.dumps(answer["checks"]).lower()
+    assert "tls" in names and "multipart" in names, names
     assert answer["ok"] is True and {c["verdict"] for c in answer["checks"]} == {"pass"}
     print(outputs["table"])
 

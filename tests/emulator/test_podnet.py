@@ -17,12 +17,15 @@ _direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no pro
 
 
 def _get(url: str) -> tuple[int, dict[str, str], Any] | None:
-    """The answer, or None when nothing listens there."""
+    """The answer, or None when nothing listens there (refused; or reset by a listener closing
+    between accept and answer, as the pod goes)."""
     try:
         with _direct.open(url, timeout=30) as answer:
             return answer.status, dict(answer.headers), json.loads(answer.read())
+    except ConnectionResetError:
+        return None
     except urllib.error.URLError as err:
-        if isinstance(err.reason, ConnectionRefusedError):
+        if isinstance(err.reason, ConnectionRefusedError | ConnectionResetError):
             return None
         raise
 

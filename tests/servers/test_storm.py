@@ -98,6 +98,7 @@ def _hold_room(hub: KubeHub, students: int) -> None:
     hub.emu.clock.set_rate(1)
 
 
+@pytest.mark.storm
 @pytest.mark.timeout(1800)
 def test_two_hundred_students_wait_for_the_autoscaler_but_not_behind_placeholders(
         tmp_path: Path) -> None:

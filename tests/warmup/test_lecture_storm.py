@@ -33,6 +33,7 @@ def _needs() -> None:
         pytest.skip("the emulator's autoscaler model is not on this branch")
 
 
+@pytest.mark.storm
 @pytest.mark.timeout(1500)
 def test_a_warmed_lecture_storm_waits_for_no_node_with_fewer_node_hours_than_static(
         tmp_path: Path) -> None:
