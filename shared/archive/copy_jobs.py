@@ -27,6 +27,7 @@ from .layout import Owner, folder_name, stamp
 USERNAME, SERVERNAME = "hub.jupyter.org/username", "hub.jupyter.org/servername"
 TAKEN_FOR, CLAIM = "classops.edu/at", "classops.edu/claim"
 PURPOSE, COPY_JOB = "classops.edu/purpose", "classops.edu/copy-job"
+FINAL = "final"  # the PURPOSE of term-end snapshots (functions/term_end.py)
 MANAGED_BY = "app.kubernetes.io/managed-by"
 SNAPSHOT_API = "snapshot.storage.k8s.io"
 HOMES = "/homes"
@@ -41,6 +42,7 @@ class Source:
     at: datetime
     size: str  # the snapshot's restoreSize (e.g. "10Gi")
     storage_class: str = ""
+    final: bool = False  # a term-end snapshot (`classops.edu/purpose=final`): its copy has a note
 
 
 @dataclass(frozen=True)
@@ -76,17 +78,19 @@ def newest_ready(snapshots: Iterable[Mapping[str, Any]]) -> list[Source]:
             continue
         owner = Owner(str(user), str(notes.get(SERVERNAME) or ""))
         source = Source(owner, str(meta.get("name", "")), at,
-                        str(status.get("restoreSize") or "1Gi"))
+                        str(status.get("restoreSize") or "1Gi"),
+                        final=(meta.get("labels") or {}).get(PURPOSE) == FINAL)
         if owner not in best or (best[owner].at, best[owner].snapshot) < (at, source.snapshot):
             best[owner] = source
     return [best[o] for o in sorted(best, key=lambda o: (o.user, o.server))]
 
 
 def batches(sources: Sequence[Source], size: int) -> list[list[Source]]:
-    """Batches of at most `size`, each of one snapshot time (one copy timestamp per Job)."""
-    by_time: dict[datetime, list[Source]] = {}
+    """Batches of at most `size`, each of one snapshot time (one copy timestamp per Job) and
+    all final or none (the note is the Job's)."""
+    by_time: dict[tuple[datetime, bool], list[Source]] = {}
     for s in sources:
-        by_time.setdefault(s.at, []).append(s)
+        by_time.setdefault((s.at, s.final), []).append(s)
     return [group[i:i + size] for _, group in sorted(by_time.items())
             for i in range(0, len(group), max(1, size))]
 
@@ -123,11 +127,13 @@ def claims(job: str, members: Sequence[Source], namespace: str) -> list[dict[str
 
 
 def job(name: str, members: Sequence[Source], settings: JobSettings) -> dict[str, Any]:
-    """The Job: archive-worker over the members' scratch PVCs, mounted read-only."""
+    """The Job: archive-worker over the members' scratch PVCs, mounted read-only; copies of
+    final snapshots also carry the student's `WHERE-ARE-MY-FILES.txt` (`--where-note`)."""
     timestamp = stamp(members[0].at)
     volumes, mounts, args = [], [], [
         "archive-worker", "--prefix", settings.prefix, "--timestamp", timestamp,
-        "--jobs", str(settings.homes_at_once), "--meta", f"copy-job={name}", "-o", "json"]
+        "--jobs", str(settings.homes_at_once), "--meta", f"copy-job={name}", "-o", "json",
+        *(["--where-note"] if members[0].final else [])]
     for i, s in enumerate(members):
         path = f"{HOMES}/{folder_name(s.owner)}"
         volumes.append({"name": f"home-{i:03d}", "persistentVolumeClaim": {

@@ -14,11 +14,19 @@ One S3 client (one connection pool) serves the whole batch; homes run on `jobs` 
 is where compression overlaps with the uploads (ISA-L and the sockets release the GIL).
 `extras` is the hook for files the archive should carry besides the home (e.g. a note telling
 the student where their files went): they go at the archive's root, are listed apart in the
-manifest, and are left out of restores and of the incremental comparison.
+manifest, and are left out of restores. An extra never takes a name the home already has: a
+student's own `WHERE-ARE-MY-FILES.txt` stays in the archive as theirs and the note becomes
+`WHERE-ARE-MY-FILES-2.txt`. Why rename rather than nest the home in a folder: the archive keeps
+the layout every copy has (the home at the root, what a student expects on unpacking), and a tar
+with two members of one name would have `tar xzf` overwrite the student's file with the note.
+A home unchanged since its last copy is copied anew only if that copy lacks a requested extra
+(so a term-end copy carries its note even when the home is as the night before); with extras,
+the marker alone does not settle it (one GET of `latest.json` per home).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -134,12 +142,14 @@ def archive_home(s3: S3, prefix: str, home: Home, timestamp: str, options: Optio
     place = Place(check_prefix(prefix), home.owner)
     walked = walk(home.path)
     print_ = fingerprint(walked.entries)
-    if mark is not None and mark[0] == print_:  # unchanged since that copy: no request at all
+    extra = _extras(options, home.owner, {e.path for e in walked.entries})
+    if mark is not None and mark[0] == print_ and not extra:  # unchanged: no request at all
         return Copy(home.owner, "unchanged", mark[1], place.manifest(mark[1]),
                     place.archive(mark[1]), len(walked.entries), walked.size,
                     seconds=time.monotonic() - began)
     previous = read_latest(s3, place)
-    if previous is not None and unchanged(walked.entries, previous):
+    if previous is not None and unchanged(walked.entries, previous) and _carries(previous,
+                                                                                 extra):
         _remark(s3, place, print_, previous.timestamp, mark)  # a marker lost, or never made
         return Copy(home.owner, "unchanged", previous.timestamp, place.manifest(
             previous.timestamp), previous.archive_key, len(walked.entries), walked.size,
@@ -152,7 +162,7 @@ def archive_home(s3: S3, prefix: str, home: Home, timestamp: str, options: Optio
         files = tuple(tar.add(e, home.path, _known(e, known)) for e in walked.entries)
         mtime = mtime_text(int(now().timestamp()) * 1_000_000_000)
         extras = tuple(tar.add_bytes(Entry(path, "file", 0o644, mtime), data)
-                       for path, data in (options.extras(home.owner) if options.extras else ()))
+                       for path, data in extra)
         tar.close()
         size, sha256 = upload.finish()
     except BaseException:
@@ -169,6 +179,27 @@ def archive_home(s3: S3, prefix: str, home: Home, timestamp: str, options: Optio
         _remark(s3, place, print_, timestamp, mark)
     return Copy(home.owner, "archived", timestamp, place.manifest(timestamp), key, len(files),
                 walked.size, size, tar.hashed, time.monotonic() - began)
+
+
+def _extras(options: Options, owner: Owner, taken: set[str]) -> list[tuple[str, bytes]]:
+    """The owner's extras, each renamed `NAME-2.txt`, `NAME-3.txt`... if the home (or an earlier
+    extra) already has its name: an extra never shadows a student's file."""
+    found = []
+    for path, data in options.extras(owner) if options.extras else ():
+        name, n = path, 1
+        while name in taken:
+            n += 1
+            stem, dot, suffix = path.rpartition(".")
+            name = f"{stem}-{n}.{suffix}" if dot and stem else f"{path}-{n}"
+        taken.add(name)
+        found.append((name, data))
+    return found
+
+
+def _carries(previous: Manifest, extra: Sequence[tuple[str, bytes]]) -> bool:
+    """The last copy already holds each of these extras, by name and content."""
+    have = {(e.path, e.sha256) for e in previous.extras}
+    return all((path, hashlib.sha256(data).hexdigest()) in have for path, data in extra)
 
 
 def _remark(s3: S3, place: Place, print_: str, timestamp: str,

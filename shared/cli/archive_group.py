@@ -3,6 +3,7 @@
     classops archive-worker [--endpoint-url URL] --bucket B --prefix COURSE/TERM SRC
     classops archive-worker ... --home alice=/homes/alice --home bob/project=/homes/bob-project
     classops archive-worker ... --home=/homes/0 --owner alice@uni.edu --home=/homes/1 --owner b/p
+    classops archive-worker ... --where-note SRC   (each archive also says where it is kept)
     classops archive-worker ... --restore USER[/SERVER] --into DIR [--timestamp T]
     classops archive-worker ... --verify USER[/SERVER] [--timestamp T]
 
@@ -21,6 +22,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,10 @@ def add(commands: Any, subcommand: options.Subcommand) -> None:
                      help="igzip compression level (1)")
     sub.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
                      help="recorded in each manifest (e.g. snapshot=NAME)")
+    sub.add_argument("--where-note", action="store_true",
+                     help="add WHERE-ARE-MY-FILES.txt at each archive's root, telling the "
+                          "student where their files are (course and term from --prefix); "
+                          "copy Jobs of final (term-end) snapshots pass it")
     sub.add_argument("--restore", metavar="USER[/SERVER]", help="restore this student's copy")
     sub.add_argument("--into", metavar="DIR", help="for --restore: a new or empty folder")
     sub.add_argument("--verify", metavar="USER[/SERVER]",
@@ -146,7 +152,9 @@ def _archive(args: argparse.Namespace, prefix: str) -> int:
             print(f"{copy.owner}: {copy.status} {what}", file=sys.stderr, flush=True)
 
     copies = archive_homes(store, prefix, homes, args.timestamp,
-                           Options(level=args.level, jobs=args.jobs, meta=meta), progress)
+                           Options(level=args.level, jobs=args.jobs, meta=meta,
+                                   extras=_where_note(prefix, store.bucket) if args.where_note
+                                   else None), progress)
     if tty:
         print(file=sys.stderr)
     seconds = time.monotonic() - began
@@ -167,6 +175,17 @@ def _archive(args: argparse.Namespace, prefix: str) -> int:
               f"{summary['bytes_read'] / 1e6:.1f} MB read, "
               f"{summary['bytes_stored'] / 1e6:.1f} MB stored in s3://{store.bucket}/{prefix}/")
     return 1 if failed else 0
+
+
+def _where_note(prefix: str, bucket: str) -> Callable[[Owner], list[tuple[str, bytes]]]:
+    """The note for each owner; it names their folder of copies, not one copy, so every
+    term-end run writes the same note (an unchanged home is not copied again for it)."""
+    from shared.archive.layout import Place
+    from shared.teardown.notes import WHERE, where_are_my_files
+
+    course, _, term = prefix.partition("/")
+    return lambda owner: [(WHERE, where_are_my_files(course, term, str(owner),
+                                                     Place(prefix, owner).folder, bucket))]
 
 
 def _read_back(args: argparse.Namespace, prefix: str) -> int:

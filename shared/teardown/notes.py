@@ -6,6 +6,7 @@ spawning and shows the announcement (the hub reads it live: `infra/hub/jupyterhu
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,13 @@ from shared.stack.config import HubSettings
 from shared.stack.labels import TERM_END_CONFIGMAP, TERM_END_KEY, labels
 
 WHERE = "WHERE-ARE-MY-FILES.txt"
+# the note's name in an archive: WHERE, or WHERE-2.txt... if the home has a file of that name
+_WHERE_NAMES = re.compile(r"WHERE-ARE-MY-FILES(-\d+)?\.txt")
+
+
+def is_where_note(path: str) -> bool:
+    """Is this extra of a manifest the note (under its own name or its renamed one)?"""
+    return bool(_WHERE_NAMES.fullmatch(path))
 
 
 def announcement(course: str, term: str, last_day: date | str) -> str:
@@ -23,6 +31,8 @@ def announcement(course: str, term: str, last_day: date | str) -> str:
 
 def where_are_my_files(course: str, term: str, user: str, archive_key: str,
                        bucket: str = "") -> bytes:
+    """The note; `archive_key` may be the owner's folder of copies (the same text for every
+    copy, so an unchanged home's term-end copy is not made again)."""
     place = f"s3://{bucket}/{archive_key}" if bucket else archive_key
     return (f"Your files from {course} {term}\n"
             f"{'=' * (len(course) + len(term) + 16)}\n\n"

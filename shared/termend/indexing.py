@@ -25,7 +25,7 @@ from shared.events import KubeObject
 from shared.ports.errors import ApiError
 from shared.ports.kube import Kube
 from shared.ports.s3 import S3
-from shared.teardown.notes import WHERE
+from shared.teardown.notes import is_where_note
 from shared.teardown.term_index import IndexEntry, TermIndex, index_key
 from shared.termend.archive_checks import digest
 from shared.termend.survey import SERVERNAME, SNAPSHOTS, USERNAME, read_index
@@ -164,7 +164,7 @@ def entry_for(s3: S3, prefix: str, final: Final, unchanged_ok: bool = False) -> 
         return _with(entry, problem=f"archive {object_key}: {got_size} bytes, sha256 "
                                     f"{got_sha[:12]}..., the manifest says {size} bytes, "
                                     f"{sha[:12]}...")
-    return _with(entry, verified=True, note=WHERE in extras)
+    return _with(entry, verified=True, note=any(is_where_note(str(p)) for p in extras))
 
 
 def _with(entry: IndexEntry, **changes: Any) -> IndexEntry:

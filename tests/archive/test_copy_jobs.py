@@ -5,8 +5,10 @@ students' snapshots into SeaweedFS; the scratch PVCs are gone afterwards."""
 from __future__ import annotations
 
 import base64
+import io
 import logging
 import shutil
+import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from shared.settings import Settings
 from shared.stack.admin import SCHEDULE_CONFIGMAP, SCHEDULE_KEY
 from shared.stack.config import HubSettings
 from shared.stack.manifests import render
+from shared.teardown.notes import WHERE
 from tests.emulator.conftest import Cluster, cluster  # noqa: F401  (the fixture)
 from tests.servers.fixtures import S3Bucket
 from tests.wait import until
@@ -132,6 +135,10 @@ def test_a_copy_job_archives_every_students_newest_snapshot(
         manifest = find(store, PREFIX, Owner(user))
         assert manifest.timestamp == stamp(TAKEN)
         assert manifest.meta["copy-job"] == action.job["metadata"]["name"]
+        # a nightly copy: no WHERE-ARE-MY-FILES.txt (only final snapshots' copies carry it)
+        assert manifest.extras == ()
+        with tarfile.open(fileobj=io.BytesIO(store.get_bytes(manifest.archive_key))) as tar:
+            assert WHERE not in tar.getnames()
         back = tmp_path / "back" / user
         assert restore(store, manifest, back).ok
         assert tree(back) == tree(home)

@@ -165,3 +165,35 @@ def test_extras_ride_along_and_named_servers_have_their_own_folder(
     assert [c.status for c in again] == ["unchanged", "unchanged"]
     assert restore(store, find(store, PREFIX, project.owner), tmp_path / "proj").ok
     assert tree(tmp_path / "proj") == tree(project.path)
+
+
+def test_the_note_never_shadows_a_students_own_file_and_comes_even_if_nothing_changed(
+        s3: S3Bucket, tmp_path: Path) -> None:
+    """A student's own WHERE-ARE-MY-FILES.txt stays theirs (the note takes another name, so
+    `tar xzf` overwrites nothing); a home copied last night without the note, unchanged since,
+    is copied again at term end so that its final copy has the note."""
+    from shared.teardown.notes import WHERE
+
+    store = port(s3)
+    home = make_home(tmp_path / "src", "alice")
+    mine = b"my own list of where I keep things\n"
+    touch(home.path / WHERE, mine)
+    night = archive_homes(store, PREFIX, [home], "20261218T030000Z")
+    assert [c.status for c in night] == ["archived"]
+    assert find(store, PREFIX, home.owner).extras == ()
+    note = b"Your files from CS101 are in this archive.\n"
+    options = Options(extras=lambda owner: [(WHERE, note)])
+    final = archive_homes(store, PREFIX, [home], "20261219T050000Z", options)
+    assert [c.status for c in final] == ["archived"]  # unchanged home, but no note yet
+    manifest = find(store, PREFIX, home.owner)
+    assert [e.path for e in manifest.extras] == ["WHERE-ARE-MY-FILES-2.txt"]
+    with tarfile.open(fileobj=io.BytesIO(store.get_bytes(manifest.archive_key))) as tar:
+        names = tar.getnames()
+        assert names.count(WHERE) == 1 and names.count("WHERE-ARE-MY-FILES-2.txt") == 1
+        assert (tar.extractfile(WHERE) or io.BytesIO()).read() == mine
+        assert (tar.extractfile("WHERE-ARE-MY-FILES-2.txt") or io.BytesIO()).read() == note
+    assert restore(store, manifest, tmp_path / "back").ok
+    assert tree(tmp_path / "back") == tree(home.path)
+    assert (tmp_path / "back" / WHERE).read_bytes() == mine
+    again = archive_homes(store, PREFIX, [home], "20261219T060000Z", options)
+    assert [c.status for c in again] == ["unchanged"]  # the same note: no new copy

@@ -8,7 +8,9 @@ snapshots, the term index says so, and the hub database restores from the archiv
 from __future__ import annotations
 
 import base64
+import io
 import sqlite3
+import tarfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,6 +90,12 @@ def test_the_hub_database_restores_from_the_term_archive_and_sqlite_reads_it(
     assert hub_db.verified, hub_db.problem
     [alice] = index.entries
     assert alice.verified and alice.files == 1, alice.problem
+    # her final archive tells her where it is kept, at its root beside her files
+    assert alice.note
+    with tarfile.open(fileobj=io.BytesIO(store.get_bytes(alice.object))) as tar:
+        assert sorted(tar.getnames()) == ["WHERE-ARE-MY-FILES.txt", "notes.md"]
+        note = (tar.extractfile("WHERE-ARE-MY-FILES.txt") or io.BytesIO()).read().decode()
+    assert f"s3://{s3.name}/{PREFIX}/alice/" in note and "alice" in note
     assert Kube(c.api).scale("apps/v1", "Deployment", "hub", ns) == 1  # back for the notice
 
     # a second run an hour later: new final snapshots, the homes unchanged, so the copies make
@@ -96,7 +104,7 @@ def test_the_hub_database_restores_from_the_term_archive_and_sqlite_reads_it(
     assert args.func(args) == 0, capsys.readouterr().err
     again = TermIndex.from_json(store.get_bytes(index_key(PREFIX)))
     [alice_again] = again.entries
-    assert alice_again.verified and alice_again.object == alice.object
+    assert alice_again.verified and alice_again.object == alice.object and alice_again.note
     assert alice_again.snapshot != alice.snapshot
 
     manifest = find(store, PREFIX, Owner(HUB_DB_OWNER))
