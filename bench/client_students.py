@@ -2,8 +2,9 @@
 the official client at their arrival times, shaped as KubeSpawner makes them (labels, scheduler,
 priority, tolerations, affinity, requests and image from the course's rendered hub settings).
 
-Used only where the KubeSpawner storm (`tests/servers/kubehub.py`) is not on the branch; the bench
-says so in its output. No hub runs, so `login_wait` is the pod wait (the hub's own part is 0).
+Chosen with `python -m bench.lecture_storm --client-students`, to see what the cluster model gives
+without the hub's load; the bench says so in its output. No hub runs, so `login_wait` is the pod
+wait (the hub's own part is 0).
 """
 
 from __future__ import annotations

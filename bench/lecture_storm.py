@@ -261,20 +261,23 @@ def _retry(call: Callable[[], Any], tries: int = 20) -> Any:
 
 def run(scenario: str, seed: int = 1, rate: float = 60.0, storm_rate: float = 10.0,
         students: int = STUDENTS, workdir: Path | None = None,
-        log: Callable[[str], None] = print) -> Outcome:
+        log: Callable[[str], None] = print, client_students: bool = False) -> Outcome:
     """One scenario from a fresh cluster and hub; see the module's docstring. The clock runs
     at `rate` before and after the storm and at `storm_rate` while students log in (a busy
-    emulator's pass costs `storm_rate` times its wall time on the clock)."""
+    emulator's pass costs `storm_rate` times its wall time on the clock). `client_students`:
+    pods created through the official client instead of logins through the hub (no hub load)."""
     began = time.monotonic()
-    try:
-        from tests.servers.kubehub import CLOCK_START, kube_hub_running
-        from tests.servers.storm import arrival_curve
-        driver = "KubeSpawner through the course's hub"
-    except ImportError:  # the storm is not on this branch: pods through the official client
+    from tests.servers.storm import arrival_curve
+    if client_students:
         from bench.client_students import CLOCK_START, client_cluster
-        kube_hub_running = client_cluster  # type: ignore[assignment]
-        arrival_curve = _arrival_curve
-        driver = "STAND-IN: pods created through the official client (no hub storm here)"
+        kube_hub_running = client_cluster
+        driver = "STAND-IN: pods created through the official client, no hub"
+    else:
+        from tests.servers.kubehub import (  # type: ignore[assignment]
+            CLOCK_START,
+            kube_hub_running,
+        )
+        driver = "KubeSpawner through the course's hub"
     text = _schedule_text(scenario)
     timetable, firings = _lecture(text, CLOCK_START)
     warm = next(o for o in firings if o.type.endswith("warmup"))
@@ -322,17 +325,6 @@ def run(scenario: str, seed: int = 1, rate: float = 60.0, storm_rate: float = 10
         return outcome
 
 
-def _arrival_curve(n: int, seed: int = 0, within: float = 300.0,
-                   share: float = 0.8) -> list[float]:
-    """The storm's curve (tests/servers/storm.py), for the stand-in: `share` within `within`."""
-    import math
-    import random
-
-    rate = -math.log(1 - share) / within
-    rng = random.Random(seed)
-    return sorted(rng.expovariate(rate) for _ in range(n))
-
-
 def _lead(hub: Any, timetable: Any) -> tuple[str, int]:
     """The lead time classops would use next, from the samples it recorded in this run."""
     from shared.ports.kube import Kube
@@ -370,10 +362,13 @@ def main() -> None:
     parser.add_argument("--storm-rate", type=float, default=10.0,
                         help="emulated seconds per wall second while students log in")
     parser.add_argument("--students", type=int, default=STUDENTS)
+    parser.add_argument("--client-students", action="store_true",
+                        help="pods through the official client, not logins through the hub")
     args = parser.parse_args()
     outcomes = []
     for scenario in args.scenarios:
-        outcomes.append(run(scenario, args.seed, args.rate, args.storm_rate, args.students))
+        outcomes.append(run(scenario, args.seed, args.rate, args.storm_rate, args.students,
+                            client_students=args.client_students))
         print(f"  ({outcomes[-1].wall:.0f} s wall)", flush=True)
     print()
     print(table(outcomes))
