@@ -47,6 +47,7 @@ def test_a_ready_singleuser_pod_answers_at_its_ip_until_it_is_deleted(cluster: C
     cluster.core.create_namespaced_pod(cluster.namespace, _singleuser("jupyter-ada", "ada"))
     cluster.core.create_namespaced_pod(cluster.namespace, _singleuser("other", "bob", "hub"))
     taken = cluster.taken("jupyter-ada")[0]
+    cluster.taken("other")  # both start timers run from before the advance
     url = f"http://{taken.status.pod_ip}:8888/user/ada/api"
     assert _get(url) is None  # taken, not started: nothing answers yet
     cluster.advance(5)
