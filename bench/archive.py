@@ -10,7 +10,8 @@ folder. Prints seconds, what each stored, and the ratios to restic.
 
 The 5%-changed step is short (seconds) on a shared machine, so one run of it is noise: each
 round changes a different 5%, runs every tool in that round's order (the order turns by one each
-round, so no tool always goes first or last), and the figure is the median of the rounds, with
+round, as it does between the first and unchanged steps, so no tool always goes first or
+last), and the figure is the median of the rounds, with
 the median of the per-round ratios to restic (each ratio taken in the same minute).
 `--baseline DIR`: another checkout of classops (e.g. `git archive main shared | tar -x -C DIR`)
 run as the tool `base` beside `ours`, to compare two versions of the worker in the same minutes.
@@ -99,6 +100,12 @@ def tools(endpoint: S3Endpoint, src: Path, baseline: Path | None = None) -> dict
 
 
 
+def turned(tools: list[Tool], n: int) -> list[Tool]:
+    """The tools in the order of step or round `n`: turned by one each time, so none always
+    runs first (after the step that wrote the most) or last."""
+    return tools[n % len(tools):] + tools[:n % len(tools)]
+
+
 def run(tool: Tool, argv: list[str]) -> float:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "RCLONE_", "RESTIC_")) or k == "AWS_CA_BUNDLE"}
@@ -185,15 +192,14 @@ def main() -> None:
             client.create_bucket(Bucket=t.bucket)
             if t.init:
                 run(t, t.init)
-        for step in ("first", "unchanged"):
-            for t in chosen.values():
+        for n, step in enumerate(("first", "unchanged")):
+            for t in turned(list(chosen.values()), n):
                 t.times[step] = run(t, t.copy(src))
                 print(f"{t.name} {step}: {t.times[step]:.2f} s", flush=True)
         for n in range(args.rounds):
             # each round a different 5% (its own seed) with later mtimes than the last round's
             changed = change(src, 0.05, args.seed + n, at=EPOCH + 9_000_000 + 10_000 * n)
-            order = list(chosen.values())
-            order = order[n % len(order):] + order[:n % len(order)]
+            order = turned(list(chosen.values()), n)
             print(f"round {n + 1}: {changed} students changed a notebook; "
                   f"order {', '.join(t.name for t in order)}", flush=True)
             for t in order:
