@@ -11,8 +11,7 @@ leaves no manifest, so the copy does not exist; running the batch again finishes
 timestamp names the same keys).
 
 One S3 client (one connection pool) serves the whole batch; homes run on `jobs` threads, which
-is where compression overlaps with the uploads (ISA-L and the sockets release the GIL). The
-walks go ahead of them, and the homes left to copy are taken largest first (`archive_homes`).
+is where compression overlaps with the uploads (ISA-L and the sockets release the GIL).
 `extras` is the hook for files the archive should carry besides the home (e.g. a note telling
 the student where their files went): they go at the archive's root, are listed apart in the
 manifest, and are left out of restores. An extra never takes a name the home already has: a
@@ -28,12 +27,10 @@ the marker alone does not settle it (one GET of `latest.json` per home).
 from __future__ import annotations
 
 import hashlib
-import heapq
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +42,7 @@ from shared.ports.s3 import S3
 from .layout import STATE, Owner, Place, check_prefix, owner_of_folder, parse_mark, stamp
 from .manifest import Entry, Manifest, fingerprint, known_hashes, mtime_text, unchanged
 from .packing import PART, ArchiveError, TarGz, Upload, part_size
-from .walking import Walk, walk
+from .walking import walk
 
 Extras = Callable[[Owner], Sequence[tuple[str, bytes]]]
 Status = Literal["archived", "unchanged", "failed"]
@@ -61,7 +58,7 @@ class Home:
 class Options:
     level: int = 1  # igzip 0-3; 1 is the speed/size knee here
     part: int = PART
-    jobs: int = 4  # homes at once: on 2 cores shared with the S3 server, 4 beat 8 (bench/README)
+    jobs: int = 8  # homes at once (the unchanged ones cost a GET each: latency to hide)
     extras: Extras | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)  # into each manifest, e.g. snapshot
 
@@ -136,51 +133,20 @@ def read_marks(s3: S3, prefix: str) -> dict[Owner, tuple[str, str, str]]:
     return found
 
 
-@dataclass(frozen=True)
-class _Survey:
-    """A home as walked, before any request: what the scheduler orders by and the copy uses."""
-
-    walked: Walk
-    print_: str
-    extra: list[tuple[str, bytes]]
-    seconds: float
-
-
-def _survey(home: Home, options: Options) -> _Survey:
-    began = time.monotonic()
-    walked = walk(home.path)
-    extra = _extras(options, home.owner, {e.path for e in walked.entries})
-    return _Survey(walked, fingerprint(walked.entries), extra, time.monotonic() - began)
-
-
-def _marked(prefix: str, home: Home, survey: _Survey,
-            mark: tuple[str, str, str] | None) -> Copy | None:
-    """The home's Copy if its marker settles it (unchanged, no request at all), else None."""
-    if mark is None or mark[0] != survey.print_ or survey.extra:
-        return None
-    place = Place(check_prefix(prefix), home.owner)
-    return Copy(home.owner, "unchanged", mark[1], place.manifest(mark[1]),
-                place.archive(mark[1]), len(survey.walked.entries), survey.walked.size,
-                seconds=survey.seconds)
-
-
 def archive_home(s3: S3, prefix: str, home: Home, timestamp: str, options: Options = Options(),
                  now: Callable[[], datetime] = lambda: datetime.now(UTC),
                  mark: tuple[str, str, str] | None = None) -> Copy:
     """Copy one home (see the module's docstring); raises on failure, leaving no manifest.
     `mark`: the home's marker from `read_marks` (fingerprint, timestamp, key), if any."""
-    survey = _survey(home, options)
-    return _marked(prefix, home, survey, mark) or \
-        _copy(s3, prefix, home, timestamp, options, now, mark, survey)
-
-
-def _copy(s3: S3, prefix: str, home: Home, timestamp: str, options: Options,
-          now: Callable[[], datetime], mark: tuple[str, str, str] | None,
-          survey: _Survey) -> Copy:
-    """What the marker did not settle: read `latest.json`, then either re-mark or archive."""
-    began = time.monotonic() - survey.seconds
+    began = time.monotonic()
     place = Place(check_prefix(prefix), home.owner)
-    walked, print_, extra = survey.walked, survey.print_, survey.extra
+    walked = walk(home.path)
+    print_ = fingerprint(walked.entries)
+    extra = _extras(options, home.owner, {e.path for e in walked.entries})
+    if mark is not None and mark[0] == print_ and not extra:  # unchanged: no request at all
+        return Copy(home.owner, "unchanged", mark[1], place.manifest(mark[1]),
+                    place.archive(mark[1]), len(walked.entries), walked.size,
+                    seconds=time.monotonic() - began)
     previous = read_latest(s3, place)
     if previous is not None and unchanged(walked.entries, previous) and _carries(previous,
                                                                                  extra):
@@ -255,84 +221,26 @@ def archive_homes(s3: S3, prefix: str, homes: Iterable[Home], timestamp: str | N
                   progress: Callable[[Copy], None] | None = None,
                   now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> list[Copy]:
     """Copy every home, `options.jobs` at a time; one home's failure is its `Copy`'s error
-    (status "failed"), never the batch's. Results in the order of `homes`.
-
-    The homes are walked first, in order (`jobs` walks at a time, ahead of the loop that reads
-    them); one its marker settles costs nothing more. The others
-    wait in a heap, and each worker takes the largest waiting home: a few big changed homes
-    then start first instead of ending the run alone, while the small ones fill in beside
-    them. At most `2 * jobs` homes are walked and not yet done (memory stays that of a few
-    walks); the workers start once that many wait or the walk is over, so a 5% re-run (15
-    changed homes of 300 at 8 jobs) is ordered whole.
-    """
+    (status "failed"), never the batch's. Results in the order of `homes`."""
     timestamp = timestamp or stamp(now())
     lock = threading.Lock()
     marks = read_marks(s3, prefix)
-    homes = list(homes)
-    results: list[Copy | None] = [None] * len(homes)
-    window = 2 * max(1, options.jobs)
-    room = threading.BoundedSemaphore(window)
-    waiting: list[tuple[int, int, Home, _Survey]] = []  # (-size, index, ...): a max-heap
 
-    def finish(i: int, done: Copy) -> None:
-        results[i] = done
+    def one(home: Home) -> Copy:
+        began = time.monotonic()
+        try:
+            done = archive_home(s3, prefix, home, timestamp, options, now,
+                                marks.get(home.owner))
+        except (ArchiveError, ApiError, OSError, ValueError) as err:
+            done = Copy(home.owner, "failed", error=_say(err),
+                        seconds=time.monotonic() - began)
         if progress is not None:
             with lock:
                 progress(done)
+        return done
 
-    def failed(home: Home, err: BaseException, began: float) -> Copy:
-        return Copy(home.owner, "failed", error=_say(err), seconds=time.monotonic() - began)
-
-    def take() -> None:
-        with lock:
-            _, i, home, survey = heapq.heappop(waiting)
-        began = time.monotonic()
-        try:
-            done = _copy(s3, prefix, home, timestamp, options, now, marks.get(home.owner),
-                         survey)
-        except (ArchiveError, ApiError, OSError, ValueError) as err:
-            done = failed(home, err, began)
-        finally:
-            room.release()
-        finish(i, done)
-
-    futures: list[Future[None]] = []
-    with ThreadPoolExecutor(max(1, options.jobs), thread_name_prefix="archive") as pool, \
-            ThreadPoolExecutor(max(1, options.jobs), thread_name_prefix="walk") as walkers:
-        held = 0  # waiting homes no worker was started for yet
-        for i, home, began, walking in _ahead(walkers, homes, options):
-            try:
-                survey = walking.result()
-            except (OSError, ValueError) as err:
-                finish(i, failed(home, err, began))
-                continue
-            settled = _marked(prefix, home, survey, marks.get(home.owner))
-            if settled is not None:
-                finish(i, settled)
-                continue
-            room.acquire()
-            with lock:
-                heapq.heappush(waiting, (-survey.walked.size, i, home, survey))
-            held += 1
-            if futures or held >= window:
-                futures += [pool.submit(take) for _ in range(held)]
-                held = 0
-        futures += [pool.submit(take) for _ in range(held)]
-        for future in futures:
-            future.result()  # a bug in a worker is raised here, not lost
-    return [r for r in results if r is not None]
-
-
-def _ahead(walkers: ThreadPoolExecutor, homes: list[Home], options: Options
-           ) -> Iterator[tuple[int, Home, float, Future[_Survey]]]:
-    """The homes' walks in order, `jobs` of them running ahead on their own threads (on a cold
-    volume, stat calls in parallel are what makes a walk fast)."""
-    ahead: deque[tuple[int, Home, float, Future[_Survey]]] = deque()
-    for i, home in enumerate(homes):
-        ahead.append((i, home, time.monotonic(), walkers.submit(_survey, home, options)))
-        if len(ahead) > max(1, options.jobs):
-            yield ahead.popleft()
-    yield from ahead
+    with ThreadPoolExecutor(max(1, options.jobs), thread_name_prefix="archive") as pool:
+        return list(pool.map(one, homes))
 
 
 def _say(err: BaseException) -> str:

@@ -53,7 +53,7 @@ def add(commands: Any, subcommand: options.Subcommand) -> None:
     sub.add_argument("--timestamp", metavar="YYYYMMDDTHHMMSSZ",
                      help="names the copy (default: now); for --restore/--verify, which copy "
                           "(default: the newest)")
-    sub.add_argument("--jobs", type=int, default=4, metavar="N", help="homes at once (4)")
+    sub.add_argument("--jobs", type=int, default=8, metavar="N", help="homes at once (8)")
     sub.add_argument("--level", type=int, default=1, choices=range(4), metavar="0-3",
                      help="igzip compression level (1)")
     sub.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
