@@ -1,0 +1,141 @@
+"""`classops prune` over real copies in SeaweedFS, made by the archive worker at a fortnight of
+nightly timestamps: the plan keeps what the schedule's policy says plus `latest.json`'s copy,
+sweeps an archive without a manifest only once the grace is over, a dry run deletes nothing,
+`--confirm` deletes exactly the plan, and the ledger has a record per deleted copy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from shared.archive.layout import Owner, Place, stamp
+from shared.archive.worker import Home, archive_homes
+from shared.cli.backup_group import cmd_prune
+from shared.ledger.storage import Ledger
+from shared.ports.s3 import S3
+from tests.archive.homes import port
+from tests.conftest import Kube
+from tests.servers.fixtures import S3Bucket
+
+from .conftest import course
+
+NY = ZoneInfo("America/New_York")  # the bundled schedule's: keep_last 3, daily 7, weekly 16
+PREFIX = "cs101/fall-2026"
+NIGHTS = [stamp(datetime.combine(date(2026, 11, 16) + timedelta(days=i), time(3), NY))
+          for i in range(14)]  # Monday Nov 16 to Sunday Nov 29: two ISO weeks
+CRASHED = stamp(datetime(2026, 11, 30, 8, tzinfo=UTC))
+
+
+@pytest.fixture
+def bucket(kube: Kube, s3: S3Bucket, monkeypatch: pytest.MonkeyPatch) -> S3:
+    """The course (its schedule ConfigMap) and its bucket, as `classops` finds them."""
+    for name, value in {"CLASSOPS_S3_BUCKET": s3.name,
+                        "CLASSOPS_S3_ENDPOINT": s3.endpoint.endpoint_url,
+                        "AWS_ACCESS_KEY_ID": s3.endpoint.access_key,
+                        "AWS_SECRET_ACCESS_KEY": s3.endpoint.secret_key,
+                        "AWS_DEFAULT_REGION": s3.endpoint.region}.items():
+        monkeypatch.setenv(name, value)
+    course(kube)
+    return port(s3)
+
+
+def nightly_copies(store: S3, root: Path) -> None:
+    """alice and bob copied every night (each night's home differs), carol once; then what
+    goes wrong in a term: carol's next copy crashed before its manifest, bob's `latest.json`
+    stayed at his first copy, and alice has a stray marker of her first copy."""
+    homes = [Home(Owner(u), root / u) for u in ("alice", "bob")]
+    for night, timestamp in enumerate(NIGHTS):
+        for h in homes:
+            h.path.mkdir(parents=True, exist_ok=True)
+            (h.path / "notes.ipynb").write_text(f"night {night}\n" * (night + 1))
+        done = archive_homes(store, PREFIX, homes, timestamp)
+        assert [c.status for c in done] == ["archived", "archived"], done
+    carol = Home(Owner("carol@uni.edu"), root / "carol")
+    carol.path.mkdir()
+    (carol.path / "lab.ipynb").write_text("{}\n")
+    [done] = archive_homes(store, PREFIX, [carol], NIGHTS[-1])
+    store.put_bytes(Place(PREFIX, carol.owner).archive(CRASHED), store.get_bytes(done.archive))
+    bob = Place(PREFIX, Owner("bob"))
+    store.put_bytes(bob.latest, store.get_bytes(bob.manifest(NIGHTS[0])))
+    store.put_bytes(Place(PREFIX, Owner("alice")).mark("0ld", NIGHTS[0]), b"")
+
+
+def listing(store: S3) -> dict[str, datetime | None]:
+    return {o.key: o.modified for o in store.objects(PREFIX + "/")
+            if not o.key.startswith(PREFIX + "/ledger/")}
+
+
+def prune(kube: Kube, now: datetime, confirm: bool,
+          capsys: pytest.CaptureFixture[str]) -> tuple[list[dict[str, str]], str]:
+    code = cmd_prune(argparse.Namespace(
+        kubeconfig=None, namespace=kube.namespace, output="json", schedule=None,
+        functions=None, confirm=confirm, registry=None, api_client=kube.emu.api_client(),
+        now=now))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return [r for r in json.loads(out) if r["target"].startswith(("copy ", "garbage ",
+                                                                  "marker "))], err
+
+
+def kept_by_policy(stamps: list[str]) -> set[str]:
+    """keep_last 3, keep_daily 7, keep_weekly 16 over nightly stamps, as restic reads them."""
+    newest_first = sorted(stamps, reverse=True)
+    local = {t: datetime.strptime(t, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).astimezone(NY)
+             for t in stamps}
+    weeks: dict[tuple[int, int], str] = {}
+    for t in newest_first:
+        weeks.setdefault(local[t].isocalendar()[:2], t)
+    return set(newest_first[:7]) | set(sorted(weeks.values(), reverse=True)[:16])
+
+
+def test_prune_keeps_the_policy_and_latest_and_sweeps_garbage_after_the_grace(
+        kube: Kube, bucket: S3, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = bucket
+    nightly_copies(store, tmp_path)
+    before = listing(store)
+    written = max(m for m in before.values() if m is not None)
+
+    # Within the grace (an hour after the last write) nothing goes, even with --confirm:
+    # carol's manifest-less archive may be a copy being written now.
+    planned, err = prune(kube, written + timedelta(hours=1), True, capsys)
+    assert planned == [] and "deleted 0 copies in S3" in err
+    assert listing(store) == before
+
+    later = written + timedelta(hours=48)
+    planned, err = prune(kube, later, False, capsys)  # the dry run
+    assert listing(store) == before, "a dry run deleted something"
+    assert {r["outcome"] for r in planned} == {"planned"}
+    alice, bob, carol = (Place(PREFIX, Owner(u)) for u in ("alice", "bob", "carol@uni.edu"))
+    policy = kept_by_policy(NIGHTS)
+    expected = {f"copy {alice.archive(t)}" for t in NIGHTS if t not in policy} \
+        | {f"copy {bob.archive(t)}" for t in NIGHTS if t not in policy | {NIGHTS[0]}} \
+        | {f"garbage {carol.archive(CRASHED)}"}
+    assert {r["target"] for r in planned} == expected
+    assert len(expected) == 6 + 5 + 1  # week 47's Sunday stays, and bob's latest
+    assert "would delete 12 copies in S3 (11 older, 1 without a manifest)" in err
+
+    done, err = prune(kube, later, True, capsys)
+    assert sorted((r["target"], r["outcome"]) for r in done) == sorted(
+        (t, "changed") for t in expected)
+    gone = {alice.mark("0ld", NIGHTS[0]), carol.archive(CRASHED)} | {
+        k for p, t in [(alice, t) for t in NIGHTS if t not in policy]
+        + [(bob, t) for t in NIGHTS if t not in policy | {NIGHTS[0]}]
+        for k in (p.archive(t), p.manifest(t))}
+    assert set(listing(store)) == set(before) - gone  # exactly the plan, nothing else
+    for place, latest in ((alice, NIGHTS[-1]), (bob, NIGHTS[0]), (carol, NIGHTS[-1])):
+        assert json.loads(store.get_bytes(place.latest))["timestamp"] == latest
+        assert store.head(place.archive(latest)) is not None
+
+    ledger = Ledger(None, kube.namespace, store, "cs101", "fall-2026", lambda: later)
+    records = [r for r in ledger.records() if r.action == "DeleteCopy"]
+    assert sorted(r.target for r in records) == sorted(expected)
+    assert {(r.kind, r.outcome) for r in records} == {("delete", "changed")}
+    assert {r.user for r in records} == {"alice", "bob", "carol@uni.edu"}
+
+    planned, err = prune(kube, later, True, capsys)  # again: nothing left to delete
+    assert planned == [] and "deleted 0 copies in S3" in err
