@@ -2,10 +2,11 @@
 schedule's policy over each student's committed copies, and the garbage failed copies left
 (`shared.backup.copies_policy` decides; this reads what it needs).
 
-Reads: one listing of `COURSE/TERM/`; `latest.json` only of the owners the plan would delete
-something of (one GET each); the term index and the `final` VolumeSnapshots, whose copies are
-never deleted. Returns a `DeleteCopy` per copy to delete. A handler of its own, so a bucket that
-fails does not stop the snapshots' pruning. No bucket configured, or a plan without one: nothing.
+Reads: one listing of `COURSE/TERM/` and one of its unfinished uploads; `latest.json` only of
+the owners the plan would delete something of (one GET each); the term index and the `final`
+VolumeSnapshots, whose copies are never deleted. Returns a `DeleteCopy` per copy (or leftover)
+to delete. A handler of its own, so a bucket that fails does not stop the snapshots' pruning.
+No bucket configured, or a plan without one: nothing.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def decisions(event: ClassEvent[RetentionData], ctx: Context) -> list[copies_pol
     prefix = f"{timetable.course}/{timetable.term.name}"
     listed = [copies_policy.Listed(o.key, o.modified) for o in ctx.s3.objects(prefix + "/")
               if not o.key.endswith("/" + LATEST)]
+    listed += [copies_policy.Listed(u.key, u.initiated, u.upload_id)
+               for u in ctx.s3.uploads(prefix + "/")]
     tz, now, kept = timetable.term.timezone, ctx.clock(), finals(ctx, prefix)
     first = copies_policy.plan(prefix, listed, rules, tz, now, {}, kept)
     latest = {o: t for o in sorted({d.owner for d in first if not d.keep},
@@ -87,5 +90,6 @@ def decisions(event: ClassEvent[RetentionData], ctx: Context) -> list[copies_pol
 @on(RETENTION_DUE)
 def prune_copies(event: ClassEvent[RetentionData], ctx: Context) -> Sequence[Action]:
     return [DeleteCopy(d.owner.user, d.owner.server, d.timestamp, d.kind, d.keys[-1], d.keys,
-                       d.why[0], d.absent, d.newest.isoformat() if d.newest else "")
+                       d.why[0], d.absent, d.newest.isoformat() if d.newest else "",
+                       d.upload)
             for d in decisions(event, ctx) if not d.keep]

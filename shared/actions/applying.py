@@ -444,6 +444,11 @@ def delete_copy(p: Ports, a: DeleteCopy) -> Done:
     """Check the plan still holds, then delete `keys` in their order (see DeleteCopy)."""
     if p.s3 is None:
         raise Refused("no S3 bucket is configured (CLASSOPS_S3_BUCKET)")
+    if a.upload:
+        if not any(u.upload_id == a.upload for u in p.s3.uploads(a.key)):
+            return Done(False, None, "already gone")
+        p.s3.abort_upload(a.key, a.upload)
+        return Done(True, None, f"aborted, its parts freed: {a.why}")
     if appeared := [k for k in a.absent if p.s3.head(k) is not None]:
         raise Refused(f"{appeared[0]} was written since the plan: the copy was finished, "
                       f"nothing deleted")

@@ -471,7 +471,8 @@ class DeleteCopy(Action):
 
     The plan is checked again just before: none of `absent` (a garbage archive's manifest) may
     have appeared, and no key may have been written after `seen` (the newest write the plan
-    saw): a copy re-run since then is left alone. Recorded in the ledger as a `delete` (its
+    saw): a copy re-run since then is left alone. With `upload`, the unfinished multipart
+    upload of `key` is aborted instead (its parts freed). Recorded in the ledger as a `delete` (its
     verb), not a `copy`: a copy record that succeeded moves the student's newest copy."""
 
     verb: ClassVar[str] = "delete"
@@ -485,6 +486,7 @@ class DeleteCopy(Action):
     why: str
     absent: tuple[str, ...] = ()
     seen: str = ""  # ISO 8601
+    upload: str = ""  # kind "parts": abort this unfinished multipart upload of `key` instead
 
     @property
     def target(self) -> str:

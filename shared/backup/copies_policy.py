@@ -10,9 +10,10 @@ group per owner (user and server). On top, floors no policy overrides:
 - anything written within `grace` (by the object's own time, not the copy's timestamp, which is
   its snapshot's and may be hours older than the upload): a worker may be writing that copy now.
 
-Garbage: an archive without a manifest (a crash, a failed upload) older than `grace`, and a
-marker (`%state/...`) whose copy is gone or goes now: the worker would otherwise call the home
-"unchanged" and point at a copy that does not exist.
+Garbage: an archive without a manifest (a crash, a failed upload) older than `grace`, the parts
+of a multipart upload started more than `grace` ago and never finished nor aborted (a worker
+killed mid-upload), and a marker (`%state/...`) whose copy is gone or goes now: the worker would
+otherwise call the home "unchanged" and point at a copy that does not exist.
 
 Keys of one deletion come in the order to delete them: the marker first (it must never outlive
 its copy), then the manifest (the copy stops existing: nobody reads it as committed any more),
@@ -47,15 +48,17 @@ from .policy import plan as plan_snapshots
 GRACE = timedelta(hours=24)
 COPY = "copy"  # the reason the copies are handed to the snapshot rules with
 
-Kind = Literal["copy", "garbage", "marker"]
+Kind = Literal["copy", "garbage", "marker", "parts"]
 
 
 @dataclass(frozen=True)
 class Listed:
-    """An object of the course's listing: its key and when it was written (None: unknown)."""
+    """An object of the course's listing: its key and when it was written (None: unknown); or,
+    with `upload`, an unfinished multipart upload to that key (and when it was started)."""
 
     key: str
     modified: datetime | None = None
+    upload: str = ""
 
 
 @dataclass
@@ -69,12 +72,14 @@ class _Copy:
 class CopyDecision:
     owner: Owner
     timestamp: str
-    kind: Kind  # copy: a committed one; garbage: an archive without a manifest; marker: alone
+    kind: Kind  # copy: committed; garbage: an archive without manifest; marker: alone; parts:
+    #             an unfinished multipart upload (`upload` its id, `keys` its key)
     keep: bool
     why: tuple[str, ...]  # why kept (every reason), or why deleted (one)
     keys: tuple[str, ...]  # the objects, in the order to delete them
     newest: datetime | None = None  # the newest write among them (None: unknown)
     absent: tuple[str, ...] = ()  # keys that must still be missing when it is deleted
+    upload: str = ""
 
     @property
     def committed(self) -> bool:
@@ -129,11 +134,15 @@ def plan(prefix: str, objects: Iterable[Listed], policy: Policy, tz: ZoneInfo, n
     `finals`: (owner, timestamp) of the term-end copies."""
     latest = latest or {}
     found: dict[Owner, dict[str, _Copy]] = {}
+    parts: list[CopyDecision] = []
     for o in objects:
         parsed = parse(prefix, o.key)
         if parsed is None:
             continue
         what, owner, timestamp = parsed
+        if o.upload:
+            parts.append(_parts(owner, timestamp, o, now, grace))
+            continue
         copy = found.setdefault(owner, {}).setdefault(timestamp, _Copy())
         if what == "marker":
             copy.marks.append(o)
@@ -143,7 +152,16 @@ def plan(prefix: str, objects: Iterable[Listed], policy: Policy, tz: ZoneInfo, n
     for owner in sorted(found, key=lambda o: (o.user, o.server)):
         decisions += _owner_plan(owner, found[owner], policy, tz, now, latest.get(owner),
                                  {t for o, t in finals if o == owner}, grace)
-    return decisions
+    return decisions + parts
+
+
+def _parts(owner: Owner, timestamp: str, upload: Listed, now: datetime,
+           grace: timedelta) -> CopyDecision:
+    young = _young([upload], now, grace).replace("written", "started")
+    why = (young,) if young else (f"a multipart upload started more than {_hours(grace)} ago "
+                                  f"and never finished: its parts",)
+    return CopyDecision(owner, timestamp, "parts", bool(young), why, (upload.key,),
+                        upload.modified, upload=upload.upload)
 
 
 def _owner_plan(owner: Owner, copies: Mapping[str, _Copy], policy: Policy, tz: ZoneInfo,

@@ -210,7 +210,8 @@ def _copies(results: Sequence[Result]) -> str:
     """`3 copies in S3 (2 older copies, 1 failed copy's leftovers)`: what is deleted, by kind."""
     done = [r.action for r in results if r.outcome in ("changed", "planned")
             and isinstance(r.action, DeleteCopy)]
-    words = {"copy": "older", "garbage": "without a manifest", "marker": "stray markers"}
+    words = {"copy": "older", "garbage": "without a manifest", "marker": "stray markers",
+             "parts": "unfinished uploads"}
     kinds = ", ".join(f"{n} {words[k]}" for k in words
                       if (n := sum(1 for a in done if a.kind == k)))
     return f"{len(done)} copies in S3" + (f" ({kinds})" if kinds else "")

@@ -118,3 +118,16 @@ def test_an_object_of_unknown_age_is_kept() -> None:
     place = Place(PREFIX, fay)
     [d] = plan(PREFIX, [Listed(place.archive("20261102T080000Z"))], RULES, NY, LATER)
     assert d.keep and "unknown time" in d.why[0]
+
+
+def test_an_unfinished_upload_is_aborted_once_the_grace_is_over() -> None:
+    gus = Owner("gus")
+    key = Place(PREFIX, gus).archive("20261102T080000Z")
+    started = Listed(key, WRITTEN, upload="upload-1")  # its parts: no object in the listing
+    [young] = plan(PREFIX, [started], RULES, NY, WRITTEN + GRACE / 2)
+    assert young.keep and young.why[0].startswith("started 12.0 h ago")
+    [late] = plan(PREFIX, [started], RULES, NY, LATER)
+    assert (late.kind, late.keep, late.keys, late.upload) == ("parts", False, (key,), "upload-1")
+    # A finished copy of the same key is another matter: only the stale upload goes.
+    decisions = plan(PREFIX, [*copies(gus, ["20261102T080000Z"]), started], RULES, NY, LATER)
+    assert [(d.kind, d.keep) for d in decisions] == [("copy", True), ("parts", False)]

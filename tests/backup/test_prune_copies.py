@@ -6,6 +6,7 @@ sweeps an archive without a manifest only once the grace is over, a dry run dele
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -29,6 +30,8 @@ PREFIX = "cs101/fall-2026"
 NIGHTS = [stamp(datetime.combine(date(2026, 11, 16) + timedelta(days=i), time(3), NY))
           for i in range(14)]  # Monday Nov 16 to Sunday Nov 29: two ISO weeks
 CRASHED = stamp(datetime(2026, 11, 30, 8, tzinfo=UTC))
+KINDS = ("copy", "garbage", "marker", "parts")  # DeleteCopy's targets; the rest are snapshots
+KILLED = stamp(datetime(2026, 12, 1, 8, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -46,7 +49,8 @@ def bucket(kube: Kube, s3: S3Bucket, monkeypatch: pytest.MonkeyPatch) -> S3:
 
 def nightly_copies(store: S3, root: Path) -> None:
     """alice and bob copied every night (each night's home differs), carol once; then what
-    goes wrong in a term: carol's next copy crashed before its manifest, bob's `latest.json`
+    goes wrong in a term: carol's next copy crashed before its manifest and the one after was
+    killed mid-upload (its parts stay), bob's `latest.json`
     stayed at his first copy, and alice has a stray marker of her first copy."""
     homes = [Home(Owner(u), root / u) for u in ("alice", "bob")]
     for night, timestamp in enumerate(NIGHTS):
@@ -60,6 +64,9 @@ def nightly_copies(store: S3, root: Path) -> None:
     (carol.path / "lab.ipynb").write_text("{}\n")
     [done] = archive_homes(store, PREFIX, [carol], NIGHTS[-1])
     store.put_bytes(Place(PREFIX, carol.owner).archive(CRASHED), store.get_bytes(done.archive))
+    killed = Place(PREFIX, carol.owner).archive(KILLED)  # a worker killed mid-upload: parts
+    part = b"x" * (5 << 20)
+    store.upload_part(killed, store.start_upload(killed), 1, part, hashlib.sha256(part).digest())
     bob = Place(PREFIX, Owner("bob"))
     store.put_bytes(bob.latest, store.get_bytes(bob.manifest(NIGHTS[0])))
     store.put_bytes(Place(PREFIX, Owner("alice")).mark("0ld", NIGHTS[0]), b"")
@@ -78,8 +85,7 @@ def prune(kube: Kube, now: datetime, confirm: bool,
         now=now))
     out, err = capsys.readouterr()
     assert code == 0, err
-    return [r for r in json.loads(out) if r["target"].startswith(("copy ", "garbage ",
-                                                                  "marker "))], err
+    return [r for r in json.loads(out) if r["target"].split()[0] in KINDS], err
 
 
 def kept_by_policy(stamps: list[str]) -> set[str]:
@@ -105,19 +111,22 @@ def test_prune_keeps_the_policy_and_latest_and_sweeps_garbage_after_the_grace(
     planned, err = prune(kube, written + timedelta(hours=1), True, capsys)
     assert planned == [] and "deleted 0 copies in S3" in err
     assert listing(store) == before
+    [(_, upload)] = store.unfinished_uploads(PREFIX)
 
     later = written + timedelta(hours=48)
     planned, err = prune(kube, later, False, capsys)  # the dry run
     assert listing(store) == before, "a dry run deleted something"
-    assert {r["outcome"] for r in planned} == {"planned"}
     alice, bob, carol = (Place(PREFIX, Owner(u)) for u in ("alice", "bob", "carol@uni.edu"))
+    assert store.unfinished_uploads(PREFIX) == [(carol.archive(KILLED), upload)]
+    assert {r["outcome"] for r in planned} == {"planned"}
     policy = kept_by_policy(NIGHTS)
     expected = {f"copy {alice.archive(t)}" for t in NIGHTS if t not in policy} \
         | {f"copy {bob.archive(t)}" for t in NIGHTS if t not in policy | {NIGHTS[0]}} \
-        | {f"garbage {carol.archive(CRASHED)}"}
+        | {f"garbage {carol.archive(CRASHED)}", f"parts {carol.archive(KILLED)}"}
     assert {r["target"] for r in planned} == expected
-    assert len(expected) == 6 + 5 + 1  # week 47's Sunday stays, and bob's latest
-    assert "would delete 12 copies in S3 (11 older, 1 without a manifest)" in err
+    assert len(expected) == 6 + 5 + 2  # week 47's Sunday stays, and bob's latest
+    assert "would delete 13 copies in S3 (11 older, 1 without a manifest, 1 unfinished " \
+           "uploads)" in err
 
     done, err = prune(kube, later, True, capsys)
     assert sorted((r["target"], r["outcome"]) for r in done) == sorted(
@@ -127,6 +136,7 @@ def test_prune_keeps_the_policy_and_latest_and_sweeps_garbage_after_the_grace(
         + [(bob, t) for t in NIGHTS if t not in policy | {NIGHTS[0]}]
         for k in (p.archive(t), p.manifest(t))}
     assert set(listing(store)) == set(before) - gone  # exactly the plan, nothing else
+    assert store.unfinished_uploads(PREFIX) == []
     for place, latest in ((alice, NIGHTS[-1]), (bob, NIGHTS[0]), (carol, NIGHTS[-1])):
         assert json.loads(store.get_bytes(place.latest))["timestamp"] == latest
         assert store.head(place.archive(latest)) is not None
