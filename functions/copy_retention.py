@@ -11,6 +11,7 @@ No bucket configured, or a plan without one: nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -29,14 +30,14 @@ SNAPSHOTS = "snapshot.storage.k8s.io/v1"
 
 
 def _latest(ctx: Context, prefix: str, owner: Owner) -> str | None:
+    """The timestamp `latest.json` names; None without one; "" when it cannot be read."""
     key = Place(prefix, owner).latest
     if ctx.s3.head(key) is None:
         return None
     try:
-        return str(json.loads(ctx.s3.get_bytes(key)).get("timestamp") or "") or None
+        return str(json.loads(ctx.s3.get_bytes(key)).get("timestamp") or "")
     except (ValueError, AttributeError):
-        raise PermanentError(f"{key}: not a readable manifest: nothing pruned for {owner}") \
-            from None
+        return ""
 
 
 def finals(ctx: Context, prefix: str) -> set[tuple[Owner, str]]:
@@ -84,7 +85,14 @@ def decisions(event: ClassEvent[RetentionData], ctx: Context) -> list[copies_pol
     latest = {o: t for o in sorted({d.owner for d in first if not d.keep},
                                    key=lambda o: (o.user, o.server))
               if (t := _latest(ctx, prefix, o)) is not None}
-    return copies_policy.plan(prefix, listed, rules, tz, now, latest, kept)
+    held = {o for o, t in latest.items() if not t}  # which copy is theirs now: unknown
+    for o in sorted(held, key=lambda o: (o.user, o.server)):
+        ctx.log.warning("%s: latest.json is not a readable manifest: nothing of %s deleted",
+                        Place(prefix, o).latest, o)
+    return [dataclasses.replace(d, keep=True, why=("latest.json unreadable: nothing of this "
+                                                   "student deleted",))
+            if d.owner in held and not d.keep else d
+            for d in copies_policy.plan(prefix, listed, rules, tz, now, latest, kept)]
 
 
 @on(RETENTION_DUE)

@@ -1,5 +1,6 @@
 """`classops prune` over real copies in SeaweedFS, made by the archive worker at a fortnight of
-nightly timestamps: the plan keeps what the schedule's policy says plus `latest.json`'s copy,
+nightly timestamps: the plan keeps what the schedule's policy says plus `latest.json`'s copy and
+the term-end ones,
 sweeps an archive without a manifest only once the grace is over, a dry run deletes nothing,
 `--confirm` deletes exactly the plan, and the ledger has a record per deleted copy."""
 
@@ -13,12 +14,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from kubernetes import client
 
+from shared.archive.copy_jobs import FINAL, PURPOSE, TAKEN_FOR, USERNAME
 from shared.archive.layout import Owner, Place, stamp
 from shared.archive.worker import Home, archive_homes
 from shared.cli.backup_group import cmd_prune
 from shared.ledger.storage import Ledger
 from shared.ports.s3 import S3
+from shared.teardown.term_index import IndexEntry, TermIndex, index_key
 from tests.archive.homes import port
 from tests.conftest import Kube
 from tests.servers.fixtures import S3Bucket
@@ -72,6 +76,23 @@ def nightly_copies(store: S3, root: Path) -> None:
     store.put_bytes(Place(PREFIX, Owner("alice")).mark("0ld", NIGHTS[0]), b"")
 
 
+def term_end_copies(kube: Kube, store: S3) -> None:
+    """Final copies, as after term: alice's second night named by the term index, bob's third
+    made from a `final` VolumeSnapshot (a copy is named by its snapshot's instant)."""
+    alice = Place(PREFIX, Owner("alice"))
+    entry = IndexEntry("alice", object=alice.archive(NIGHTS[1]),
+                       manifest=alice.manifest(NIGHTS[1]), verified=True)
+    store.put_bytes(index_key(PREFIX), TermIndex("cs101", "fall-2026", "2026-12-19T05:00:00Z",
+                                                 (entry,)).to_json())
+    at = datetime.strptime(NIGHTS[2], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    client.CustomObjectsApi(kube.api).create_namespaced_custom_object(
+        "snapshot.storage.k8s.io", "v1", kube.namespace, "volumesnapshots", {
+            "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+            "metadata": {"name": "claim-bob-final", "labels": {PURPOSE: FINAL},
+                         "annotations": {USERNAME: "bob", TAKEN_FOR: at.isoformat()}},
+            "spec": {"source": {"persistentVolumeClaimName": "claim-bob"}}})
+
+
 def listing(store: S3) -> dict[str, datetime | None]:
     return {o.key: o.modified for o in store.objects(PREFIX + "/")
             if not o.key.startswith(PREFIX + "/ledger/")}
@@ -103,6 +124,7 @@ def test_prune_keeps_the_policy_and_latest_and_sweeps_garbage_after_the_grace(
         kube: Kube, bucket: S3, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = bucket
     nightly_copies(store, tmp_path)
+    term_end_copies(kube, store)
     before = listing(store)
     written = max(m for m in before.values() if m is not None)
 
@@ -120,20 +142,22 @@ def test_prune_keeps_the_policy_and_latest_and_sweeps_garbage_after_the_grace(
     assert store.unfinished_uploads(PREFIX) == [(carol.archive(KILLED), upload)]
     assert {r["outcome"] for r in planned} == {"planned"}
     policy = kept_by_policy(NIGHTS)
-    expected = {f"copy {alice.archive(t)}" for t in NIGHTS if t not in policy} \
-        | {f"copy {bob.archive(t)}" for t in NIGHTS if t not in policy | {NIGHTS[0]}} \
+    alice_kept, bob_kept = policy | {NIGHTS[1]}, policy | {NIGHTS[0], NIGHTS[2]}
+    expected = {f"copy {alice.archive(t)}" for t in NIGHTS if t not in alice_kept} \
+        | {f"copy {bob.archive(t)}" for t in NIGHTS if t not in bob_kept} \
         | {f"garbage {carol.archive(CRASHED)}", f"parts {carol.archive(KILLED)}"}
     assert {r["target"] for r in planned} == expected
-    assert len(expected) == 6 + 5 + 2  # week 47's Sunday stays, and bob's latest
-    assert "would delete 13 copies in S3 (11 older, 1 without a manifest, 1 unfinished " \
+    # week 47's Sunday stays, alice's final, bob's final and latest
+    assert len(expected) == 5 + 4 + 2
+    assert "would delete 11 copies in S3 (9 older, 1 without a manifest, 1 unfinished " \
            "uploads)" in err
 
     done, err = prune(kube, later, True, capsys)
     assert sorted((r["target"], r["outcome"]) for r in done) == sorted(
         (t, "changed") for t in expected)
     gone = {alice.mark("0ld", NIGHTS[0]), carol.archive(CRASHED)} | {
-        k for p, t in [(alice, t) for t in NIGHTS if t not in policy]
-        + [(bob, t) for t in NIGHTS if t not in policy | {NIGHTS[0]}]
+        k for p, t in [(alice, t) for t in NIGHTS if t not in alice_kept]
+        + [(bob, t) for t in NIGHTS if t not in bob_kept]
         for k in (p.archive(t), p.manifest(t))}
     assert set(listing(store)) == set(before) - gone  # exactly the plan, nothing else
     assert store.unfinished_uploads(PREFIX) == []
