@@ -7,6 +7,7 @@ sweeps an archive without a manifest only once the grace is over, a dry run dele
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,11 +17,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from kubernetes import client
 
+from shared.actions.applying import Ports
+from shared.actions.executor import Executor
+from shared.actions.model import DeleteCopy
 from shared.archive.copy_jobs import FINAL, PURPOSE, TAKEN_FOR, USERNAME
 from shared.archive.layout import Owner, Place, stamp
 from shared.archive.worker import Home, archive_homes
 from shared.cli.backup_group import cmd_prune
 from shared.ledger.storage import Ledger
+from shared.metrics import Metrics
+from shared.ports.kube import Kube as Api
 from shared.ports.s3 import S3
 from shared.teardown.term_index import IndexEntry, TermIndex, index_key
 from tests.archive.homes import port
@@ -173,3 +179,30 @@ def test_prune_keeps_the_policy_and_latest_and_sweeps_garbage_after_the_grace(
 
     planned, err = prune(kube, later, True, capsys)  # again: nothing left to delete
     assert planned == [] and "deleted 0 copies in S3" in err
+
+
+def test_a_copy_finished_or_rewritten_since_the_plan_is_not_deleted(
+        kube: Kube, bucket: S3, tmp_path: Path) -> None:
+    """The plan is read again just before: a late manifest (the Job re-ran and committed the
+    copy) or a rewrite since the listing refuses the deletion, and nothing is deleted."""
+    store = bucket
+    home = Home(Owner("dana"), tmp_path / "dana")
+    home.path.mkdir()
+    (home.path / "a.txt").write_text("a\n")
+    [done] = archive_homes(store, PREFIX, [home], NIGHTS[0])
+    place = Place(PREFIX, home.owner)
+    manifest = store.get_bytes(place.manifest(NIGHTS[0]))
+    seen = store.head(place.archive(NIGHTS[0]))
+    assert seen is not None and seen.modified is not None
+    store.delete(place.manifest(NIGHTS[0]))  # as if the worker had not committed it yet
+    late = DeleteCopy("dana", "", NIGHTS[0], "garbage", place.archive(NIGHTS[0]),
+                      (place.archive(NIGHTS[0]),), "no manifest",
+                      (place.manifest(NIGHTS[0]),), seen.modified.isoformat())
+    earlier = dataclasses.replace(late, absent=(), seen=(seen.modified - timedelta(hours=1))
+                                  .isoformat())
+    store.put_bytes(place.manifest(NIGHTS[0]), manifest)  # ... and then it did
+    executor = Executor(Ports(Api(kube.api), s3=store), Metrics(), lambda: datetime.now(UTC))
+    [committed, rewritten] = executor.execute([late, earlier], "test")
+    assert committed.outcome == "failed" and "was written since the plan" in committed.detail
+    assert rewritten.outcome == "failed" and "written again" in rewritten.detail
+    assert store.head(done.archive) is not None and store.head(place.manifest(NIGHTS[0]))
