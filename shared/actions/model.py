@@ -275,6 +275,8 @@ class DeletePVC(Action):
     namespace: str
     name: str
     uid: str = ""  # precondition: the claim that was verified, not a new one of the same name
+    user: str = ""  # whose home it is: the ledger files the deletion under the student
+    server: str = ""
 
     @property
     def target(self) -> str:

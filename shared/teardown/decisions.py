@@ -148,7 +148,7 @@ def decide(state: UserState, namespace: str) -> Row:
     if s.claim:
         uid = archived_uid or s.claim_uid
         actions += [ReleaseForTeardown(namespace, s.claim, uid, s.entry.object if s.entry else ""),
-                    DeletePVC(namespace, s.claim, uid)]
+                    DeletePVC(namespace, s.claim, uid, s.user, s.server)]
     return row("delete", "final archive verified, not mounted since its final snapshot",
                tuple(actions))
 

@@ -48,7 +48,7 @@ def test_a_verified_unmounted_user_loses_snapshots_then_the_pvc_with_its_uid() -
                            DeleteVolumeSnapshot(NS, "claim-alice-nightly", "alice"),
                            ReleaseForTeardown(NS, "claim-alice", "uid-1",
                                               "cs101/fall/alice/x.tar.gz"),
-                           DeletePVC(NS, "claim-alice", "uid-1"))
+                           DeletePVC(NS, "claim-alice", "uid-1", "alice"))
 
 
 def test_an_unverified_archive_keeps_the_pvc_and_says_why() -> None:
