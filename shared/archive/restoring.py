@@ -27,7 +27,7 @@ from shared.ports.s3 import S3
 
 from .layout import Owner, Place, check_prefix
 from .manifest import Entry, Manifest, mtime_ns
-from .worker import read_latest, read_manifest
+from .reading import read_latest, read_manifest
 
 READ = 2**20
 
