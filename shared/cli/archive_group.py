@@ -9,8 +9,8 @@
 
 Each folder of SRC is one student's home, named by their username; `--home` names owners and
 folders one by one (how a Job passes named servers). The bucket and endpoint default to
-CLASSOPS_S3_BUCKET and CLASSOPS_S3_ENDPOINT (the settings); credentials come from boto3's
-chain. On a terminal
+CLASSOPS_S3_BUCKET and CLASSOPS_S3_ENDPOINT (the settings); credentials come from botocore's
+(boto3's) chain. On a terminal
 a progress line is redrawn; otherwise one line per home goes to stderr (a Job's log). `-o json`
 prints a summary. Exit 0 when every home was copied (or found unchanged), 1 when any failed
 or a restore/verify found a problem.
@@ -95,7 +95,8 @@ def _store(args: argparse.Namespace, jobs: int) -> Any:
     hold nothing a collection could free, yet every full collection walked them, ~60 ms of a
     one-student restore's ~320 ms of CPU here (bench/README.md). `gc.disable()` early and
     `gc.freeze()` once the long-lived objects exist is the pattern Python's `gc` documents;
-    everything made afterwards (each home, each tar member) is collected as usual."""
+    everything made afterwards (each home, each tar member) is collected as usual. These
+    commands own their process: one that calls `main()` again (a test) keeps what existed."""
     env = options.settings(args)
     bucket = args.bucket or env.s3_bucket
     if not bucket:
