@@ -229,6 +229,8 @@ class DeleteVolumeSnapshot(Action):
     destructive: ClassVar[bool] = True
     namespace: str
     name: str
+    user: str = ""  # the student's raw username (the ledger files the deletion under it)
+    server: str = ""  # "" : the default server (or a snapshot of no student's)
 
     @property
     def target(self) -> str:
