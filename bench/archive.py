@@ -5,7 +5,8 @@ Run: .venv/bin/python -m bench.archive [--students 300] [--tools ours,aws,rclone
 gets a bucket per tool. The seeded synthetic class (bench/synthetic_class.py) is written once;
 then each tool, run as the command a person would type: a first run over the whole class, an
 unchanged re-run, a re-run after 5% of the students changed a notebook, and the restore of one
-student into an empty folder. Prints seconds, what each stored, and the ratios to restic.
+student into an empty folder (`--restores` times, the median counts). Prints seconds, what
+each stored, and the ratios to restic.
 Every command's wall time includes its own start-up (Python's imports for ours and aws).
 The machine is shared and has 2 cores: run the full class once or twice, use `--students 30`
 for a quick look.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,6 +134,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=300)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--tools", default="ours,aws,rclone,restic")
+    parser.add_argument("--restores", type=int, default=5,
+                        help="restores of one student per tool (the median counts)")
     parser.add_argument("--work", help="folder for the class and restores (default: a temp dir)")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="classops-bench-archive-"))
@@ -163,11 +167,21 @@ def main() -> None:
             t.times["changed"] = run(t, t.copy(src))
             print(f"{t.name} changed: {t.times['changed']:.2f} s", flush=True)
         user = username(7)
+        # A restore is a fraction of a second, mostly the command's start-up: one sample is
+        # noise on a shared machine, so each tool restores `--restores` times, interleaved
+        # (the same minutes for every tool), and the median counts.
+        seconds: dict[str, list[float]] = {t.name: [] for t in chosen.values()}
+        for n in range(args.restores):
+            for t in chosen.values():
+                into = work / "restore" / t.name / str(n)
+                shutil.rmtree(into, ignore_errors=True)  # a kept --work dir: never overwrites
+                seconds[t.name].append(run(t, t.restore(into, user)))
         for t in chosen.values():
-            into = work / "restore" / t.name
-            shutil.rmtree(into, ignore_errors=True)  # a kept --work dir: restores never overwrite
-            t.times["restore"] = run(t, t.restore(into, user))
-            print(f"{t.name} restore {user}: {t.times['restore']:.2f} s", flush=True)
+            t.times["restore"] = statistics.median(seconds[t.name])
+            print(f"{t.name} restore {user}: median {t.times['restore']:.2f} s of "
+                  f"{args.restores} ({', '.join(f'{s:.2f}' for s in seconds[t.name])})",
+                  flush=True)
+        print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print()
         print(table(list(chosen.values()), endpoint))
         for line in ratios(chosen):
