@@ -1,15 +1,10 @@
-"""The S3 port: botocore, one bucket. Integrity is the server's to check: every PUT carries a
+"""The S3 port: boto3, one bucket. Integrity is the server's to check: every PUT carries a
 SHA-256 checksum (botocore computes it), so a corrupted upload is refused, not stored.
 
 The client (and its session, hence its credentials) is injected: `connect()` builds one from
-botocore's default chain (the one boto3 and the AWS CLI use), tests pass the test server's.
+boto3's default chain, tests pass the test server's.
 Presigned URLs are capped at 7 days, the SigV4 limit (temporary credentials expire sooner, and
 the URL with them).
-
-botocore, not boto3: the port uses clients only, and boto3's import adds its resources and
-s3transfer (~45 ms of a one-student restore run as a command, a third of its imports' growth
-over botocore's; bench/README.md, "Copies to S3"). A boto3 client is a botocore client, so one
-made by boto3 (the test servers') is served the same.
 """
 
 from __future__ import annotations
@@ -19,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import botocore.session
+import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -34,7 +29,7 @@ T = TypeVar("T")
 
 
 def connect(endpoint_url: str | None = None, region: str | None = None,
-            session: botocore.session.Session | None = None, pool: int = 10) -> BaseClient:
+            session: boto3.session.Session | None = None, pool: int = 10) -> BaseClient:
     """`pool`: connections kept open, at least the threads that share the client.
 
     Payload signing is off: every body the port sends carries its SHA-256 in a signed
@@ -46,7 +41,7 @@ def connect(endpoint_url: str | None = None, region: str | None = None,
                     s3={"addressing_style": "path" if endpoint_url else "auto",
                         "payload_signing_enabled": False},
                     max_pool_connections=pool)
-    client = (session or botocore.session.Session()).create_client(
+    client = (session or boto3.session.Session()).client(
         "s3", endpoint_url=endpoint_url, region_name=region, config=config)
     return client
 

@@ -17,10 +17,10 @@ SECRET = b"another student's answers\n"
 
 
 def port(s3: S3Bucket, endpoint_url: str | None = None) -> S3:
-    import botocore.session
+    import boto3
 
-    session = botocore.session.Session()
-    session.set_credentials(s3.endpoint.access_key, s3.endpoint.secret_key)
+    session = boto3.session.Session(aws_access_key_id=s3.endpoint.access_key,
+                                     aws_secret_access_key=s3.endpoint.secret_key)
     return S3(connect(endpoint_url or s3.endpoint.endpoint_url, s3.endpoint.region, session),
               s3.name)
 

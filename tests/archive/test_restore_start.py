@@ -1,5 +1,5 @@
 """A one-student restore run as a command (`classops archive-worker --restore`) is mostly its
-start-up, so it loads only what a restore uses: botocore, not boto3 and its s3transfer; the
+start-up, so it loads only what a restore uses: the S3 SDK; the
 archive's reader, not the worker's packing side; no Kubernetes client, no ledger, no timetable.
 Checked in a fresh interpreter, as an operator or a restore Job runs it (bench/README.md,
 "Copies to S3", has the times)."""
@@ -19,7 +19,7 @@ from .test_failures import env_for
 
 REPO = Path(__file__).resolve().parents[2]
 #: Packages (and our modules) that a restore must not load.
-UNNEEDED = ("kubernetes", "boto3", "s3transfer", "yaml", "functions", "shared.ledger",
+UNNEEDED = ("kubernetes", "yaml", "functions", "shared.ledger",
             "shared.timetable", "shared.events", "shared.handlers", "shared.actions",
             "shared.runtime", "shared.archive.worker", "shared.archive.packing")
 PROBE = f"""

@@ -16,10 +16,10 @@ from tests.servers.fixtures import S3Bucket
 @pytest.fixture
 def port(s3: S3Bucket) -> S3:
     # Built the way production builds it: our own client from the endpoint, a session injected.
-    import botocore.session
+    import boto3
 
-    session = botocore.session.Session()
-    session.set_credentials(s3.endpoint.access_key, s3.endpoint.secret_key)
+    session = boto3.session.Session(aws_access_key_id=s3.endpoint.access_key,
+                                     aws_secret_access_key=s3.endpoint.secret_key)
     return S3(connect(s3.endpoint.endpoint_url, s3.endpoint.region, session), s3.name)
 
 
