@@ -40,8 +40,8 @@ def values(settings: HubSettings) -> dict[str, Any]:
         "release": settings.release, "namespace": settings.namespace,
         "singleuser": {
             "image": settings.singleuser_image, "cpu_guarantee": r.cpu_guarantee,
-            "cpu_limit": r.cpu_limit, "mem_guarantee": r.memory_guarantee,
-            "mem_limit": r.memory_limit, "storage_capacity": settings.storage_capacity,
+            "cpu_limit": r.cpu_limit, "mem_guarantee": r.memory_request,
+            "mem_limit": r.memory_cap, "storage_capacity": settings.storage_capacity,
             "storage_class": settings.storage_class or None,
             "scheduler_name": settings.scheduler_name,
             "priority_class": settings.user_priority, "materials": settings.materials or None,
