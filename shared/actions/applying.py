@@ -22,6 +22,7 @@ from shared.actions.model import (
     AwaitUnmounted,
     CreateObject,
     CreateVolumeSnapshot,
+    DeleteCopy,
     DeleteObject,
     DeletePVC,
     DeleteVolumeSnapshot,
@@ -511,6 +512,33 @@ def run_archive_job(p: Ports, a: RunArchiveJob) -> Done:
     return Done(True, Ref.of(found) if found else None, f"copies: {counts}", parts)
 
 
+# -- copies retention (issue 16): older copies and garbage deleted from S3 ---------------------
+def delete_copy(p: Ports, a: DeleteCopy) -> Done:
+    """Check the plan still holds, then delete `keys` in their order (see DeleteCopy)."""
+    if p.s3 is None:
+        raise Refused("no S3 bucket is configured (CLASSOPS_S3_BUCKET)")
+    if a.upload:
+        if not any(u.upload_id == a.upload for u in p.s3.uploads(a.key)):
+            return Done(False, None, "already gone")
+        p.s3.abort_upload(a.key, a.upload)
+        return Done(True, None, f"aborted, its parts freed: {a.why}")
+    if appeared := [k for k in a.absent if p.s3.head(k) is not None]:
+        raise Refused(f"{appeared[0]} was written since the plan: the copy was finished, "
+                      f"nothing deleted")
+    seen = datetime.fromisoformat(a.seen) if a.seen else None
+    found = {k: o for k in a.keys if (o := p.s3.head(k)) is not None}
+    newer = [k for k, o in found.items() if seen and o.modified and o.modified > seen]
+    if newer:
+        raise Refused(f"{newer[0]} was written again since the plan: nothing deleted")
+    for key in a.keys:
+        if key in found:
+            p.s3.delete(key)
+    if not found:
+        return Done(False, None, "already gone")
+    return Done(True, None, f"deleted {len(found)} of {len(a.keys)}: {a.why}")
+# -- end copies retention ----------------------------------------------------------------------
+
+
 def do(ports: Ports, action: Action) -> Done:
     """Apply one action with its applier (one `case` per Action type)."""
     match action:
@@ -551,4 +579,6 @@ def do(ports: Ports, action: Action) -> Done:
             return hold(ports, action)
         case RestoreDrill():
             return restore_drill(ports, action)
+        case DeleteCopy():  # copies retention (issue 16)
+            return delete_copy(ports, action)
     raise Refused(f"no applier for {type(action).__name__}")
