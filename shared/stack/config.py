@@ -56,6 +56,16 @@ def memory_bytes(value: str | float) -> int:
         raise ValueError(f"memory {value!r}: expected {MEMORY_FORMS}") from None
 
 
+def cpu_cores(value: str | float) -> float:
+    """Cores of a CPU setting ("500m", "2", 0.5), the float KubeSpawner's cpu_guarantee takes
+    (the hub's config would fail on `float("500m")`)."""
+    text = str(value).strip()
+    try:
+        return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+    except ValueError:
+        raise ValueError(f"cpu {value!r}: expected cores, e.g. 0.5, 2 or 500m") from None
+
+
 @dataclass(frozen=True)
 class Resources:
     cpu_guarantee: str | None = None  # Kubernetes quantities, e.g. "500m", "2"

@@ -16,6 +16,7 @@ from shared.timetable.fields import Node
 from shared.timetable.sections import section
 
 _QUANTITY = re.compile(r"\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?")
+_CPU = re.compile(r"\d+(\.\d+)?m?")
 _MEMORY = re.compile(r"\d+(\.\d+)?(K|M|G|T|Ki|Mi|Gi|Ti)?")
 _DNS = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _IMAGE = re.compile(r"[a-z0-9][a-z0-9._/:@-]*[:@][A-Za-z0-9._:-]+")
@@ -49,6 +50,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _cpu(node: Node) -> str | None:
+    """Cores, or millicores (`500m`): what KubeSpawner's float takes once converted."""
+    if isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        return str(node.value)
+    return node.text(_CPU, "cores such as 0.5, 2 or 500m")
+
+
 def _memory(node: Node) -> str | None:
     """A memory size KubeSpawner reads as classops does (`memory_bytes`): no decimal `k` or
     milli `m`, which Kubernetes would take and KubeSpawner refuse."""
@@ -70,7 +78,7 @@ def _singleuser(node: Node) -> dict[str, Any] | None:
     found: dict[str, Any] = {}
     if node.child("image") is not None:
         found["singleuser_image"] = node.get("image", _image)
-    cpu, memory = _pair(node.child("cpu")), _pair(node.child("memory"), _memory)
+    cpu, memory = _pair(node.child("cpu"), _cpu), _pair(node.child("memory"), _memory)
     default = Resources()
     found["resources"] = Resources(cpu[0], cpu[1], memory[0] or default.memory_guarantee,
                                    memory[1])

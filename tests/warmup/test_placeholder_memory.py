@@ -7,13 +7,17 @@ renders must ask for KubeSpawner's number, or each pre-empted placeholder frees 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from jupyterhub.traitlets import ByteSpecification
 from kubernetes import client
-from traitlets import HasTraits
+from traitlets import Float, HasTraits
+from traitlets.config import Config
 
 from shared.stack.config import memory_bytes
-from shared.stack.hub_component import values
+from shared.stack.hub_component import INFRA, values
 from shared.stack.manifests import settings_of
 from shared.stack.status import quantity
 from shared.stack.user_pods import user_placeholder
@@ -24,6 +28,7 @@ from tests.wait import until
 
 class _Spawnerish(HasTraits):
     memory = ByteSpecification()  # the trait KubeSpawner's mem_guarantee is
+    cpu = Float(allow_none=True)  # and its cpu_guarantee
 
 
 @pytest.mark.parametrize("text", ["1G", "512M", "0.5G", "1.5G", "2T", "3K", "1073741824"])
@@ -76,3 +81,22 @@ def test_a_placeholder_requests_what_a_kubespawner_student_requests(kube_hub: Ku
 
     assert memory(student) == hub.settings.resources.memory_request == 2**30  # "1G"
     assert memory(held) == memory(student)
+
+
+def test_the_hubs_config_takes_millicores_and_kubernetes_memory_units(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cpu: 500m` and `memory: 1536Mi` are valid in the schedule; the hub's config file
+    (as deployed) must hand KubeSpawner numbers its traits take, not fail at the hub's start."""
+    text = HEAD.replace("{memory: {guarantee: %s}}", "{cpu: {guarantee: 500m, limit: 2}, "
+                        "memory: {guarantee: 1536Mi, limit: 2G}}")
+    (tmp_path / "values.json").write_text(json.dumps(values(settings_of(loads(text)))))
+    monkeypatch.setenv("CLASSOPS_SERVICE_TOKEN", "t0k3n")
+    c = Config()
+    code = (INFRA / "hub" / "jupyterhub_config.py").read_text()
+    exec(compile(code, str(tmp_path / "jupyterhub_config.py"), "exec"),
+         {"get_config": lambda: c, "__file__": str(tmp_path / "jupyterhub_config.py")})
+    spawner = _Spawnerish()
+    spawner.cpu, spawner.memory = c.KubeSpawner.cpu_guarantee, c.KubeSpawner.mem_guarantee
+    assert (spawner.cpu, spawner.memory) == (0.5, 1536 * 2**20)
+    spawner.cpu, spawner.memory = c.KubeSpawner.cpu_limit, c.KubeSpawner.mem_limit
+    assert (spawner.cpu, spawner.memory) == (2.0, 2 * 2**30)
