@@ -67,7 +67,8 @@ class Options:
 @dataclass(frozen=True)
 class Copy:
     """What happened to one home. `timestamp` is the copy that is now its latest (for an
-    unchanged home, the earlier copy that still describes it)."""
+    unchanged home, the earlier copy that still describes it); a failed one has none, and its
+    `archive` is the key it tried to write (what the ledger names)."""
 
     owner: Owner
     status: Status
@@ -218,8 +219,8 @@ def archive_homes(s3: S3, prefix: str, homes: Iterable[Home], timestamp: str | N
             done = archive_home(s3, prefix, home, timestamp, options, now,
                                 marks.get(home.owner))
         except (ArchiveError, ApiError, OSError, ValueError) as err:
-            done = Copy(home.owner, "failed", error=_say(err),
-                        seconds=time.monotonic() - began)
+            done = Copy(home.owner, "failed", archive=Place(prefix.strip("/"), home.owner)
+                        .archive(timestamp), error=_say(err), seconds=time.monotonic() - began)
         if progress is not None:
             with lock:
                 progress(done)

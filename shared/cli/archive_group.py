@@ -175,7 +175,8 @@ def _archive(args: argparse.Namespace, prefix: str) -> int:
         print(file=sys.stderr)
     seconds = time.monotonic() - began
     failed = [c for c in copies if c.status == "failed"]
-    summary = {"bucket": store.bucket, "prefix": prefix, "homes": len(copies),
+    summary = {"bucket": store.bucket, "prefix": prefix, "timestamp": args.timestamp or "",
+               "homes": len(copies),
                "archived": sum(c.status == "archived" for c in copies),
                "unchanged": sum(c.status == "unchanged" for c in copies),
                "failed": len(failed), "bytes_read": sum(c.size for c in copies),
