@@ -1,18 +1,19 @@
 """Copies of a class to S3: our archive worker against `aws s3 sync`, `rclone copy` and restic.
 
 Run: .venv/bin/python -m bench.archive [--students 300] [--tools ours,aws,rclone,restic]
-[--rounds 3] [--baseline DIR] (install the tools first: bash bench/setup_archive.sh). One
-SeaweedFS server (tests/servers) gets a bucket per tool. The seeded synthetic class
-(bench/synthetic_class.py) is written once; then each tool, run as the command a person would
-type: a first run over the whole class, an unchanged re-run, `--rounds` re-runs each after a
-different 5% of the students changed a notebook, and the restore of one student into an empty
-folder. Prints seconds, what each stored, and the ratios to restic.
+[--rounds 3] [--restores 5] [--baseline DIR] (install the tools first: bash
+bench/setup_archive.sh). One SeaweedFS server (tests/servers) gets a bucket per tool. The seeded
+synthetic class (bench/synthetic_class.py) is written once; then each tool, run as the command a
+person would type: a first run over the whole class, an unchanged re-run, `--rounds` re-runs
+each after a different 5% of the students changed a notebook, and the restore of one student
+into an empty folder (`--restores` times, the median counts). Prints seconds, what each stored,
+and the ratios to restic.
 
 The 5%-changed step is short (seconds) on a shared machine, so one run of it is noise: each
 round changes a different 5%, runs every tool in that round's order (the order turns by one each
 round, as it does between the first and unchanged steps, so no tool always goes first or
-last), and the figure is the median of the rounds, with
-the median of the per-round ratios to restic (each ratio taken in the same minute).
+last), and the figure is the median of the rounds, with the median of the per-round ratios to
+restic (each ratio taken in the same minute).
 `--baseline DIR`: another checkout of classops (e.g. `git archive main shared | tar -x -C DIR`)
 run as the tool `base` beside `ours`, to compare two versions of the worker in the same minutes.
 Every command's wall time includes its own start-up (Python's imports for ours and aws).
@@ -99,7 +100,6 @@ def tools(endpoint: S3Endpoint, src: Path, baseline: Path | None = None) -> dict
     return found
 
 
-
 def turned(tools: list[Tool], n: int) -> list[Tool]:
     """The tools in the order of step or round `n`: turned by one each time, so none always
     runs first (after the step that wrote the most) or last."""
@@ -170,6 +170,8 @@ def main() -> None:
                         help="5%%-changed re-runs, each a different 5%% (the median is reported)")
     parser.add_argument("--baseline", type=Path,
                         help="another checkout of classops, run as the tool `base`")
+    parser.add_argument("--restores", type=int, default=5,
+                        help="restores of one student per tool (the median counts)")
     parser.add_argument("--work", help="folder for the class and restores (default: a temp dir)")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="classops-bench-archive-"))
@@ -201,18 +203,29 @@ def main() -> None:
             changed = change(src, 0.05, args.seed + n, at=EPOCH + 9_000_000 + 10_000 * n)
             order = turned(list(chosen.values()), n)
             print(f"round {n + 1}: {changed} students changed a notebook; "
-                  f"order {', '.join(t.name for t in order)}", flush=True)
+                  f"order {', '.join(t.name for t in order)}; load average "
+                  f"{os.getloadavg()[0]:.1f}", flush=True)
             for t in order:
                 t.rounds.append(run(t, t.copy(src)))
                 print(f"{t.name} changed: {t.rounds[-1]:.2f} s", flush=True)
         for t in chosen.values():
             t.times["changed"] = statistics.median(t.rounds)
         user = username(7)
+        # A restore is a fraction of a second, mostly the command's start-up: one sample is
+        # noise on a shared machine, so each tool restores `--restores` times, interleaved
+        # (the same minutes for every tool), and the median counts.
+        seconds: dict[str, list[float]] = {t.name: [] for t in chosen.values()}
+        for n in range(args.restores):
+            for t in chosen.values():
+                into = work / "restore" / t.name / str(n)
+                shutil.rmtree(into, ignore_errors=True)  # a kept --work dir: never overwrites
+                seconds[t.name].append(run(t, t.restore(into, user)))
         for t in chosen.values():
-            into = work / "restore" / t.name
-            shutil.rmtree(into, ignore_errors=True)  # a kept --work dir: restores never overwrite
-            t.times["restore"] = run(t, t.restore(into, user))
-            print(f"{t.name} restore {user}: {t.times['restore']:.2f} s", flush=True)
+            t.times["restore"] = statistics.median(seconds[t.name])
+            print(f"{t.name} restore {user}: median {t.times['restore']:.2f} s of "
+                  f"{args.restores} ({', '.join(f'{s:.2f}' for s in seconds[t.name])})",
+                  flush=True)
+        print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print()
         print(table(list(chosen.values()), endpoint))
         for line in ratios(chosen):

@@ -102,7 +102,7 @@ def main() -> None:
         settings = Settings(namespace=NS, host="127.0.0.1", port=0,
                             webhook_token=Secret("bench"), identity="bench", schedule=str(path),
                             lease_duration=15.0, renew_deadline=10.0, retry_period=0.25)
-        server = Server(settings, Registry(), api=emu.api_client(), clock=emu.clock.now)
+        server = Server.open(settings, Registry(), api=emu.api_client(), clock=emu.clock.now)
         profiler = cProfile.Profile() if args.profile else None
         if profiler is not None:
             profiler.enable()

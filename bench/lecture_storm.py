@@ -195,8 +195,8 @@ def classops_serving(hub: Any, schedule_text: str) -> Iterator[Any]:
     settings = Settings(namespace=hub.namespace, host="127.0.0.1", port=0,
                         webhook_token=Secret("bench"), lease_duration=60.0,
                         renew_deadline=40.0, retry_period=2.0, identity="bench")
-    server = Server(settings, load_functions("functions"), api=hub.emu.api_client(),
-                    clock=hub.emu.clock.now, drain_tick=0.05).start()
+    server = Server.open(settings, load_functions("functions"), api=hub.emu.api_client(),
+                         clock=hub.emu.clock.now, drain_tick=0.05).start()
     deadline = time.monotonic() + 60
     while not server.elector.leading:
         if time.monotonic() > deadline:

@@ -4,6 +4,8 @@ term, `final` ones always, and the newest ready one of every volume whatever the
 snapshots classops took are considered (labelled managed-by classops, with a reason), and none
 already being deleted. Deleting
 is destructive: `classops prune` shows these actions and does them only with `--confirm`.
+Each deletion names its student (the snapshot's raw username and server annotations), so the
+term ledger files it under them and `classops history USER` lists it.
 """
 
 from __future__ import annotations
@@ -47,5 +49,5 @@ def decisions(event: ClassEvent[RetentionData], ctx: Context) -> list[policy.Dec
 @on(RETENTION_DUE)
 def prune(event: ClassEvent[RetentionData], ctx: Context) -> Sequence[Action]:
     return [DeleteVolumeSnapshot(d.snapshot.namespace or ctx.settings.namespace,
-                                 d.snapshot.name)
+                                 d.snapshot.name, d.snapshot.user, d.snapshot.server)
             for d in decisions(event, ctx) if not d.keep]

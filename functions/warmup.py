@@ -123,7 +123,7 @@ def observe(ctx: Context, knobs: WarmupKnobs, hub_settings: HubSettings | None =
     if live is None and hub_settings is not None:  # a plan: what the stack would render
         r = hub_settings.resources
         per_user = (workload.quantity(r.cpu_guarantee or 0),
-                    workload.quantity(r.memory_guarantee or 0))
+                    float(r.memory_request or 0))  # KubeSpawner's bytes
     shapes = _user_nodes(ctx)
     alloc = (min(c for c, _ in shapes.values()), min(m for _, m in shapes.values())) \
         if shapes else None

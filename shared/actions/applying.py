@@ -22,6 +22,7 @@ from shared.actions.model import (
     AwaitUnmounted,
     CreateObject,
     CreateVolumeSnapshot,
+    DeleteCopy,
     DeleteObject,
     DeletePVC,
     DeleteVolumeSnapshot,
@@ -47,7 +48,12 @@ class HubWriter(Protocol):
 
 
 class Refused(Exception):
-    """The action cannot be done as asked (not worth a retry), e.g. a uid precondition failed."""
+    """The action cannot be done as asked (not worth a retry), e.g. a uid precondition failed.
+    `parts`: each student's own outcome when the action served several (a batch's copy)."""
+
+    def __init__(self, message: str, parts: tuple[Part, ...] = ()) -> None:
+        super().__init__(message)
+        self.parts = parts
 
 
 @dataclass(frozen=True)
@@ -69,10 +75,25 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class Part:
+    """One student's share of an action that serves several (a batch's copy Job): their own
+    outcome (changed, unchanged, failed), detail and refs (names and keys only), so the ledger
+    files a record per student instead of one for the whole batch."""
+
+    user: str
+    server: str
+    outcome: str
+    detail: str = ""
+    target: str = ""
+    refs: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Done:
     changed: bool
     touched: Ref | None = None
     detail: str = ""
+    parts: tuple[Part, ...] = ()  # each student's outcome, for an action serving several
 
 
 @dataclass
@@ -402,9 +423,55 @@ def _summary(p: Ports, job: str, namespace: str) -> dict[str, Any]:
     return {}
 
 
+def _copy_parts(a: RunArchiveJob, name: str, namespace: str, summary: Mapping[str, Any],
+                missing: str) -> tuple[Part, ...]:
+    """Each student's outcome from the worker's summary; one it does not name failed with
+    `missing` (the Job never reported on them). Refs: the archive's key (written, kept from
+    an earlier copy when unchanged, or tried when failed), its manifest, snapshot and Job."""
+    from shared.archive.layout import Owner, Place
+
+    copies = {(str(c.get("user")), str(c.get("server") or "")): c
+              for c in summary.get("copies") or [] if isinstance(c, Mapping)}
+    snapshots = {}
+    for claim in a.claims:
+        notes = (claim.get("metadata") or {}).get("annotations") or {}
+        who = Owner(str(notes.get("hub.jupyter.org/username", "?")),
+                    str(notes.get("hub.jupyter.org/servername") or ""))
+        snapshots[str(who)] = str(notes.get("classops.edu/snapshot", ""))
+    parts = []
+    for text in [t for t in a.users or (a.user,) if t]:
+        owner = Owner.parse(text)
+        copy = copies.get((owner.user, owner.server))
+        refs = {k: v for k, v in (("job", name), ("namespace", namespace),
+                                  ("snapshot", snapshots.get(text, a.snapshot))) if v}
+        if copy is None:
+            parts.append(Part(owner.user, owner.server, "failed", missing,
+                              f"copy {Place(a.key, owner).folder}", refs))
+            continue
+        status, made = str(copy.get("status")), copy.get("timestamp")
+        key, manifest = str(copy.get("archive") or ""), str(copy.get("manifest") or "")
+        refs |= {k: v for k, v in (("key", key), ("manifest", manifest)) if v}
+        if status == "archived":
+            outcome, detail = "changed", (f"archived {copy.get('files')} entries, "
+                                          f"{copy.get('size')} bytes ({copy.get('stored')} "
+                                          "stored)")
+        elif status == "unchanged" and made == summary.get("timestamp"):
+            # this Job's own copy, made by an earlier try of its pod (retried after another
+            # student's failure, it finds the copy there): this run made it
+            outcome, detail = "changed", f"archived as {made} by an earlier try of the Job"
+        elif status == "unchanged":
+            outcome, detail = "unchanged", f"unchanged since {made}"
+        else:
+            outcome, detail = "failed", str(copy.get("error") or f"status {status!r}")
+        parts.append(Part(owner.user, owner.server, outcome, detail,
+                          f"copy {key or Place(a.key, owner).folder}", refs))
+    return tuple(parts)
+
+
 def run_archive_job(p: Ports, a: RunArchiveJob) -> Done:
     """Scratch PVCs, then the Job; with `wait_seconds`, its end, each student's outcome from
-    its summary, and the scratch PVCs deleted whatever happened."""
+    its summary (one `Part` each, kept by the ledger per student), and the scratch PVCs
+    deleted whatever happened."""
     if not a.claims and not a.wait_seconds:
         return create(p, a.job)
     meta = a.job.get("metadata") or {}
@@ -416,26 +483,60 @@ def run_archive_job(p: Ports, a: RunArchiveJob) -> Done:
         made = create(p, a.job)
         if not a.wait_seconds:
             return made
-        found = p.kube.wait_until("batch/v1", "Job", name, namespace, _ended, a.wait_seconds,
-                                  interval=2.0)
+        try:
+            found = p.kube.wait_until("batch/v1", "Job", name, namespace, _ended,
+                                      a.wait_seconds, interval=2.0)
+        except TimeoutError:
+            why = f"job {namespace}/{name} had not ended after {a.wait_seconds:g} s"
+            raise Refused(why, _copy_parts(a, name, namespace, {}, why)) from None
         summary = _summary(p, name, namespace)
     finally:
         if a.wait_seconds:
             for claim in a.claims:
                 cm = claim.get("metadata") or {}
                 delete(p, "v1", "PersistentVolumeClaim", str(cm.get("name", "")), namespace)
+    job_failed = found is None or not any(c.get("type") == "Complete" and
+                                          c.get("status") == "True"
+                                          for c in found.status.get("conditions") or [])
+    parts = _copy_parts(a, name, namespace, summary,
+                        f"job {namespace}/{name} {'failed' if job_failed else 'completed'} "
+                        "without an outcome for this student")
     copies = summary.get("copies") or []
     failed = [f"{c.get('user')}{'/' + c['server'] if c.get('server') else ''}: {c.get('error')}"
               for c in copies if c.get("status") == "failed"]
     counts = ", ".join(f"{sum(c.get('status') == s for c in copies)} {s}"
                        for s in ("archived", "unchanged", "failed"))
-    job_failed = found is None or not any(c.get("type") == "Complete" and
-                                          c.get("status") == "True"
-                                          for c in found.status.get("conditions") or [])
     if failed or job_failed or len(copies) != len(a.users or [a.user]):
         why = "; ".join(failed[:5]) or f"job {namespace}/{name} did not complete"
-        raise Refused(f"copies: {counts} of {len(a.users or [a.user])}: {why}")
-    return Done(True, Ref.of(found) if found else None, f"copies: {counts}")
+        raise Refused(f"copies: {counts} of {len(a.users or [a.user])}: {why}", parts)
+    return Done(True, Ref.of(found) if found else None, f"copies: {counts}", parts)
+
+
+# -- copies retention (issue 16): older copies and garbage deleted from S3 ---------------------
+def delete_copy(p: Ports, a: DeleteCopy) -> Done:
+    """Check the plan still holds, then delete `keys` in their order (see DeleteCopy)."""
+    if p.s3 is None:
+        raise Refused("no S3 bucket is configured (CLASSOPS_S3_BUCKET)")
+    if a.upload:
+        if not any(u.upload_id == a.upload for u in p.s3.uploads(a.key)):
+            return Done(False, None, "already gone")
+        p.s3.abort_upload(a.key, a.upload)
+        return Done(True, None, f"aborted, its parts freed: {a.why}")
+    if appeared := [k for k in a.absent if p.s3.head(k) is not None]:
+        raise Refused(f"{appeared[0]} was written since the plan: the copy was finished, "
+                      f"nothing deleted")
+    seen = datetime.fromisoformat(a.seen) if a.seen else None
+    found = {k: o for k in a.keys if (o := p.s3.head(k)) is not None}
+    newer = [k for k, o in found.items() if seen and o.modified and o.modified > seen]
+    if newer:
+        raise Refused(f"{newer[0]} was written again since the plan: nothing deleted")
+    for key in a.keys:
+        if key in found:
+            p.s3.delete(key)
+    if not found:
+        return Done(False, None, "already gone")
+    return Done(True, None, f"deleted {len(found)} of {len(a.keys)}: {a.why}")
+# -- end copies retention ----------------------------------------------------------------------
 
 
 def do(ports: Ports, action: Action) -> Done:
@@ -478,4 +579,6 @@ def do(ports: Ports, action: Action) -> Done:
             return hold(ports, action)
         case RestoreDrill():
             return restore_drill(ports, action)
+        case DeleteCopy():  # copies retention (issue 16)
+            return delete_copy(ports, action)
     raise Refused(f"no applier for {type(action).__name__}")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from shared.actions.applying import Done, Ports, Ref, Refused, create, do
+from shared.actions.applying import Done, Part, Ports, Ref, Refused, create, do
 from shared.actions.model import Action
 from shared.logs import Bound, bind
 from shared.ports.errors import ApiError
@@ -60,6 +60,7 @@ class Result:
     detail: str = ""
     attempts: int = 1
     at: datetime | None = None  # when it ended (the ledger's time)
+    parts: tuple[Part, ...] = ()  # each student's own outcome (an action serving several)
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.action.as_dict(), "outcome": self.outcome, "detail": self.detail}
@@ -104,7 +105,8 @@ class Executor:
         name = type(action).__name__
         log = bind(self.log, event_id=event_id, action=name, target=action.target)
         started = time.monotonic()
-        done, attempts, error = self._retrying(lambda: do(self.ports, action), log)
+        refused: list[Refused] = []
+        done, attempts, error = self._retrying(lambda: do(self.ports, action), log, refused)
         self.metrics.action_seconds.labels(name).observe(time.monotonic() - started)
         if done is None:
             self.metrics.actions.labels(name, "failed").inc()
@@ -112,16 +114,20 @@ class Executor:
             regarding = action.regarding()
             if regarding is not None:
                 self._record(action, Ref(*regarding), event_id, error, log, failed=True)
-            return Result(action, "failed", error, attempts, self.clock())
+            return Result(action, "failed", error, attempts, self.clock(),
+                          refused[-1].parts if refused else ())
         outcome: Literal["changed", "unchanged"] = "changed" if done.changed else "unchanged"
         self.metrics.actions.labels(name, outcome).inc()
         log.info("%s %s: %s", action.verb, action.target, done.detail,
                  extra={"outcome": outcome, "attempts": attempts})
         if done.changed and done.touched is not None:
             self._record(action, done.touched, event_id, done.detail, log)
-        return Result(action, outcome, done.detail, attempts, self.clock())
+        return Result(action, outcome, done.detail, attempts, self.clock(), done.parts)
 
-    def _retrying(self, call: Callable[[], Done], log: Bound) -> tuple[Done | None, int, str]:
+    def _retrying(self, call: Callable[[], Done], log: Bound,
+                  refused: list[Refused] | None = None) -> tuple[Done | None, int, str]:
+        """(done, attempts, "") or (None, attempts, why); a `Refused` goes into `refused` too
+        (its `parts`: each student's outcome of a failed batch)."""
         for attempt in range(1, self.backoff.attempts + 1):
             try:
                 return call(), attempt, ""
@@ -133,6 +139,8 @@ class Executor:
                 log.warning("retrying in %.2f s: %s", wait, err, extra={"attempt": attempt})
                 self.sleep(wait)
             except (Refused, TimeoutError, KeyError, ValueError) as err:
+                if isinstance(err, Refused) and refused is not None:
+                    refused.append(err)
                 return None, attempt, f"{type(err).__name__}: {err}"
         raise AssertionError("unreachable")
 

@@ -229,6 +229,8 @@ class DeleteVolumeSnapshot(Action):
     destructive: ClassVar[bool] = True
     namespace: str
     name: str
+    user: str = ""  # the student's raw username (the ledger files the deletion under it)
+    server: str = ""  # "" : the default server (or a snapshot of no student's)
 
     @property
     def target(self) -> str:
@@ -273,6 +275,8 @@ class DeletePVC(Action):
     namespace: str
     name: str
     uid: str = ""  # precondition: the claim that was verified, not a new one of the same name
+    user: str = ""  # whose home it is: the ledger files the deletion under the student
+    server: str = ""
 
     @property
     def target(self) -> str:
@@ -459,3 +463,39 @@ class RestoreDrill(Action):
 
     def detail(self) -> str:
         return "restore the newest copy to a scratch folder and compare it with its manifest"
+
+
+# -- copies retention (issue 16): older copies and garbage deleted from S3 ---------------------
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
+class DeleteCopy(Action):
+    """Delete one student's copy from S3, or what a failed copy left (an archive without a
+    manifest, a stray marker): `keys` in their order, the marker first, then the manifest (the
+    copy stops being committed), the archive last, so a crash halfway leaves an archive without
+    a manifest (garbage, swept later), never a manifest without its archive.
+
+    The plan is checked again just before: none of `absent` (a garbage archive's manifest) may
+    have appeared, and no key may have been written after `seen` (the newest write the plan
+    saw): a copy re-run since then is left alone. With `upload`, the unfinished multipart
+    upload of `key` is aborted instead (its parts freed). Recorded in the ledger as a `delete` (its
+    verb), not a `copy`: a copy record that succeeded moves the student's newest copy."""
+
+    verb: ClassVar[str] = "delete"
+    destructive: ClassVar[bool] = True
+    user: str
+    server: str
+    timestamp: str
+    kind: str  # copy | garbage | marker (copies_policy.CopyDecision.kind)
+    key: str  # the one that names it: the archive (or the manifest, the marker)
+    keys: tuple[str, ...]
+    why: str
+    absent: tuple[str, ...] = ()
+    seen: str = ""  # ISO 8601
+    upload: str = ""  # kind "parts": abort this unfinished multipart upload of `key` instead
+
+    @property
+    def target(self) -> str:
+        return f"{self.kind} {self.key}"
+
+    def detail(self) -> str:
+        return f"{self.why} ({len(self.keys)} object{'s' if len(self.keys) != 1 else ''})"
+# -- end copies retention ----------------------------------------------------------------------

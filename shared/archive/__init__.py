@@ -4,7 +4,8 @@ last (the commit record), incremental by size and mtime, restores that never ove
 Kept free of imports so that `classops` starts without boto3 or ISA-L; the API lives in:
 
     from shared.archive.layout import Owner, Place            # keys (pure)
-    from shared.archive.worker import Home, Options, archive_homes, homes_in, read_latest, copies
+    from shared.archive.worker import Home, Options, archive_homes, homes_in, copies
+    from shared.archive.reading import read_latest, read_manifest   # no packing: restores
     from shared.archive.restoring import find, verify, restore
 
     s3 = S3(connect(endpoint, pool=jobs + 4), bucket)             # shared.ports.s3

@@ -7,6 +7,11 @@
   that exists) or from a snapshot (a PVC restored from it, mounted read-only, copied by
   `shutil.copytree`, which refuses an existing target too).
 
+Writing into a live home waits for the student: while their server runs, or any pod mounts the
+home's PVC, `--into-home` is refused before anything is made (`in_use`, `busy`). A
+ReadWriteOnce volume attached on another node would keep the Job Pending forever, and on the
+same node the student would see files appear while working.
+
 Names are deterministic from the owner and the copy's or snapshot's time, so running the same
 restore twice finds it made. Objects carry `classops.edu/purpose: restore` and the raw
 username as an annotation.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .layout import Owner
@@ -93,3 +99,38 @@ def from_s3(prefix: str, owner: Owner, into: str, timestamp: str = "") -> list[s
 def from_folder(source: str, into: str) -> list[str]:
     """The command that copies a restored snapshot's files into `into` (which must not exist)."""
     return ["python", "-c", COPY_TREE, source, into]
+
+
+SERVER = "singleuser-server"  # KubeSpawner's `component` label of a student's server pod
+FINISHED = ("Succeeded", "Failed")
+
+
+def in_use(pods: Iterable[Mapping[str, Any]], owner: Owner, claim: str) -> list[str]:
+    """Each pod (not finished) that is the owner's server or mounts `claim`, described:
+    `pod jupyter-alice (alice's server, Running on node user-1)`."""
+    found = []
+    for pod in pods:
+        meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+        phase = str((pod.get("status") or {}).get("phase") or "Pending")
+        if phase in FINISHED:
+            continue
+        notes = meta.get("annotations") or {}
+        server = (meta.get("labels") or {}).get("component") == SERVER and \
+            notes.get(USERNAME) == owner.user and (notes.get(SERVERNAME) or "") == owner.server
+        mounts = any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim
+                     for v in spec.get("volumes") or [])
+        if server or mounts:
+            what = f"{owner}'s server" if server else f"mounts pvc {claim}"
+            where = f" on node {spec['nodeName']}" if spec.get("nodeName") else ""
+            found.append(f"pod {meta.get('name')} ({what}, {phase}{where})")
+    return found
+
+
+def busy(owner: Owner, namespace: str, claim: str, pods: list[str]) -> str:
+    """Why `--into-home` is refused, and what to do instead."""
+    return (f"{owner}'s home (pvc {namespace}/{claim}) is in use: {'; '.join(pods)}. A restore "
+            "into a live home would write while they work (and a ReadWriteOnce volume "
+            "attached elsewhere keeps the restore Job from ever starting). Stop the server "
+            f"first (the hub's admin page: Stop Server for {owner.user}) and run this again, "
+            "or restore into a new PVC instead (--into NEW-PVC, which they can be given "
+            "later); nothing was created")

@@ -27,9 +27,13 @@ from shared.ports.s3 import S3
 
 from .layout import Owner, Place, check_prefix
 from .manifest import Entry, Manifest, mtime_ns
-from .worker import read_latest, read_manifest
+from .reading import read_latest, read_manifest
 
 READ = 2**20
+#: tarfile's stream buffer. Not READ: its reader joins and re-slices the whole buffer at every
+#: read, each member's 512-byte header included, so 1 MiB there copied ~2 MiB per entry
+#: (verifying a home of 3,000 small files: 0.76 s of CPU at 1 MiB, 0.26 s at 64 KiB).
+TAR_BUFFER = 2**16
 
 
 class RestoreError(Exception):
@@ -104,7 +108,7 @@ def _read(s3: S3, manifest: Manifest, on: Callable[[tarfile.TarInfo, Entry, IO[b
     try:
         with igzip.GzipFile(fileobj=body, mode="rb") as gz, \
                 tarfile.open(fileobj=gz, mode="r|", encoding="utf-8",
-                             errors="surrogateescape", bufsize=READ) as tar:
+                             errors="surrogateescape", bufsize=TAR_BUFFER) as tar:
             for member in tar:
                 name = member.name.rstrip("/")
                 entry = expected.pop(name, None)

@@ -42,6 +42,7 @@ from shared.ports.s3 import S3
 from .layout import STATE, Owner, Place, check_prefix, owner_of_folder, parse_mark, stamp
 from .manifest import Entry, Manifest, fingerprint, known_hashes, mtime_text, unchanged
 from .packing import PART, ArchiveError, TarGz, Upload, part_size
+from .reading import read_latest
 from .walking import walk
 
 Extras = Callable[[Owner], Sequence[tuple[str, bytes]]]
@@ -66,7 +67,8 @@ class Options:
 @dataclass(frozen=True)
 class Copy:
     """What happened to one home. `timestamp` is the copy that is now its latest (for an
-    unchanged home, the earlier copy that still describes it)."""
+    unchanged home, the earlier copy that still describes it); a failed one has none, and its
+    `archive` is the key it tried to write (what the ledger names)."""
 
     owner: Owner
     status: Status
@@ -95,21 +97,6 @@ def homes_in(src: Path, encoded: bool = False) -> list[Home]:
         raise NotADirectoryError(f"{src}: not a folder")
     return [Home(owner_of_folder(p.name, encoded), p) for p in sorted(src.iterdir())
             if p.is_dir() and not p.is_symlink()]
-
-
-def read_latest(s3: S3, place: Place) -> Manifest | None:
-    try:
-        data = s3.get_bytes(place.latest)
-    except ApiError as err:
-        if err.not_found:
-            return None
-        raise
-    return Manifest.from_json(data, place.latest)
-
-
-def read_manifest(s3: S3, place: Place, timestamp: str) -> Manifest:
-    key = place.manifest(timestamp)
-    return Manifest.from_json(s3.get_bytes(key), key)
 
 
 def copies(s3: S3, place: Place) -> list[str]:
@@ -232,8 +219,8 @@ def archive_homes(s3: S3, prefix: str, homes: Iterable[Home], timestamp: str | N
             done = archive_home(s3, prefix, home, timestamp, options, now,
                                 marks.get(home.owner))
         except (ArchiveError, ApiError, OSError, ValueError) as err:
-            done = Copy(home.owner, "failed", error=_say(err),
-                        seconds=time.monotonic() - began)
+            done = Copy(home.owner, "failed", archive=Place(prefix.strip("/"), home.owner)
+                        .archive(timestamp), error=_say(err), seconds=time.monotonic() - began)
         if progress is not None:
             with lock:
                 progress(done)

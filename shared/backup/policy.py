@@ -58,6 +58,7 @@ class Decision:
 
 
 Bucket = Callable[[datetime], object]
+NEWEST = "newest ready of this volume"  # the floor's words (the copies' plan has its own)
 
 
 def _buckets(tz: ZoneInfo) -> list[tuple[str, Bucket]]:
@@ -112,7 +113,7 @@ def plan(snapshots: Iterable[Held], policy: Policy, tz: ZoneInfo, now: datetime,
             if s.reason == DEADLINE_REASON and (term_end is None or now < term_end):
                 why.append("deadline: kept to the end of term")
             if newest.get((s.user, s.server)) == s.name:
-                why.append("newest ready of this volume")
+                why.append(NEWEST)
             why += ruled.get(s.name, [])
             decisions.append(Decision(s, bool(why), tuple(why)))
     return decisions

@@ -9,8 +9,8 @@
 
 Each folder of SRC is one student's home, named by their username; `--home` names owners and
 folders one by one (how a Job passes named servers). The bucket and endpoint default to
-CLASSOPS_S3_BUCKET and CLASSOPS_S3_ENDPOINT (the settings); credentials come from boto3's
-chain. On a terminal
+CLASSOPS_S3_BUCKET and CLASSOPS_S3_ENDPOINT (the settings); credentials come from botocore's
+(boto3's) chain. On a terminal
 a progress line is redrawn; otherwise one line per home goes to stderr (a Job's log). `-o json`
 prints a summary. Exit 0 when every home was copied (or found unchanged), 1 when any failed
 or a restore/verify found a problem.
@@ -19,6 +19,7 @@ or a restore/verify found a problem.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import time
@@ -89,14 +90,29 @@ def _pair(text: str, option: str) -> tuple[str, str]:
 
 
 def _store(args: argparse.Namespace, jobs: int) -> Any:
-    from shared.ports.s3 import S3, connect
-
+    """The S3 port, its SDK imported and its client made with the garbage collector off, then
+    frozen: botocore's imports and its S3 model (~10^5 objects, kept for the whole command)
+    hold nothing a collection could free, yet every full collection walked them, ~60 ms of a
+    one-student restore's ~320 ms of CPU here (bench/README.md). `gc.disable()` early and
+    `gc.freeze()` once the long-lived objects exist is the pattern Python's `gc` documents;
+    everything made afterwards (each home, each tar member) is collected as usual. These
+    commands own their process: one that calls `main()` again (a test) keeps what existed."""
     env = options.settings(args)
     bucket = args.bucket or env.s3_bucket
     if not bucket:
         raise UsageError("no bucket: give --bucket or set CLASSOPS_S3_BUCKET")
-    return S3(connect(args.endpoint_url or env.s3_endpoint, env.s3_region, pool=jobs + 4),
-              bucket)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        from shared.ports.s3 import S3, connect
+
+        store = S3(connect(args.endpoint_url or env.s3_endpoint, env.s3_region, pool=jobs + 4),
+                   bucket)
+    finally:
+        if collecting:
+            gc.freeze()
+            gc.enable()
+    return store
 
 
 def cmd_archive_worker(args: argparse.Namespace) -> int:
@@ -159,7 +175,8 @@ def _archive(args: argparse.Namespace, prefix: str) -> int:
         print(file=sys.stderr)
     seconds = time.monotonic() - began
     failed = [c for c in copies if c.status == "failed"]
-    summary = {"bucket": store.bucket, "prefix": prefix, "homes": len(copies),
+    summary = {"bucket": store.bucket, "prefix": prefix, "timestamp": args.timestamp or "",
+               "homes": len(copies),
                "archived": sum(c.status == "archived" for c in copies),
                "unchanged": sum(c.status == "unchanged" for c in copies),
                "failed": len(failed), "bytes_read": sum(c.size for c in copies),
@@ -189,11 +206,11 @@ def _where_note(prefix: str, bucket: str) -> Callable[[Owner], list[tuple[str, b
 
 
 def _read_back(args: argparse.Namespace, prefix: str) -> int:
-    from shared.archive.restoring import RestoreError, find, restore, verify
-
     if args.restore and not args.into:
         raise UsageError("--restore needs --into DIR (a new or empty folder)")
-    store = _store(args, 1)
+    store = _store(args, 1)  # first: the SDK's import goes under its frozen start (see there)
+    from shared.archive.restoring import RestoreError, find, restore, verify
+
     owner = Owner.parse(args.restore or args.verify)
     try:
         manifest = find(store, prefix, owner, args.timestamp)

@@ -4,7 +4,8 @@
 `snapshot` and `prune` build the event the timetable would fire (`backup.due` with reason and
 user, `retention.due` with the schedule's policy) and dispatch it through the registry, so the
 CLI runs the very functions `serve` runs; the executor feeds the term ledger. Destructive ones
-are dry runs unless `--confirm`: `prune` prints what it would delete, `uninstall-finalizers`
+are dry runs unless `--confirm`: `prune` prints what it would delete (snapshots, and copies in
+S3 when a bucket is configured), `uninstall-finalizers`
 which PVCs it would release. Exit codes: 0 done, 1 something failed (a snapshot not ready, a
 handler that failed), 2 a usage error. Tests inject `args.api_client`, `args.s3`, `args.now`.
 """
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from cloudevents.core.v1.event import CloudEvent
 
 from shared.actions.executor import DryRunExecutor, Executor, Result
+from shared.actions.model import DeleteCopy
 from shared.backup import naming
 from shared.backup.inventory import held
 from shared.cli import options
@@ -51,7 +53,7 @@ def add(commands: Any, subcommand: Subcommand) -> None:
     _common(sub)
     sub.set_defaults(func=cmd_snapshot)
     sub = subcommand(commands, "prune", "apply the retention policy to the students' "
-                     "snapshots: print the plan; delete only with --confirm")
+                     "snapshots and copies in S3: print the plan; delete only with --confirm")
     sub.add_argument("--confirm", action="store_true", help="delete what the plan lists")
     _common(sub)
     sub.set_defaults(func=cmd_prune)
@@ -142,16 +144,19 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
                       + "  " + r[-1]).rstrip() for r in rows)
 
 
+def _user(r: Result) -> str:
+    """The student an action is for: its username annotation, else its own `user` field."""
+    return str(getattr(r.action, "annotations", {}).get(naming.USERNAME, "")
+               or getattr(r.action, "user", ""))
+
+
 def _results(results: Sequence[Result], output: str) -> None:
     if output == "json":
         print(json.dumps([{"target": r.action.target, "outcome": r.outcome, "detail": r.detail,
-                           "user": getattr(r.action, "annotations", {}).get(naming.USERNAME,
-                                                                            "")}
-                          for r in results], indent=1))
+                           "user": _user(r)} for r in results], indent=1))
         return
     rows = [("OUTCOME", "USER", "TARGET", "DETAIL")]
-    rows += [(r.outcome, str(getattr(r.action, "annotations", {}).get(naming.USERNAME, "")),
-              r.action.target, r.detail) for r in results]
+    rows += [(r.outcome, _user(r), r.action.target, r.detail) for r in results]
     print(_table(rows))
 
 
@@ -188,15 +193,28 @@ def cmd_prune(args: argparse.Namespace) -> int:
     finally:
         s.close()
     _results(results, args.output)
-    deleted = sum(1 for r in results if r.outcome in ("changed", "planned"))
+    copies = [r for r in results if isinstance(r.action, DeleteCopy)]
+    deleted = sum(1 for r in results if r.outcome in ("changed", "planned")
+                  and not isinstance(r.action, DeleteCopy))
     verb = "deleted" if args.confirm else "would delete"
     print(f"{verb} {deleted}, keeping {total - deleted if not args.confirm else total} "
-          f"snapshots" + ("" if args.confirm else "; nothing deleted: --confirm deletes"),
-          file=sys.stderr)
+          f"snapshots; {verb} {_copies(copies)}"
+          + ("" if args.confirm else "; nothing deleted: --confirm deletes"), file=sys.stderr)
     for problem in problems:
         print(f"classops: {problem}", file=sys.stderr)
     failed = any(r.outcome == "failed" for r in results)
     return 1 if failed or problems else 0
+
+
+def _copies(results: Sequence[Result]) -> str:
+    """`3 copies in S3 (2 older copies, 1 failed copy's leftovers)`: what is deleted, by kind."""
+    done = [r.action for r in results if r.outcome in ("changed", "planned")
+            and isinstance(r.action, DeleteCopy)]
+    words = {"copy": "older", "garbage": "without a manifest", "marker": "stray markers",
+             "parts": "unfinished uploads"}
+    kinds = ", ".join(f"{n} {words[k]}" for k in words
+                      if (n := sum(1 for a in done if a.kind == k)))
+    return f"{len(done)} copies in S3" + (f" ({kinds})" if kinds else "")
 
 
 def cmd_history(args: argparse.Namespace) -> int:

@@ -9,7 +9,8 @@ From a snapshot into a PVC is a new claim whose `dataSource` is the snapshot. Ev
 runs a Job (`shared.archive.restore_jobs`) and waits for it: S3 copies are unpacked by
 `archive-worker --restore` (checked against the manifest), a snapshot into the home is a PVC
 restored from it, mounted read-only and copied into `restored/DATE/`, then deleted. An existing
-target (PVC, or `restored/DATE/`) is refused. It prints what it did. Exit 0 done, 1 the Job
+target (PVC, or `restored/DATE/`) is refused, and so is `--into-home` while the student's
+server runs or any pod mounts their PVC. It prints what it did. Exit 0 done, 1 the Job
 failed, 2 a usage error (no such copy or snapshot, the target exists).
 """
 
@@ -82,6 +83,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
         home = homes[0] if homes else None
         if args.into_home and home is None:
             raise UsageError(f"{owner} has no PVC in {ns} (hub.jupyter.org/username)")
+        if args.into_home and home is not None:  # before anything is made: see restore_jobs
+            using = plan.in_use((p.raw for p in kube.list("v1", "Pod", ns)), owner, home.name)
+            if using:
+                raise UsageError(plan.busy(owner, ns, home.name, using))
         size = str(((home.spec if home else {}).get("resources") or {}).get(
             "requests", {}).get("storage") or "10Gi")
         storage_class = str((home.spec if home else {}).get("storageClassName") or "")

@@ -37,7 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure(settings.log_level)
     registry = options.registry(args)
     try:
-        server = Server(settings, registry, log=logging.getLogger("classops.serve"))
+        server = Server.open(settings, registry, log=logging.getLogger("classops.serve"))
     except ServeError as err:
         raise UsageError(str(err)) from None
     return server.run()

@@ -247,6 +247,18 @@ def _ledger(env: Any, kube: Any, namespace: str, s3: Any, clock: Any,
     return [LedgerSink(ledger, clock)] if ledger is not None else []
 
 
+def _copied(action: Any, result: Any) -> set[str]:
+    """The owners (USER or USER/SERVER) whose copy succeeded: each student's own outcome when
+    the Job reported it (one student's failure fails the batch; the others' copies stand),
+    else the action's as a whole."""
+    if result.parts:
+        return {f"{p.user}/{p.server}" if p.server else p.user for p in result.parts
+                if p.outcome != "failed"}
+    if result.outcome == "failed":
+        return set()
+    return set(action.users or ((action.user,) if action.user else ()))
+
+
 def _run_in_order(event: Any, outcomes: Any, executor: Any, say: Any,
                   stop: bool = True, copied: set[str] | None = None) -> bool:
     """Each handler's actions in order; with `stop`, stopping at the first failure (a
@@ -265,9 +277,8 @@ def _run_in_order(event: Any, outcomes: Any, executor: Any, say: Any,
     for action in [a for o in outcomes for a in o.actions]:
         result = executor.one(action, event.id)
         done.append(result)
-        if copied is not None and isinstance(action, RunArchiveJob) and \
-                result.outcome != "failed":
-            copied.update(action.users or ((action.user,) if action.user else ()))
+        if copied is not None and isinstance(action, RunArchiveJob):
+            copied.update(_copied(action, result))
         say(f"{result.outcome}: {action.describe()}"
             + (f" ({result.detail})" if result.detail else ""))
         if result.outcome == "failed":

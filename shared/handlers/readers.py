@@ -53,12 +53,23 @@ class StoredObject:
     modified: datetime | None = None
 
 
+@dataclass(frozen=True)
+class StoredUpload:
+    """A multipart upload started and neither finished nor aborted (its parts are stored)."""
+
+    key: str
+    upload_id: str
+    initiated: datetime | None = None
+
+
 class S3Reader(Protocol):
     def head(self, key: str) -> StoredObject | None: ...
 
     def objects(self, prefix: str = "") -> Iterator[StoredObject]: ...
 
     def get_bytes(self, key: str) -> bytes: ...
+
+    def uploads(self, prefix: str = "") -> Iterator[StoredUpload]: ...
 
 
 class EmptyCluster:
@@ -92,3 +103,6 @@ class EmptyBucket:
 
     def get_bytes(self, key: str) -> bytes:
         raise KeyError(key)
+
+    def uploads(self, prefix: str = "") -> Iterator[StoredUpload]:
+        return iter(())

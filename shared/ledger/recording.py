@@ -1,7 +1,8 @@
 """The executor's ledger hook, and the ledger a process writes to.
 
 `LedgerSink(ledger)` is an executor sink: each `execute()` call's results (any capability's:
-warm-up scales, snapshots, copies) become one ledger batch. `open_ledger` finds the course and
+warm-up scales, snapshots, copies) become one ledger batch; a batch's copy Job becomes one
+record per student (`records_of`). `open_ledger` finds the course and
 term the way the rest of classops does: the schedule file the process runs from
 (`CLASSOPS_SCHEDULE`), else the `classops-schedule` ConfigMap of the namespace.
 """
@@ -17,7 +18,7 @@ from shared.settings import Settings
 from shared.timetable import Timetable, TimetableError, load, loads
 
 from .notify import Webhook
-from .records import from_result
+from .records import records_of
 from .storage import Ledger
 
 if TYPE_CHECKING:
@@ -48,8 +49,8 @@ class LedgerSink:
         if ledger is None or not results:
             return
         now = self.clock()
-        ledger.append([from_result(r, event_id, now) for r in results
-                       if r.outcome != "planned"])
+        ledger.append([record for r in results if r.outcome != "planned"
+                       for record in records_of(r, event_id, now)])
 
 
 def timetable_of(kube: Kube | None, namespace: str, path: str | None) -> Timetable | None:

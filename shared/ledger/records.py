@@ -6,6 +6,8 @@ such as `verified`) and which objects (`refs`: names and keys only). Built from 
 `Result` generically: an Action's `user`/`server` fields or its `hub.jupyter.org/username`
 annotation name the student; its string fields among `REF_FIELDS` are the refs; nothing else of
 the action is copied, so a manifest (and a Secret's data in it) never reaches the ledger.
+An action serving several students (a batch's copy Job) is filed per student from the
+`parts` of its Result (`records_of`): each their own outcome, target and refs.
 
 `kind` groups records for the summary: an Action class says its own with the ClassVar
 `ledger_kind` (`snapshot` for CreateVolumeSnapshot); a capability appending records itself
@@ -79,6 +81,33 @@ def from_result(result: Any, event_id: str, at: datetime) -> Record:
     kind = getattr(action, "ledger_kind", "") or action.verb
     return Record(result.at or at, kind, type(action).__name__, action.target,
                   result.outcome, event_id, user, server, result.detail[:DETAIL_MAX], refs)
+
+
+def records_of(result: Any, event_id: str, at: datetime) -> list[Record]:
+    """The records of one executor `Result`. An action serving several students (a batch's
+    copy Job) gives one record per student with their own outcome, target and refs (its
+    `parts`), and none for the batch: `history USER`, the summary's newest copy and the counts
+    then speak of students, and each record's `job` ref and event id lead back to the Job. A
+    failed batch that reported no student (`users` but no parts: it never got that far) gives
+    each of its students a failed record with the batch's error. Anything else: one record."""
+    action = result.action
+    parts = getattr(result, "parts", ()) or ()
+    kind = getattr(action, "ledger_kind", "") or action.verb
+    when, name = result.at or at, type(action).__name__
+    if parts:
+        return [Record(when, kind, name, p.target or action.target, p.outcome, event_id, p.user,
+                       p.server, p.detail[:DETAIL_MAX], dict(p.refs)) for p in parts]
+    users = [u for u in getattr(action, "users", ()) or () if u]
+    if users and result.outcome == "failed":
+        return [Record(when, kind, name, action.target, "failed", event_id, *_split(u),
+                       result.detail[:DETAIL_MAX]) for u in users]
+    return [from_result(result, event_id, at)]
+
+
+def _split(owner: str) -> tuple[str, str]:
+    """`alice` or `alice/project` (USER[/SERVER]; a hub username has no '/')."""
+    user, _, server = owner.partition("/")
+    return user, server
 
 
 def fold(summary: Mapping[str, Any], records: Iterable[Record]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,10 @@ if TYPE_CHECKING:
 
 SUMMARY_KEY = "summary.json"
 LABEL = "classops.edu/ledger"
-CONFLICT_TRIES = 5
+# Each 409 means another writer's fold landed between our GET and our PUT, and every writer
+# lands once per batch: so N writers at once need at most N tries each. Within one process the
+# folds take turns (a lock); the tries cover the replicas and CLI runs beside it.
+CONFLICT_TRIES = 10
 
 
 def summary_name(term: str) -> str:
@@ -52,6 +56,7 @@ class Ledger:
         self.log = log or logging.getLogger("classops.ledger")
         self.counter = counter  # a prometheus Counter(store, outcome), or None
         self._warned = False
+        self._folding = threading.Lock()  # the executor's parallel actions share one ledger
 
     @property
     def prefix(self) -> str:
@@ -98,6 +103,11 @@ class Ledger:
     def _fold(self, records: Sequence[Record]) -> None:
         if self.kube is None:
             return
+        with self._folding:
+            self._fold_once(records)
+
+    def _fold_once(self, records: Sequence[Record]) -> None:
+        assert self.kube is not None
         name = summary_name(self.term)
         for attempt in range(1, CONFLICT_TRIES + 1):
             found = self.kube.get("v1", "ConfigMap", name, self.namespace)

@@ -1,9 +1,10 @@
 """The S3 port: boto3, one bucket. Integrity is the server's to check: every PUT carries a
-SHA-256 checksum (boto3 computes it), so a corrupted upload is refused, not stored.
+SHA-256 checksum (botocore computes it), so a corrupted upload is refused, not stored.
 
 The client (and its session, hence its credentials) is injected: `connect()` builds one from
-boto3's default chain, tests pass the test server's. Presigned URLs are capped at 7 days, the
-SigV4 limit (temporary credentials expire sooner, and the URL with them).
+boto3's default chain, tests pass the test server's.
+Presigned URLs are capped at 7 days, the SigV4 limit (temporary credentials expire sooner, and
+the URL with them).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:  # the readers import the events and the timetable: not at a Job's start
-    from shared.handlers.readers import StoredObject
+    from shared.handlers.readers import StoredObject, StoredUpload
 
 from .errors import ApiError
 
@@ -152,12 +153,17 @@ class S3:
 
     def unfinished_uploads(self, prefix: str = "") -> list[tuple[str, str]]:
         """(key, upload id) of multipart uploads started and neither finished nor aborted."""
-        found: list[tuple[str, str]] = []
+        return [(u.key, u.upload_id) for u in self.uploads(prefix)]
+
+    def uploads(self, prefix: str = "") -> Iterator[StoredUpload]:
+        """Multipart uploads started and neither finished nor aborted, with when they began."""
+        from shared.handlers.readers import StoredUpload
+
         pages = iter(self.client.get_paginator("list_multipart_uploads").paginate(
             Bucket=self.bucket, Prefix=prefix))
         while (answer := _calling(lambda: next(pages, None))) is not None:
-            found += [(u["Key"], u["UploadId"]) for u in answer.get("Uploads", [])]
-        return found
+            yield from (StoredUpload(u["Key"], u["UploadId"], u.get("Initiated"))
+                        for u in answer.get("Uploads", []))
 
     def lifecycle_rules(self) -> list[dict[str, Any]]:
         """The bucket's lifecycle rules; none configured is an empty list."""

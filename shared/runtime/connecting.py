@@ -15,7 +15,14 @@ from typing import NoReturn
 
 from shared.actions.applying import Ports
 from shared.handlers.context import Context
-from shared.handlers.readers import HubReader, HubUser, KubeReader, S3Reader, StoredObject
+from shared.handlers.readers import (
+    HubReader,
+    HubUser,
+    KubeReader,
+    S3Reader,
+    StoredObject,
+    StoredUpload,
+)
 from shared.handlers.registry import PermanentError
 from shared.logs import bind
 from shared.ports.hub import Hub
@@ -46,6 +53,9 @@ class NotConfigured:
         self._refuse()
 
     def get_bytes(self, key: str) -> bytes:
+        self._refuse()
+
+    def uploads(self, prefix: str = "") -> Iterator[StoredUpload]:
         self._refuse()
 
 

@@ -1,6 +1,6 @@
 """`classops serve`: one process, every part of the runtime, on one threaded HTTP server.
 
-    Server(settings, registry).start()   ...   .stop()      # or run() until SIGTERM
+    Server.open(settings, registry).start()   ...   .stop()      # or run() until SIGTERM
 
 Every replica serves the webhook (`shared.runtime.webhook.app`) and takes part in the election
 (`shared.runtime.leadership`). The leader's work (`LeaderWork`: the inbox drainer and its watch, the
@@ -8,6 +8,10 @@ watchers of the registered `@on_watch` handlers and their retries (`shared.runti
 scheduler) starts when the Lease is won and stops, before anything else, when it is lost. The
 HTTP server is waitress, threaded, in process (`shared.runtime.http`): a forking server would
 start an elector and a scheduler per fork.
+
+Start-up reads first, then wires: `read_footing` connects and reads what the server stands on
+(the webhook token's Secret, the watch targets from the API server's discovery, the schedule's
+file; `ServeError` when it cannot start), and `Server(settings, registry, footing)` only builds.
 
 A schedule (`CLASSOPS_SCHEDULE`) adds the scheduler (`schedule.scheduler`) to the leader's work
 and the calendar-overlay handler to the registry.
@@ -27,6 +31,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -114,30 +119,64 @@ def watch_targets(kube: Kube, registry: Registry, namespace: str) -> list[Target
     return targets
 
 
+@dataclass(frozen=True)
+class Footing:
+    """What a `Server` stands on, read once at start by `read_footing`: the cluster's client
+    (and the port on it, whose discovery found the targets), the namespace, the webhook's token
+    (from its Secret, read again as it rotates, unless set), one watch target per kind the
+    `@on_watch` handlers watch, and the schedule being run (`CLASSOPS_SCHEDULE`), if any."""
+
+    api: client.ApiClient
+    kube: Kube
+    namespace: str
+    token: Callable[[], str | None]
+    targets: Sequence[Target]
+    timetable: Timetable | None = None
+
+
+def read_footing(settings: Settings, registry: Registry, api: client.ApiClient | None = None,
+                 log: logging.Logger | None = None) -> Footing:
+    """Connect and read what `serve` needs before it can wire anything; what stops it is one
+    `ServeError` line for the operator (an invalid schedule, no webhook token, an API error)."""
+    api = api or connect(settings.kubeconfig)
+    namespace = settings.namespace or default_namespace(settings.kubeconfig)
+    kube = Kube(api)
+    timetable = _schedule(settings.schedule) if settings.schedule else None
+    try:
+        token = WebhookToken(settings, kube, namespace, log=log)
+        targets = watch_targets(kube, registry, namespace)
+    except NoToken as err:
+        raise ServeError(str(err)) from None
+    except ApiError as err:
+        raise ServeError(f"cannot read from the cluster: {err}") from err
+    return Footing(api, kube, namespace, token, targets, timetable)
+
+
+def _schedule(path: str) -> Timetable:
+    try:
+        return load_timetable(path)
+    except TimetableError as err:
+        raise ServeError(f"{path} is invalid: " + "; ".join(map(str, err.problems))) from err
+
+
 class Server:
-    def __init__(self, settings: Settings, registry: Registry,
-                 api: client.ApiClient | None = None,
+    """Every part of `serve`, wired from what was read at start (`Footing`); building it reads
+    nothing from the network. `Server.open` reads and builds."""
+
+    def __init__(self, settings: Settings, registry: Registry, footing: Footing,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  extra_work: Sequence[Callable[[Server], Worker]] = (),
                  drain_tick: float = 5.0, log: logging.Logger | None = None) -> None:
         self.settings, self.registry, self.clock = settings, registry, clock
         self.log = bind(log or logging.getLogger("classops.serve"))
-        self.api = api or connect(settings.kubeconfig)
-        self.namespace = settings.namespace or default_namespace(settings.kubeconfig)
-        self.kube = Kube(self.api)
+        self.api, self.kube, self.namespace = footing.api, footing.kube, footing.namespace
+        self.drain_tick, self.targets = drain_tick, list(footing.targets)
+        self.timetable = footing.timetable
         self.metrics = Metrics()
         self.identity = settings.identity or f"{socket.gethostname()}-{os.getpid()}"
         self.extra_work = list(extra_work)
-        self.timetable: Timetable | None = None
-        if settings.schedule:
-            self._add_scheduler(settings.schedule)
-        try:
-            token = WebhookToken(settings, self.kube, self.namespace, log=self.log.logger)
-            targets = watch_targets(self.kube, registry, self.namespace)
-        except NoToken as err:
-            raise ServeError(str(err)) from None
-        except ApiError as err:
-            raise ServeError(f"cannot read from the cluster: {err}") from err
+        if self.timetable is not None:
+            self._add_scheduler(self.timetable)
         self.inbox = Inbox(self.kube, self.namespace, clock)
         self.live = live(settings, clock, self.api, self.log.logger)
         if self.timetable is not None:  # the handlers size from the schedule being run
@@ -157,12 +196,11 @@ class Server:
                                on_stopped=lambda: self.work.stop(), wall=clock)
         self.runner = Runner(registry, self.live.context, self.executor, self.metrics,
                              lambda: self.elector.leading)
-        self.drain_tick, self.targets = drain_tick, targets
         self.settled = Settled()  # watch events settled, across terms of leadership
         self.work = LeaderWork(self._leader_workers, Gauge(
             "classops_leader", "1 while this replica leads", registry=self.metrics.registry))
         self._stopping = False
-        app = create_app(Webhook(self.inbox, token, handled_types(registry),
+        app = create_app(Webhook(self.inbox, footing.token, handled_types(registry),
                                  self.metrics.registry, self._ready,
                                  allowed_origins=settings.webhook_allowed_origins,
                                  max_pending=settings.inbox_max_pending))
@@ -172,13 +210,20 @@ class Server:
         Gauge("classops_http_requests_in_flight", "HTTP requests being served",
               registry=self.metrics.registry).set_function(lambda: self.http.in_flight)
 
-    def _add_scheduler(self, path: str) -> None:
-        try:
-            timetable = load_timetable(path)
-        except TimetableError as err:
-            raise ServeError(f"{path} is invalid: " + "; ".join(map(str, err.problems))) from err
+    @classmethod
+    def open(cls, settings: Settings, registry: Registry,
+             api: client.ApiClient | None = None,
+             clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+             extra_work: Sequence[Callable[[Server], Worker]] = (),
+             drain_tick: float = 5.0, log: logging.Logger | None = None) -> Server:
+        """Read what the server stands on (`read_footing`: `ServeError` if it cannot start),
+        then build it; `start()` it to serve."""
+        log = log or logging.getLogger("classops.serve")
+        return cls(settings, registry, read_footing(settings, registry, api, log), clock,
+                   extra_work, drain_tick, log)
+
+    def _add_scheduler(self, timetable: Timetable) -> None:
         register_calendar(self.registry)
-        self.timetable = timetable
         self.extra_work.append(lambda s: Scheduler(Kube(s.api), s.namespace, timetable,
                                                    s.inbox, s.clock))
 

@@ -34,12 +34,53 @@ AUTHENTICATORS = {
 LETSENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 
 
+# KubeSpawner reads a memory setting with JupyterHub's ByteSpecification: bytes, or a number
+# with K, M, G or T, each 1024-based ("1G" = 1073741824), and sends the pod that integer. The same
+# "1G" written into a manifest is 10**9 bytes to Kubernetes, 7 % less: a placeholder rendered
+# with it would free less memory than the student who pre-empts it asks for (z2jh's chart does
+# exactly that). So every manifest and the hub's values get `memory_bytes`, KubeSpawner's number.
+_SPAWNER_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+MEMORY_FORMS = ("bytes, or a number with K, M, G or T (1024-based, as KubeSpawner reads them) "
+                "or Ki, Mi, Gi, Ti")
+
+
+def memory_bytes(value: str | float) -> int:
+    """Bytes of a memory setting as KubeSpawner computes them (`int(float(n) * unit)`); the
+    Kubernetes suffixes Ki, Mi, Gi, Ti mean the same units (KubeSpawner alone refuses them)."""
+    text = str(value).strip()
+    number, unit = (text[:-2], text[-2]) if text[-2:] in ("Ki", "Mi", "Gi", "Ti") else \
+        (text[:-1], text[-1]) if text[-1:] in _SPAWNER_UNITS else (text, "")
+    try:
+        return int(float(number) * _SPAWNER_UNITS[unit])
+    except ValueError:
+        raise ValueError(f"memory {value!r}: expected {MEMORY_FORMS}") from None
+
+
+def cpu_cores(value: str | float) -> float:
+    """Cores of a CPU setting ("500m", "2", 0.5), the float KubeSpawner's cpu_guarantee takes
+    (the hub's config would fail on `float("500m")`)."""
+    text = str(value).strip()
+    try:
+        return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+    except ValueError:
+        raise ValueError(f"cpu {value!r}: expected cores, e.g. 0.5, 2 or 500m") from None
+
+
 @dataclass(frozen=True)
 class Resources:
     cpu_guarantee: str | None = None  # Kubernetes quantities, e.g. "500m", "2"
     cpu_limit: str | None = None
-    memory_guarantee: str | None = "1G"
+    memory_guarantee: str | None = "1G"  # KubeSpawner's forms: see `memory_bytes`
     memory_limit: str | None = None
+
+    @property
+    def memory_request(self) -> int | None:
+        """The bytes a student's pod requests (what a placeholder must hold too)."""
+        return memory_bytes(self.memory_guarantee) if self.memory_guarantee else None
+
+    @property
+    def memory_cap(self) -> int | None:
+        return memory_bytes(self.memory_limit) if self.memory_limit else None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.stack import secrets
-from shared.stack.config import HubSettings
+from shared.stack.config import HubSettings, cpu_cores
 from shared.stack.labels import (
     RESTRICTED,
     TERM_END_CONFIGMAP,
@@ -39,9 +39,11 @@ def values(settings: HubSettings) -> dict[str, Any]:
     return {
         "release": settings.release, "namespace": settings.namespace,
         "singleuser": {
-            "image": settings.singleuser_image, "cpu_guarantee": r.cpu_guarantee,
-            "cpu_limit": r.cpu_limit, "mem_guarantee": r.memory_guarantee,
-            "mem_limit": r.memory_limit, "storage_capacity": settings.storage_capacity,
+            "image": settings.singleuser_image,
+            "cpu_guarantee": cpu_cores(r.cpu_guarantee) if r.cpu_guarantee else None,
+            "cpu_limit": cpu_cores(r.cpu_limit) if r.cpu_limit else None,
+            "mem_guarantee": r.memory_request,
+            "mem_limit": r.memory_cap, "storage_capacity": settings.storage_capacity,
             "storage_class": settings.storage_class or None,
             "scheduler_name": settings.scheduler_name,
             "priority_class": settings.user_priority, "materials": settings.materials or None,

@@ -7,14 +7,17 @@ the hub-stack capability; registered here like the timetable's own sections.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from shared.stack.config import Authenticator, HubSettings, Resources
+from shared.stack.config import MEMORY_FORMS, Authenticator, HubSettings, Resources
 from shared.timetable.fields import Node
 from shared.timetable.sections import section
 
 _QUANTITY = re.compile(r"\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?")
+_CPU = re.compile(r"\d+(\.\d+)?m?")
+_MEMORY = re.compile(r"\d+(\.\d+)?(K|M|G|T|Ki|Mi|Gi|Ti)?")
 _DNS = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _IMAGE = re.compile(r"[a-z0-9][a-z0-9._/:@-]*[:@][A-Za-z0-9._:-]+")
 KEYS = ("namespace", "release", "host", "tls_secret", "hub_image", "singleuser", "classops_image",
@@ -47,10 +50,26 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _pair(node: Node | None) -> tuple[str | None, str | None]:
+def _cpu(node: Node) -> str | None:
+    """Cores, or millicores (`500m`): what KubeSpawner's float takes once converted."""
+    if isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        return str(node.value)
+    return node.text(_CPU, "cores such as 0.5, 2 or 500m")
+
+
+def _memory(node: Node) -> str | None:
+    """A memory size KubeSpawner reads as classops does (`memory_bytes`): no decimal `k` or
+    milli `m`, which Kubernetes would take and KubeSpawner refuse."""
+    if isinstance(node.value, int) and not isinstance(node.value, bool):
+        return str(node.value)
+    return node.text(_MEMORY, f"a memory size: {MEMORY_FORMS}, e.g. 1G or 512M")
+
+
+def _pair(node: Node | None, check: Callable[[Node], str | None] = _quantity
+          ) -> tuple[str | None, str | None]:
     if node is None or not node.keys(("guarantee", "limit")):
         return None, None
-    return node.get("guarantee", _quantity), node.get("limit", _quantity)
+    return node.get("guarantee", check), node.get("limit", check)
 
 
 def _singleuser(node: Node) -> dict[str, Any] | None:
@@ -59,7 +78,7 @@ def _singleuser(node: Node) -> dict[str, Any] | None:
     found: dict[str, Any] = {}
     if node.child("image") is not None:
         found["singleuser_image"] = node.get("image", _image)
-    cpu, memory = _pair(node.child("cpu")), _pair(node.child("memory"))
+    cpu, memory = _pair(node.child("cpu"), _cpu), _pair(node.child("memory"), _memory)
     default = Resources()
     found["resources"] = Resources(cpu[0], cpu[1], memory[0] or default.memory_guarantee,
                                    memory[1])

@@ -92,9 +92,13 @@ def user_scheduler(settings: HubSettings) -> list[dict[str, Any]]:
 
 
 def _user_resources(settings: HubSettings) -> dict[str, Any]:
+    """A student pod's requests and limits as KubeSpawner sends them: memory in bytes (its
+    1024-based "1G", not Kubernetes' 10**9), so a placeholder holds what a student needs."""
     r = settings.resources
-    requests = {k: v for k, v in (("cpu", r.cpu_guarantee), ("memory", r.memory_guarantee)) if v}
-    limits = {k: v for k, v in (("cpu", r.cpu_limit), ("memory", r.memory_limit)) if v}
+    memory, cap = r.memory_request, r.memory_cap
+    requests = {k: v for k, v in (("cpu", r.cpu_guarantee),
+                                  ("memory", str(memory) if memory else None)) if v}
+    limits = {k: v for k, v in (("cpu", r.cpu_limit), ("memory", str(cap) if cap else None)) if v}
     return {"requests": requests, **({"limits": limits} if limits else {})}
 
 

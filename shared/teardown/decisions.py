@@ -143,11 +143,12 @@ def decide(state: UserState, namespace: str) -> Row:
     if s.claim and archived_uid and s.claim_uid and s.claim_uid != archived_uid:
         return row("rearchive", f"pvc {s.claim} is not the claim that was archived (uid "
                                 f"{s.claim_uid}, archived {archived_uid}): archive it first")
-    actions: list[Action] = [DeleteVolumeSnapshot(namespace, n) for n in sorted(s.snapshots)]
+    actions: list[Action] = [DeleteVolumeSnapshot(namespace, n, s.user, s.server)
+                             for n in sorted(s.snapshots)]
     if s.claim:
         uid = archived_uid or s.claim_uid
         actions += [ReleaseForTeardown(namespace, s.claim, uid, s.entry.object if s.entry else ""),
-                    DeletePVC(namespace, s.claim, uid)]
+                    DeletePVC(namespace, s.claim, uid, s.user, s.server)]
     return row("delete", "final archive verified, not mounted since its final snapshot",
                tuple(actions))
 

@@ -1,4 +1,4 @@
-"""Failures on the wire, for real: a loopback proxy between boto3 and SeaweedFS drops a part
+"""Failures on the wire, for real: a loopback proxy between botocore and SeaweedFS drops a part
 of a multipart upload, or holds the manifest's PUT while the worker process is killed."""
 
 from __future__ import annotations

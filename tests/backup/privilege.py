@@ -63,8 +63,8 @@ def snapshots_once(cluster: Cluster, api: Any) -> None:
     on_watch(kind="PersistentVolumeClaim", labels={"component": "singleuser-storage"},
              actions=("added", "modified"), registry=registry)(
         finalizers.keep_last_snapshot)
-    server = Server(settings_for(cluster, identity="backup"), registry, api=api,
-                    clock=cluster.emu.clock.now, drain_tick=0.2).start()
+    server = Server.open(settings_for(cluster, identity="backup"), registry, api=api,
+                         clock=cluster.emu.clock.now, drain_tick=0.2).start()
     try:
         def finalized(name: str) -> bool:
             pvc = core.read_namespaced_persistent_volume_claim(name, cluster.namespace)

@@ -29,9 +29,9 @@ from .test_snapshots import snapshots
 
 @pytest.fixture
 def serve(storage: Kube) -> Iterator[Server]:
-    server = Server(settings_for(storage, final_snapshot_bound=120.0, snapshot_timeout=120.0),
-                    load("functions"), api=storage.emu.api_client(),
-                    clock=lambda: datetime.now(UTC), drain_tick=0.2).start()
+    server = Server.open(settings_for(storage, final_snapshot_bound=120.0, snapshot_timeout=120.0),
+                         load("functions"), api=storage.emu.api_client(),
+                         clock=lambda: datetime.now(UTC), drain_tick=0.2).start()
     wait_until(lambda: server.elector.leading, timeout=30, what="the Lease taken")
     yield server
     if not server._stopping:

@@ -87,13 +87,21 @@ def test_every_outcome_is_recorded_without_secret_values(
     assert SECRET_VALUE not in json.dumps(hook)
 
 
-def test_concurrent_batches_never_overwrite_each_other(kube: Kube, s3: S3Bucket) -> None:
-    port = KubePort(kube.emu.api_client())
-    ledger = Ledger(port, kube.namespace, S3(s3.client, s3.name), "cs101", "t",
-                    lambda: datetime(2026, 10, 12, 7, tzinfo=UTC))  # the same instant for all
+@pytest.mark.parametrize("writers", ["one ledger, 8 threads", "8 replicas"])
+def test_concurrent_batches_never_overwrite_each_other(kube: Kube, s3: S3Bucket,
+                                                       writers: str) -> None:
+    shared: list[Ledger] = []
+
+    def replica() -> Ledger:  # a ledger of its own each: writers in different processes
+        if writers.startswith("one") and shared:
+            return shared[0]  # the executor's parallel actions: one ledger, its lock
+        shared.append(Ledger(KubePort(kube.emu.api_client()), kube.namespace,
+                             S3(s3.client, s3.name), "cs101", "t",
+                             lambda: datetime(2026, 10, 12, 7, tzinfo=UTC)))  # one instant
+        return shared[-1]
 
     def batch(i: int) -> None:
-        ledger.append([Record(datetime(2026, 10, 12, 7, tzinfo=UTC), "copy", "verified",
+        replica().append([Record(datetime(2026, 10, 12, 7, tzinfo=UTC), "copy", "verified",
                               f"archive {i}", "verified", user=f"student-{i}",
                               refs={"key": f"cs101/t/student-{i}/x.tar.gz"})])
 
@@ -102,6 +110,7 @@ def test_concurrent_batches_never_overwrite_each_other(kube: Kube, s3: S3Bucket)
         t.start()
     for t in threads:
         t.join()
+    ledger = replica()
     assert sorted(r.user for r in ledger.records()) == sorted(f"student-{i}" for i in range(8))
     users = ledger.summary()["users"]  # folded under 409s, one writer at a time
     assert {u: v["copy"]["ref"] for u, v in users.items()} == {

@@ -1,9 +1,11 @@
 """`classops prune` over a synthetic term of snapshots: the plan (a dry run changes nothing),
-then `--confirm` deletes exactly what it listed, and restic's rules hold on what is left."""
+then `--confirm` deletes exactly what it listed, and restic's rules hold on what is left; each
+deletion names its student, in the plan and in `classops history USER` (the term ledger)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,10 +16,11 @@ from shared.backup import naming
 from shared.backup.inventory import held
 from shared.cli.backup_group import cmd_prune
 from tests.conftest import Kube
+from tests.servers.fixtures import S3Bucket
 from tests.wait import until as wait_until
 
 from .conftest import GROUP, VERSION, bound, course, user_pvc
-from .test_snapshots import snapshots
+from .test_snapshots import cli, s3_env, snapshots
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 15, 12, tzinfo=NY)  # a Sunday, mid-term
@@ -34,9 +37,9 @@ def take(kube: Kube, volume: naming.Volume, reason: str, at: datetime,
         "spec": {"source": {"persistentVolumeClaimName": volume.claim}}})
 
 
-def prune(kube: Kube, confirm: bool) -> int:
+def prune(kube: Kube, confirm: bool, output: str = "table") -> int:
     return cmd_prune(argparse.Namespace(
-        kubeconfig=None, namespace=kube.namespace, output="table", schedule=None,
+        kubeconfig=None, namespace=kube.namespace, output=output, schedule=None,
         functions=None, confirm=confirm, registry=None, api_client=kube.emu.api_client(),
         now=NOW.astimezone(UTC)))
 
@@ -67,8 +70,9 @@ def test_prune_plans_then_deletes_only_with_confirm(
 
     assert prune(kube, confirm=False) == 0
     out, err = capsys.readouterr()
-    planned = sorted(line.split()[2] for line in out.splitlines()
-                     if line.startswith("planned"))
+    rows = [line.split() for line in out.splitlines() if line.startswith("planned")]
+    planned = sorted(row[3] for row in rows)  # OUTCOME USER volumesnapshot NS/NAME
+    assert {row[1] for row in rows} == {v.user for v in volumes}  # whose snapshot it is
     assert len(snapshots(kube)) == total, "a dry run deleted something"
     assert f"would delete {len(planned)}, keeping {total - len(planned)}" in err
     # Per volume: the 7 newest nights (Nov 9-15, holding the last 3 and this week's newest)
@@ -79,7 +83,7 @@ def test_prune_plans_then_deletes_only_with_confirm(
 
     assert prune(kube, confirm=True) == 0
     out, err = capsys.readouterr()
-    assert sorted(line.split()[2] for line in out.splitlines()
+    assert sorted(line.split()[3] for line in out.splitlines()
                   if line.startswith("changed")) == planned
     # Deleting is asynchronous (the snapshot controller's finalizers): wait until they are gone.
     wait_until(lambda: len(snapshots(kube)) == total - len(planned), timeout=120,
@@ -93,3 +97,40 @@ def test_prune_plans_then_deletes_only_with_confirm(
         assert len(nights) == 17 and all(n.weekday() == 6 for n in nights[:-7])
     assert prune(kube, confirm=True) == 0  # again: nothing left to delete
     assert "deleted 0" in capsys.readouterr().err
+
+
+def test_a_pruned_snapshot_is_in_its_students_history(
+        storage: Kube, s3: S3Bucket, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    kube = storage
+    s3_env(monkeypatch, s3)
+    course(kube)
+    volumes = {v.user: v for v in (naming.Volume.of(user_pvc(kube, u, server)) for u, server in (
+        ("frank@uni.edu", "lab"), ("gina", ""))) if v is not None}
+    bound(kube, *(v.claim for v in volumes.values()))
+    for v in volumes.values():
+        for day in range(14):  # two weeks of nights up to now: some older ones go
+            take(kube, v, "scheduled",
+                 datetime.combine(NOW.date() - timedelta(days=day), time(3), NY))
+    wait_until(lambda: all((s.get("status") or {}).get("readyToUse") for s in snapshots(kube)),
+               timeout=120, what="every snapshot ready")
+    owner = {s["metadata"]["name"]: h.user for s in snapshots(kube) if (h := held(s))}
+
+    assert prune(kube, confirm=True, output="json") == 0
+    results = json.loads(capsys.readouterr().out)
+    deleted = {r["target"].rsplit("/", 1)[1] for r in results if r["outcome"] == "changed"}
+    assert deleted and all(r["user"] == owner[r["target"].rsplit("/", 1)[1]] for r in results)
+
+    for user, v in volumes.items():
+        mine = {name for name in deleted if owner[name] == user}
+        assert mine, f"retention deleted none of {user}'s snapshots"
+        assert cli(kube, "-o", "json", "history", user) == 0
+        records = json.loads(capsys.readouterr().out)["records"]
+        deletions = [r for r in records if r["action"] == "DeleteVolumeSnapshot"]
+        assert {r["refs"]["name"] for r in deletions} == mine
+        assert all((r["user"], r["server"], r["outcome"]) == (user, v.server, "changed")
+                   for r in deletions)
+        assert cli(kube, "history", user) == 0  # the table an operator reads
+        table = capsys.readouterr().out.split("AT", 1)[1]
+        assert all(f"/{name}" in table for name in mine)
+        assert not any(f"/{name}" in table for name in deleted - mine)

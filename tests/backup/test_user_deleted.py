@@ -35,9 +35,9 @@ def classops(kube_hub: KubeHub) -> Iterator[Server]:
     hub.core.create_namespaced_config_map(hub.namespace, {
         "metadata": {"name": "classops-schedule"}, "data": {"schedules.yaml": SCHEDULE}})
     kube = type("K", (), {"namespace": hub.namespace})()
-    server = Server(settings_for(kube, final_snapshot_bound=900.0, snapshot_timeout=900.0),
-                    load("functions"), api=hub.emu.api_client(), clock=hub.emu.clock.now,
-                    drain_tick=0.2).start()
+    server = Server.open(settings_for(kube, final_snapshot_bound=900.0, snapshot_timeout=900.0),
+                         load("functions"), api=hub.emu.api_client(), clock=hub.emu.clock.now,
+                         drain_tick=0.2).start()
     until(lambda: server.elector.leading, timeout=30, what="classops leading")
     yield server
     server.stop()

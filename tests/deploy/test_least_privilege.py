@@ -167,8 +167,8 @@ def serve_once(cluster: Cluster, tmp_path: Path) -> list[str]:
                             webhook_token=None)
 
     def start() -> Server:
-        server = Server(settings, registry, api=api, clock=cluster.emu.clock.now,
-                        drain_tick=0.2).start()
+        server = Server.open(settings, registry, api=api, clock=cluster.emu.clock.now,
+                             drain_tick=0.2).start()
         until(lambda: server.elector.leading, what="the Lease taken")
         return server
 

@@ -36,8 +36,8 @@ def start_server(kube: Kube) -> Iterator[Callable[..., Server]]:
 
     def start(registry: Registry, clock: Callable[[], datetime] | None = None,
               **changes: Any) -> Server:
-        server = Server(settings_for(kube, **changes), registry, api=kube.emu.api_client(),
-                        clock=clock or (lambda: datetime.now(UTC)), drain_tick=0.2).start()
+        server = Server.open(settings_for(kube, **changes), registry, api=kube.emu.api_client(),
+                             clock=clock or (lambda: datetime.now(UTC)), drain_tick=0.2).start()
         started.append(server)
         return server
 

@@ -44,11 +44,11 @@ def state(user: str, **kw: object) -> UserState:
 def test_a_verified_unmounted_user_loses_snapshots_then_the_pvc_with_its_uid() -> None:
     row = decide(state("alice"), NS)
     assert row.decision == "delete"
-    assert row.actions == (DeleteVolumeSnapshot(NS, "claim-alice-final"),
-                           DeleteVolumeSnapshot(NS, "claim-alice-nightly"),
+    assert row.actions == (DeleteVolumeSnapshot(NS, "claim-alice-final", "alice"),
+                           DeleteVolumeSnapshot(NS, "claim-alice-nightly", "alice"),
                            ReleaseForTeardown(NS, "claim-alice", "uid-1",
                                               "cs101/fall/alice/x.tar.gz"),
-                           DeletePVC(NS, "claim-alice", "uid-1"))
+                           DeletePVC(NS, "claim-alice", "uid-1", "alice"))
 
 
 def test_an_unverified_archive_keeps_the_pvc_and_says_why() -> None:
@@ -79,7 +79,7 @@ def test_a_user_torn_down_before_is_done_and_nothing_is_repeated() -> None:
 
 def test_a_half_done_user_loses_only_what_is_left() -> None:
     row = decide(state("fay", claim="", snapshots=("claim-fay-nightly",)), NS)
-    assert row.actions == (DeleteVolumeSnapshot(NS, "claim-fay-nightly"),)
+    assert row.actions == (DeleteVolumeSnapshot(NS, "claim-fay-nightly", "fay"),)
 
 
 def test_mount_evidence_pods_now_pods_since_and_hub_activity() -> None:

@@ -24,9 +24,9 @@ from .term import SNAPSHOTS, Term, by_user, schedule_file
 
 @pytest.fixture
 def serve(storage: Cluster) -> Iterator[Server]:  # noqa: F811
-    server = Server(settings_for(storage, final_snapshot_bound=120.0, snapshot_timeout=120.0),
-                    load("functions"), api=storage.emu.api_client(),
-                    clock=lambda: datetime.now(UTC), drain_tick=0.2).start()
+    server = Server.open(settings_for(storage, final_snapshot_bound=120.0, snapshot_timeout=120.0),
+                         load("functions"), api=storage.emu.api_client(),
+                         clock=lambda: datetime.now(UTC), drain_tick=0.2).start()
     until(lambda: server.elector.leading, timeout=30, what="the Lease taken")
     yield server
     server.stop()

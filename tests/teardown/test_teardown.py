@@ -137,6 +137,8 @@ def test_a_crash_half_way_and_a_second_run_finishes_without_repeating_a_delete(
         == [f"claim-{u}" for u in users]
     assert [r["target"] for r in pvcs if r["outcome"] == "failed"] == [
         f"persistentvolumeclaim {term.ns}/claim-u005"]
+    # filed under the student, so `classops history USER` shows where the home went
+    assert all(r["target"].endswith(f"/claim-{r['user']}") for r in pvcs)
 
 
 def test_a_student_who_wrote_after_the_final_snapshot_keeps_the_pvc(

@@ -37,9 +37,9 @@ def test_serve_warms_follows_the_students_and_cools_down(stack: Stack, tmp_path:
         f"one_off: [{{name: review, kind: lecture, date: {noon.date()}, start: '12:02', "
         "end: '12:30'}]\n")
     warm = warm_for(stack, load(schedule))  # the placeholders deployed; the test's eyes
-    server = Server(settings_for(cluster, schedule=str(schedule)), load_functions("functions"),
-                    api=cluster.emu.api_client(), clock=cluster.emu.clock.now,
-                    drain_tick=0.1).start()
+    server = Server.open(settings_for(cluster, schedule=str(schedule)), load_functions("functions"),
+                         api=cluster.emu.api_client(), clock=cluster.emu.clock.now,
+                         drain_tick=0.1).start()
     kube = Kube(cluster.api)
     try:
         # The warm-up fires at 12:00:01 (a second of wall time from now, the clock frozen).

@@ -29,13 +29,14 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
+from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 from cloudevents.core.exceptions import BaseCloudEventException
 from flask import Flask, Response, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
 from shared.events import EventDataError, UnknownEventType, typed
-from shared.logs import bind
+from shared.logs import Bound, bind
 from shared.ports.errors import ApiError
 from shared.runtime.http import EVENT_ID
 from shared.runtime.inbox.store import Inbox
@@ -57,96 +58,131 @@ class Webhook:
 
 
 def create_app(webhook: Webhook, log: logging.Logger | None = None) -> Flask:
-    inbox, token, handled, registry, ready = (webhook.inbox, webhook.token, webhook.handled,
-                                              webhook.registry, webhook.ready)
-    allowed_rate, allowed_origins, max_pending = (webhook.allowed_rate, webhook.allowed_origins,
-                                                  webhook.max_pending)
+    """The webhook's Flask app: one `Routes` method per method and path."""
+    routes = Routes(webhook, bind(log or logging.getLogger("classops.webhook")))
     app = Flask("classops")
-    logger = bind(log or logging.getLogger("classops.webhook"))
-    answers = Counter("classops_webhook_requests", "Webhook answers by status code", ["code"],
-                      registry=registry)
+    app.add_url_rule("/", "handshake", routes.handshake, methods=["OPTIONS"])
+    app.add_url_rule("/", "receive", routes.receive, methods=["POST"])
+    app.add_url_rule("/healthz", "healthz", routes.healthz, methods=["GET"])
+    app.add_url_rule("/readyz", "readyz", routes.readyz, methods=["GET"])
+    app.add_url_rule("/metrics", "metrics", routes.metrics, methods=["GET"])
+    return app
 
-    def answer(code: int, body: dict[str, Any], **headers: str) -> Response:
-        answers.labels(str(code)).inc()
+
+class Refused(Exception):
+    """A POST answered with an error: the first step of `Routes.receive` that turned it down."""
+
+    def __init__(self, code: int, problems: list[str], **headers: str) -> None:
+        super().__init__(code, problems)
+        self.code, self.problems, self.headers = code, problems, headers
+
+
+class Routes:
+    """The webhook's answers, each counted by status code in `classops_webhook_requests`."""
+
+    def __init__(self, webhook: Webhook, log: Bound) -> None:
+        self.webhook, self.log = webhook, log
+        self.answers = Counter("classops_webhook_requests", "Webhook answers by status code",
+                               ["code"], registry=webhook.registry)
+
+    def answer(self, code: int, body: dict[str, Any], **headers: str) -> Response:
+        self.answers.labels(str(code)).inc()
         resp = jsonify(body)
         resp.status_code = code
         resp.headers.update(headers)
         return resp
 
-    @app.route("/", methods=["OPTIONS"])
-    def handshake() -> Response:
+    # -- OPTIONS / : the abuse-protection handshake ---------------------------------------------
+    def handshake(self) -> Response:
         origin = request.headers.get("WebHook-Request-Origin")
         if not origin:
-            return answer(400, {"problems": ["header WebHook-Request-Origin is missing"]})
-        if "*" in allowed_origins:
+            return self.answer(400, {"problems": ["header WebHook-Request-Origin is missing"]})
+        allowed = self.webhook.allowed_origins
+        if "*" in allowed:
             granted = "*"
-        elif origin.strip().lower() in allowed_origins:
+        elif origin.strip().lower() in allowed:
             granted = origin
         else:
-            logger.warning("handshake refused", extra={"origin": origin})
-            return answer(403, {"problems": [f"origin {origin!r} is not allowed to deliver "
-                                             f"here"]}, Allow="POST, OPTIONS")
-        return answer(200, {}, **{"WebHook-Allowed-Origin": granted,
-                                  "WebHook-Allowed-Rate": str(allowed_rate),
-                                  "Allow": "POST, OPTIONS"})
+            self.log.warning("handshake refused", extra={"origin": origin})
+            return self.answer(403, {"problems": [f"origin {origin!r} is not allowed to deliver "
+                                                  f"here"]}, Allow="POST, OPTIONS")
+        return self.answer(200, {}, **{"WebHook-Allowed-Origin": granted,
+                                       "WebHook-Allowed-Rate": str(self.webhook.allowed_rate),
+                                       "Allow": "POST, OPTIONS"})
 
-    @app.route("/", methods=["POST"])
-    def receive() -> Response:
-        given, expected = request.headers.get("Authorization", ""), token()
+    # -- POST / : an event into the inbox (steps 2-6 of the module docstring) -------------------
+    def receive(self) -> Response:
+        try:
+            self._authenticate()
+            event, mode = self._event(self._body())
+            request.environ[EVENT_ID] = event.get_id()  # for the access log line
+            new = self._put(event)
+        except Refused as no:
+            return self.answer(no.code, {"problems": no.problems}, **no.headers)
+        self.log.info("event %s", "received" if new else "duplicate",
+                      extra={"event_id": event.get_id(), "source": event.get_source(),
+                             "event_type": event.get_type(), "mode": mode})
+        return self.answer(202, {"id": event.get_id(), "source": event.get_source(),
+                                 "duplicate": not new})
+
+    def _authenticate(self) -> None:
+        given, expected = request.headers.get("Authorization", ""), self.webhook.token()
         if not (expected and given.startswith("Bearer ") and
                 hmac.compare_digest(given[7:].encode(), expected.encode())):
-            return answer(401, {"problems": ["a valid bearer token is required"]},
+            raise Refused(401, ["a valid bearer token is required"],
                           **{"WWW-Authenticate": "Bearer"})
+
+    def _body(self) -> bytes:
+        """The body, refused before it is read when it declares more than MAX_BODY bytes."""
         if (request.content_length or 0) > MAX_BODY:
-            return answer(413, {"problems": [f"the body is over {MAX_BODY} bytes"]})
+            raise Refused(413, [f"the body is over {MAX_BODY} bytes"])
         body = request.stream.read(MAX_BODY + 1)
         if len(body) > MAX_BODY:
-            return answer(413, {"problems": [f"the body is over {MAX_BODY} bytes"]})
+            raise Refused(413, [f"the body is over {MAX_BODY} bytes"])
+        return body
+
+    def _event(self, body: bytes) -> tuple[BaseCloudEvent, str]:
+        """The CloudEvent and its mode (binary or structured), its data checked."""
         headers = dict(request.headers)
-        verdict = check(headers, body, handled)
+        verdict = check(headers, body, self.webhook.handled)
         if verdict.status != 200:
-            return answer(verdict.status, {"problems": verdict.problems})
+            raise Refused(verdict.status, verdict.problems)
         try:
             event = from_http_event(HTTPMessage(headers, body))
             typed(event)
         except EventDataError as err:
-            return answer(400, {"problems": err.problems})
+            raise Refused(400, err.problems) from None
         except (BaseCloudEventException, UnknownEventType, ValueError, TypeError) as err:
-            return answer(400, {"problems": [f"not a valid CloudEvent: {err}"]})
-        request.environ[EVENT_ID] = event.get_id()  # for the access log line
+            raise Refused(400, [f"not a valid CloudEvent: {err}"]) from None
+        return event, verdict.mode
+
+    def _put(self, event: BaseCloudEvent) -> bool:
+        """Into the inbox; False for a duplicate. Too large for its ConfigMap is 413; a full
+        inbox (a duplicate of a kept event aside) or an API error is 503 with Retry-After."""
+        inbox, most = self.webhook.inbox, self.webhook.max_pending
         entry = inbox.entry(event)
         if (why := entry.too_large()) is not None:
-            return answer(413, {"problems": [why]})
+            raise Refused(413, [why])
         try:
-            if (waiting := inbox.pending()) >= max_pending and inbox.get(
+            if (waiting := inbox.pending()) >= most and inbox.get(
                     event.get_source(), event.get_id()) is None:
-                logger.warning("inbox full", extra={"pending": waiting,
-                                                    "event_id": event.get_id()})
-                return answer(503, {"problems": [f"{waiting} events wait to run (at most "
-                                                 f"{max_pending}), retry later"]},
-                              **{"Retry-After": "30"})
-            new = inbox.put(entry)
+                self.log.warning("inbox full", extra={"pending": waiting,
+                                                      "event_id": event.get_id()})
+                raise Refused(503, [f"{waiting} events wait to run (at most {most}), retry "
+                                    f"later"], **{"Retry-After": "30"})
+            return inbox.put(entry)
         except ApiError as err:
-            logger.warning("inbox unavailable: %s", err)
-            return answer(503, {"problems": ["the inbox is unavailable, retry later"]},
-                          **{"Retry-After": "5"})
-        logger.info("event %s", "received" if new else "duplicate",
-                    extra={"event_id": event.get_id(), "source": event.get_source(),
-                           "event_type": event.get_type(), "mode": verdict.mode})
-        return answer(202, {"id": event.get_id(), "source": event.get_source(),
-                            "duplicate": not new})
+            self.log.warning("inbox unavailable: %s", err)
+            raise Refused(503, ["the inbox is unavailable, retry later"],
+                          **{"Retry-After": "5"}) from None
 
-    @app.get("/healthz")
-    def healthz() -> Response:
-        return answer(200, {"ok": True})
+    # -- GET: health, readiness, metrics --------------------------------------------------------
+    def healthz(self) -> Response:
+        return self.answer(200, {"ok": True})
 
-    @app.get("/readyz")
-    def readyz() -> Response:
-        ok, why = ready()
-        return answer(200 if ok else 503, {"ok": ok, "reason": why})
+    def readyz(self) -> Response:
+        ok, why = self.webhook.ready()
+        return self.answer(200 if ok else 503, {"ok": ok, "reason": why})
 
-    @app.get("/metrics")
-    def metrics() -> Response:
-        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
-
-    return app
+    def metrics(self) -> Response:
+        return Response(generate_latest(self.webhook.registry), mimetype=CONTENT_TYPE_LATEST)
