@@ -14,6 +14,10 @@ from typing import Protocol
 
 from shared.events import KubeObject
 
+from .stored import StoredObject, StoredUpload
+
+__all__ = ["StoredObject", "StoredUpload"]  # re-exported: what S3Reader returns
+
 
 class KubeReader(Protocol):
     def get(self, api_version: str, kind: str, name: str,
@@ -43,23 +47,6 @@ class HubReader(Protocol):
     def users(self) -> Iterator[HubUser]: ...
 
     def user(self, name: str) -> HubUser | None: ...
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    key: str
-    size: int
-    etag: str
-    modified: datetime | None = None
-
-
-@dataclass(frozen=True)
-class StoredUpload:
-    """A multipart upload started and neither finished nor aborted (its parts are stored)."""
-
-    key: str
-    upload_id: str
-    initiated: datetime | None = None
 
 
 class S3Reader(Protocol):

@@ -12,15 +12,14 @@ from __future__ import annotations
 from base64 import b64encode
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-if TYPE_CHECKING:  # the readers import the events and the timetable: not at a Job's start
-    from shared.handlers.readers import StoredObject, StoredUpload
+from shared.handlers.stored import StoredObject, StoredUpload
 
 from .errors import ApiError
 
@@ -58,8 +57,6 @@ def _calling(call: Callable[[], T]) -> T:
 
 
 def _stored(key: str, meta: dict[str, Any]) -> StoredObject:
-    from shared.handlers.readers import StoredObject
-
     size = meta.get("ContentLength", meta.get("Size", 0))
     return StoredObject(key, int(size), str(meta.get("ETag", "")).strip('"'),
                         meta.get("LastModified"))
@@ -77,8 +74,6 @@ class S3:
             {"ChecksumAlgorithm": "SHA256"}
         answer = _calling(lambda: self.client.put_object(
             Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **check))
-        from shared.handlers.readers import StoredObject
-
         return StoredObject(key, len(data), str(answer.get("ETag", "")).strip('"'))
 
     def get_bytes(self, key: str) -> bytes:
@@ -157,8 +152,6 @@ class S3:
 
     def uploads(self, prefix: str = "") -> Iterator[StoredUpload]:
         """Multipart uploads started and neither finished nor aborted, with when they began."""
-        from shared.handlers.readers import StoredUpload
-
         pages = iter(self.client.get_paginator("list_multipart_uploads").paginate(
             Bucket=self.bucket, Prefix=prefix))
         while (answer := _calling(lambda: next(pages, None))) is not None:

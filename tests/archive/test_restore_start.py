@@ -20,7 +20,8 @@ from .test_failures import env_for
 REPO = Path(__file__).resolve().parents[2]
 #: Packages (and our modules) that a restore must not load.
 UNNEEDED = ("kubernetes", "yaml", "functions", "shared.ledger",
-            "shared.timetable", "shared.events", "shared.handlers", "shared.actions",
+            "shared.timetable", "shared.events", "shared.handlers.readers",
+            "shared.handlers.registry", "shared.handlers.context", "shared.actions",
             "shared.runtime", "shared.archive.worker", "shared.archive.packing")
 PROBE = f"""
 import json, sys
