@@ -25,6 +25,7 @@ from shared.actions.model import (
     DeleteCopy,
     DeleteObject,
     DeletePVC,
+    DeleteSnapshotContent,
     DeleteVolumeSnapshot,
     EmitEvent,
     FinalSnapshot,
@@ -214,6 +215,37 @@ def release(p: Ports, a: ReleaseForTeardown) -> Done:
     return Done(True, Ref.of(found), "released")
 
 
+def delete_content(p: Ports, a: DeleteSnapshotContent) -> Done:
+    """Policy `Delete` first (else the stored snapshot outlives the object), then the delete;
+    each step on the content re-read, and only if it is still the one planned (`uid`).
+
+    No Kubernetes Event (`touched` None): a cluster-scoped object's Events live in `default`,
+    where classops holds no grant; the ledger files the deletion under the student."""
+    found = p.kube.get(SNAPSHOTS, "VolumeSnapshotContent", a.name)
+    if found is None:
+        return Done(False, None, "already gone")
+    if a.uid and found.uid != a.uid:
+        raise Refused(f"volumesnapshotcontent {a.name} is another content now (uid "
+                      f"{found.uid}, expected {a.uid})")
+    if found.spec.get("deletionPolicy") != "Delete":
+        try:  # the uid in the body: a content made again under the name is a 409, not changed
+            p.kube.patch(SNAPSHOTS, "VolumeSnapshotContent", a.name, "",
+                         {"metadata": {"uid": found.uid}, "spec": {"deletionPolicy": "Delete"}})
+        except ApiError as err:
+            if err.not_found:
+                return Done(False, None, "already gone")
+            raise
+    if found.metadata.get("deletionTimestamp"):
+        return Done(True, None, "already being deleted; its storage goes with it")
+    try:
+        p.kube.delete(SNAPSHOTS, "VolumeSnapshotContent", a.name, "", found.uid)
+    except ApiError as err:
+        if err.not_found:  # the snapshot controller deletes an orphaned Delete content itself
+            return Done(True, None, "deleted (by the snapshot controller)")
+        raise
+    return Done(True, None, "deleted with its stored snapshot")
+
+
 def await_snapshots(p: Ports, a: AwaitSnapshotsReady, interval: float = 1.0) -> Done:
     deadline, waiting = p.kube.monotonic() + a.timeout, set(a.names)
     while waiting:
@@ -311,16 +343,34 @@ def set_finalizer(p: Ports, a: SetFinalizer) -> Done:
     return Done(True, Ref.of(found), "added" if a.present else "removed")
 
 
-def _retain(p: Ports, found: KubeObject) -> str:
+def retain_content(p: Ports, found: KubeObject) -> str:
     """Set the bound content's deletionPolicy to Retain; its name."""
     content = str(found.status.get("boundVolumeSnapshotContentName") or "")
     if not content:
         raise Refused(f"volumesnapshot {found.namespace}/{found.name} has no content yet")
     live = p.kube.get(SNAPSHOTS, "VolumeSnapshotContent", content)
-    if live is not None and live.spec.get("deletionPolicy") != "Retain":
+    # the owner goes on the content too (one write): once the VolumeSnapshot is gone the
+    # content is all that names whose files it holds, and teardown finds it by that
+    labels = {k: v for k, v in (found.metadata.get("labels") or {}).items()
+              if k in OWNER_LABELS}
+    notes = {k: v for k, v in (found.metadata.get("annotations") or {}).items()
+             if k in OWNER_NOTES}
+    notes[RETAINED_FOR] = f"{found.namespace}/{found.name}"
+    if live is not None and (live.spec.get("deletionPolicy") != "Retain" or any(
+            (live.metadata.get("annotations") or {}).get(k) != v for k, v in notes.items())):
         p.kube.patch(SNAPSHOTS, "VolumeSnapshotContent", content, "",
-                     {"spec": {"deletionPolicy": "Retain"}})
+                     {"metadata": {"labels": labels, "annotations": notes},
+                      "spec": {"deletionPolicy": "Retain"}})
     return content
+
+
+#: What of a final snapshot's labels and annotations its retained content carries.
+OWNER_LABELS = ("app.kubernetes.io/managed-by", "hub.jupyter.org/username",
+                "hub.jupyter.org/servername", "classops.edu/reason", "classops.edu/course",
+                "classops.edu/term")
+OWNER_NOTES = ("hub.jupyter.org/username", "hub.jupyter.org/servername", "classops.edu/claim",
+               "classops.edu/claim-uid")
+RETAINED_FOR = "classops.edu/snapshot"  # NAMESPACE/NAME of the snapshot it was retained for
 
 
 def _stamp(value: object) -> datetime | None:
@@ -355,7 +405,7 @@ def final_snapshot(p: Ports, a: FinalSnapshot) -> Done:
             found = p.kube.get(SNAPSHOTS, "VolumeSnapshot", s.name, s.namespace)
         if found is None:
             raise Refused(f"volumesnapshot {s.namespace}/{s.name} vanished")
-        content = _retain(p, found)
+        content = retain_content(p, found)
     except ApiError as err:
         if err.retryable:
             raise  # the executor tries the whole action again
@@ -575,6 +625,8 @@ def do(ports: Ports, action: Action) -> Done:
             return await_snapshots(ports, action)
         case ReleaseForTeardown():  # after term (issue 17)
             return release(ports, action)
+        case DeleteSnapshotContent():  # after term (issue 17): retained contents
+            return delete_content(ports, action)
         case HoldPlaceholders():  # warm-up (issue 14)
             return hold(ports, action)
         case RestoreDrill():

@@ -357,6 +357,33 @@ class ReleaseForTeardown(Action):
         return f"archived as {self.archive}"
 
 
+# -- after term (issue 17): retained snapshot contents ---------------------------------------
+@dataclass(frozen=True, repr=False)  # Action's repr: redacted
+class DeleteSnapshotContent(Action):
+    """Delete a VolumeSnapshotContent (cluster-scoped) and the stored snapshot behind it.
+
+    A `Retain` content outlives its VolumeSnapshot, and deleting the content alone leaves the
+    stored snapshot too (the CSI sidecar deletes storage only for `Delete` contents): so its
+    deletionPolicy is set to `Delete` first, then the content deleted (`uid`: only that very
+    content, re-read before each step)."""
+
+    verb: ClassVar[str] = "delete"
+    destructive: ClassVar[bool] = True
+    name: str
+    uid: str
+    user: str = ""  # the student's raw username (the ledger files the deletion under it)
+    server: str = ""
+    snapshot: str = ""  # NAMESPACE/NAME of the VolumeSnapshot it was taken for (for people)
+
+    @property
+    def target(self) -> str:
+        return f"volumesnapshotcontent {self.name}"
+
+    def detail(self) -> str:
+        return f"retained for {self.snapshot}" if self.snapshot else ""
+# -- end retained snapshot contents ----------------------------------------------------------
+
+
 @dataclass(frozen=True, repr=False)  # Action's repr: redacted
 class AwaitSnapshotsReady(Action):
     """Wait until every named VolumeSnapshot is `readyToUse`; one with `status.error` fails."""

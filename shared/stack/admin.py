@@ -4,7 +4,8 @@
 - cluster: the two PriorityClasses (user pods at 0 pre-empt placeholders at -10), the
   user-scheduler's ClusterRole (kube-scheduler's own grants) and binding, and a read-only
   ClusterRole for classops (CRDs, storage and snapshot classes, the autoscaler's tell-tales in
-  kube-system by name: what `classops check` reads).
+  kube-system by name: what `classops check` reads), which also holds the cluster-scoped
+  VolumeSnapshotContents' grants (the PVC finalizer retains them; teardown deletes them).
 - classops: ServiceAccount, Role, RoleBinding, the ConfigMap holding `schedules.yaml`, the
   Deployment (2 replicas, non-root, read-only root filesystem, probes, requests) and the webhook
   Service. Its Role holds what deploy, status and serve need, each grant naming its capability
@@ -133,6 +134,9 @@ CLASSOPS_GRANTS = [
     # -- after term (issue 17): `classops teardown --confirm` deletes a verified user's PVC and
     # the hub stack's Secrets; the rest it reads, scales and deletes is granted above
     _grant([""], ["persistentvolumeclaims", "secrets"], ["delete"], "teardown"),
+    # ... and its PVCs read (the survey, each delete's re-read) and released (annotated with the
+    # final archive, classops's finalizer dropped: one update) before the delete
+    _grant([""], ["persistentvolumeclaims"], ["get", "list", "update"], "teardown"),
     # `term.end` scales the hub to 0 for the database's snapshot, and back
     _grant(["apps"], ["deployments/scale"], ["get", "patch"], "term-end"),
     _grant(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["list"], "status", "copies"),
@@ -158,7 +162,8 @@ def grants_for(settings: HubSettings) -> list[Grant]:
     """The Role's grants for this course: CLASSOPS_GRANTS, and CERT_GRANTS in `auto` HTTPS."""
     return [*CLASSOPS_GRANTS, *(CERT_GRANTS if settings.tls_mode == "auto" else [])]
 
-#: The ClusterRole `<release>-classops-read`, bound cluster-wide: reads for `check`.
+#: The ClusterRole `<release>-classops-read`, bound cluster-wide: reads for `check`, and what
+#: classops does to cluster-scoped VolumeSnapshotContents.
 READ_GRANTS = [
     _grant(["apiextensions.k8s.io"], ["customresourcedefinitions"], ["get"], "check"),
     _grant(["storage.k8s.io"], ["storageclasses"], ["list"], "check"),
@@ -171,6 +176,11 @@ READ_GRANTS = [
     # backup (issue 15): a deleted PVC's last snapshot keeps its content (deletionPolicy Retain)
     _grant(["snapshot.storage.k8s.io"], ["volumesnapshotcontents"], ["get", "patch"],
            "snapshots", "serve"),
+    # after term (issue 17): `classops teardown --confirm` deletes a verified user's Retain
+    # contents (listed to find those whose snapshot is gone; their policy set to Delete first,
+    # so the stored snapshot goes too); contents are cluster-scoped, hence here
+    _grant(["snapshot.storage.k8s.io"], ["volumesnapshotcontents"],
+           ["get", "list", "patch", "delete"], "teardown"),
 ]
 
 

@@ -6,9 +6,12 @@ Per user, in this order of precedence:
 - `rearchive`: the final archive is missing or not verified, or the PVC was mounted since its
   final snapshot (a pod, a hub login), or it is not the claim the archive was made from: it
   stays until `classops archive-term` has snapshotted and archived it again;
-- `delete`: its snapshots, then its PVC (with the archived claim's uid as a precondition, so
-  a claim made again under the same name is never the one deleted), released first from the
-  backup's last-snapshot finalizer (annotated with its final archive, one write).
+- `delete`: its snapshots, then the `Retain` VolumeSnapshotContents of its snapshots (the
+  final snapshots' ones outlive their VolumeSnapshot, and their storage costs money: a
+  `Delete` content goes with its snapshot already), including those whose snapshot is gone,
+  then its PVC (with the archived claim's uid as a precondition, so a claim made again under
+  the same name is never the one deleted), released first from the backup's last-snapshot
+  finalizer (annotated with its final archive, one write).
 Then the stack: placeholders to 0 and the hub stack classops deployed (the hub database's PVC
 only once its archive is verified). Deleting the namespace is refused while any user is kept or
 unverified, or the hub database is not verified: the namespace holds all of it.
@@ -25,6 +28,7 @@ from shared.actions.model import (
     Action,
     DeleteObject,
     DeletePVC,
+    DeleteSnapshotContent,
     DeleteVolumeSnapshot,
     ReleaseForTeardown,
     ScaleWorkload,
@@ -46,12 +50,27 @@ class PodUse:
 
 
 @dataclass(frozen=True)
+class Content:
+    """A VolumeSnapshotContent of one of the user's snapshots, as the survey saw it."""
+
+    name: str
+    uid: str
+    policy: str  # its deletionPolicy: Retain or Delete
+    snapshot: str = ""  # NAMESPACE/NAME of the VolumeSnapshot it was taken for
+
+    @property
+    def retained(self) -> bool:
+        return self.policy != "Delete"  # a content without a policy is kept as Retain is
+
+
+@dataclass(frozen=True)
 class UserState:
     user: str
     server: str = ""
     claim: str = ""  # "" : no PVC any more
     claim_uid: str = ""
     snapshots: tuple[str, ...] = ()  # every VolumeSnapshot of the claim
+    contents: tuple[Content, ...] = ()  # theirs, and retained ones whose snapshot is gone
     entry: IndexEntry | None = None  # from the term index
     archive_problem: str = ""  # "" : the final archive is verified (by archive-term and now)
     mounts: tuple[str, ...] = ()  # evidence of a mount since the final snapshot
@@ -131,7 +150,8 @@ def decide(state: UserState, namespace: str) -> Row:
         return row("done", "torn down by an earlier run")
     if s.protected:
         return row("keep", s.protected)
-    if not s.claim and not s.snapshots:
+    retained = sorted((c for c in s.contents if c.retained), key=lambda c: c.name)
+    if not s.claim and not s.snapshots and not retained:
         return row("done", "nothing left in the cluster")
     if s.archive_problem:
         return row("rearchive", f"{s.archive_problem}: archive again first "
@@ -145,6 +165,8 @@ def decide(state: UserState, namespace: str) -> Row:
                                 f"{s.claim_uid}, archived {archived_uid}): archive it first")
     actions: list[Action] = [DeleteVolumeSnapshot(namespace, n, s.user, s.server)
                              for n in sorted(s.snapshots)]
+    actions += [DeleteSnapshotContent(c.name, c.uid, s.user, s.server, c.snapshot)
+                for c in retained]
     if s.claim:
         uid = archived_uid or s.claim_uid
         actions += [ReleaseForTeardown(namespace, s.claim, uid, s.entry.object if s.entry else ""),

@@ -5,7 +5,11 @@ and the hub stack classops deployed. Reads only; one list per kind, paginated.
 A user's PVC is found by `component=singleuser-storage` and named by KubeSpawner's
 `hub.jupyter.org/username` annotation (never by parsing the claim's name); a claim without it
 is kept, since nobody can say whose it is. A user's snapshots are those whose source is the
-claim (whatever made them: the nightly backup, a deadline, the final one).
+claim (whatever made them: the nightly backup, a deadline, the final one), and a user's
+VolumeSnapshotContents (cluster-scoped: one list) those bound to them, and those left behind by
+a `Retain` snapshot that is gone: named by the owner classops wrote on them (the final
+snapshot's `hub.jupyter.org/username` annotation), or for older ones by the term index's final
+snapshot they were taken for.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from shared.ports.s3 import S3
 from shared.stack.config import HubSettings
 from shared.stack.deploy import TRACKED
 from shared.stack.labels import selector, tracking_selector
-from shared.teardown.decisions import PodUse, StackObject, UserState, mounts_since
+from shared.teardown.decisions import Content, PodUse, StackObject, UserState, mounts_since
 from shared.teardown.protection import Protection
 from shared.teardown.term_index import (
     IndexEntry,
@@ -110,10 +114,14 @@ def survey(kube: Kube, s3: S3, hub: Hub | None, settings: HubSettings, prefix: s
         else:
             claims[owner] = listed
     snapshots: dict[str, list[str]] = {}
+    taken_of: dict[str, str] = {}  # a live snapshot's uid -> its claim
     for snap in kube.list(SNAPSHOTS, "VolumeSnapshot", ns):
         source = ((snap.raw.get("spec") or {}).get("source") or {})
         if source.get("persistentVolumeClaimName"):
             snapshots.setdefault(source["persistentVolumeClaimName"], []).append(snap.name)
+            taken_of[snap.uid] = source["persistentVolumeClaimName"]
+    finals = {e.snapshot: o for o, e in entries.items() if e.snapshot}
+    bound, left = contents_of(kube, ns, taken_of, finals)
     pods = pods_using_claims(kube, ns)
     running = {u.name: [s.name for s in u.servers] for u in hub.users()} if hub else {}
     owners = sorted(set(claims) | set(entries))
@@ -130,6 +138,7 @@ def survey(kube: Kube, s3: S3, hub: Hub | None, settings: HubSettings, prefix: s
         states.append(UserState(
             owner[0], owner[1], claim=pvc.name if pvc else "", claim_uid=pvc.uid if pvc else "",
             snapshots=tuple(sorted(snapshots.get(claim, ()))) if claim else (), entry=entry,
+            contents=tuple((bound.get(claim, []) if claim else []) + left.get(owner, [])),
             archive_problem=check,
             mounts=mounts_since(claim, since, pods, [n for n in running.get(owner[0], ())
                                                       if n == owner[1]]) if claim else (),
@@ -144,6 +153,34 @@ def survey(kube: Kube, s3: S3, hub: Hub | None, settings: HubSettings, prefix: s
     return Found(states, stack, placeholders, index, hub_db,
                  archive_checks.problem(s3, hub_db, rehash) if hub_db else "",
                  sorted(snapshots.get(HUB_DB_CLAIM, ())))
+
+
+def contents_of(kube: Kube, namespace: str, taken_of: dict[str, str],
+                finals: dict[str, tuple[str, str]]) -> tuple[
+                    dict[str, list[Content]], dict[tuple[str, str], list[Content]]]:
+    """The VolumeSnapshotContents of `namespace`'s snapshots: by the claim of the live snapshot
+    each is bound to (`taken_of`: snapshot uid -> claim), and those whose snapshot is gone by
+    owner (the owner annotations classops puts on a content it retains, else the index's final
+    snapshot it was taken for: `finals`). One with neither is nobody's that we can tell: left."""
+    bound: dict[str, list[Content]] = {}
+    left: dict[tuple[str, str], list[Content]] = {}
+    for found in kube.list(SNAPSHOTS, "VolumeSnapshotContent"):
+        spec = found.raw.get("spec") or {}
+        ref = spec.get("volumeSnapshotRef") or {}
+        if ref.get("namespace") != namespace:
+            continue
+        content = Content(found.name, found.uid, str(spec.get("deletionPolicy") or ""),
+                          f"{namespace}/{ref.get('name', '')}")
+        claim = taken_of.get(str(ref.get("uid") or ""))
+        if claim:
+            bound.setdefault(claim, []).append(content)
+            continue
+        notes = found.metadata.get("annotations") or {}
+        owner = ((str(notes[USERNAME]), str(notes.get(SERVERNAME, ""))) if notes.get(USERNAME)
+                 else finals.get(str(ref.get("name") or "")))
+        if owner is not None:
+            left.setdefault(owner, []).append(content)
+    return bound, left
 
 
 def _checks(s3: S3, todo: list[tuple[tuple[str, str], IndexEntry | None]], rehash: bool,

@@ -173,6 +173,58 @@ def test_deletion_policy_delete_removes_the_content_and_retain_keeps_the_copy(
     assert (copies["kept"] / "a.txt").read_text() == "kept"
 
 
+def test_a_retained_content_deleted_as_is_keeps_its_copy_and_set_to_delete_loses_it(
+        storage: Cluster) -> None:
+    """As external-snapshotter's sidecar does: deleting a `Retain` content leaves the stored
+    snapshot (it deletes storage only for `Delete` contents), so one who wants the storage
+    gone sets the policy to `Delete` first; an orphaned `Delete` content is deleted by the
+    controller itself, with its copy."""
+    ns = storage.namespace
+    custom(storage).create_cluster_custom_object(GROUP, VERSION, "volumesnapshotclasses", {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "VolumeSnapshotClass",
+        "metadata": {"name": f"keep-{ns}"}, "driver": "hostpath.csi.k8s.io",
+        "deletionPolicy": "Retain"})
+    bound_claim(storage, "home", {"a.txt": "kept"})
+    names = ("as-is", "patched", "orphaned")
+    for name in names:
+        snapshot(storage, name, "home", cls=f"keep-{ns}")
+    for name in names:
+        until(lambda n=name: read(storage, n).get("status", {}).get(
+            "boundVolumeSnapshotContentName"), what=f"{name} taken")
+    storage.advance(30)
+    snaps: Snapshots = storage.emu.controller("snapshots")
+    for name in names:
+        until(lambda n=name: read(storage, n).get("status", {}).get("readyToUse"),
+              what=f"{name} ready")
+    contents = {n: read(storage, n)["status"]["boundVolumeSnapshotContentName"] for n in names}
+    copies = {n: snaps.folder(ns, n) for n in names}
+    for name in names:
+        custom(storage).delete_namespaced_custom_object(GROUP, VERSION, ns, "volumesnapshots",
+                                                        name)
+    for name in names:
+        until(lambda n=name: missing(lambda: read(storage, n)), what=f"{name} deleted")
+    assert all(copies[n].exists() for n in names)  # Retain: contents and copies stay
+
+    def delete_content(name: str) -> None:  # gone already: the controller was first
+        missing(lambda: custom(storage).delete_cluster_custom_object(
+            GROUP, VERSION, "volumesnapshotcontents", name))
+
+    def retire(name: str) -> None:
+        custom(storage).patch_cluster_custom_object(GROUP, VERSION, "volumesnapshotcontents",
+                                                    name, {"spec": {"deletionPolicy": "Delete"}})
+
+    delete_content(contents["as-is"])
+    retire(contents["patched"])
+    delete_content(contents["patched"])
+    retire(contents["orphaned"])  # nobody deletes it: the controller does
+    for name in names:
+        until(lambda n=name: missing(lambda: content(storage, contents[n])),
+              what=f"the {name} content deleted")
+    until(lambda: not copies["patched"].exists() and not copies["orphaned"].exists(),
+          what="the copies of the contents set to Delete removed")
+    assert (copies["as-is"] / "a.txt").read_text() == "kept"  # storage outlives the object
+
+
 def test_a_restore_smaller_than_the_snapshot_waits_and_a_clone_copies_a_claim(
         storage: Cluster) -> None:
     ns = storage.namespace

@@ -27,7 +27,7 @@ from shared.events import TERM_END
 from shared.handlers.registry import Registry, on
 from shared.ports.kube import Kube
 from shared.ports.s3 import S3
-from shared.stack import secrets
+from shared.stack import admin, secrets
 from shared.stack.config import HubSettings
 from shared.stack.deploy import TRACKED
 from shared.stack.manifests import render
@@ -119,6 +119,23 @@ class Term:
             self.kube.apply(manifest, "classops")
         for wanted in secrets.wanted():  # generated once by a deploy, labelled as the stack
             self.kube.create(wanted.manifest(settings, secrets.new_token))
+        return settings
+
+    def grant_classops(self) -> HubSettings:
+        """classops's ServiceAccount with its rendered Role, and its ClusterRole (the
+        cluster-scoped VolumeSnapshotContents) bound under a name of this namespace's own, so
+        tests sharing an emulator do not rebind each other's."""
+        settings = HubSettings(course="cs101", namespace=self.ns)
+        for manifest in admin.classops(settings, "course: cs101\n"):
+            if manifest["metadata"].get("namespace") == self.ns:
+                self.kube.apply(manifest, "classops")
+        read = f"{settings.release}-classops-read"
+        for manifest in admin.cluster(settings):
+            if manifest["kind"] == "ClusterRole" and manifest["metadata"]["name"] == read:
+                self.kube.apply(manifest, "classops")
+            elif manifest["kind"] == "ClusterRoleBinding" and manifest["roleRef"]["name"] == read:
+                manifest["metadata"]["name"] = f"{read}-{self.ns}"
+                self.kube.apply(manifest, "classops")
         return settings
 
     def run(self, capsys: pytest.CaptureFixture[str], *flags: str,

@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 from shared.actions.model import (
     DeleteObject,
     DeletePVC,
+    DeleteSnapshotContent,
     DeleteVolumeSnapshot,
     ReleaseForTeardown,
     ScaleWorkload,
 )
 from shared.teardown.decisions import (
+    Content,
     PodUse,
     StackObject,
     UserState,
@@ -49,6 +51,39 @@ def test_a_verified_unmounted_user_loses_snapshots_then_the_pvc_with_its_uid() -
                            ReleaseForTeardown(NS, "claim-alice", "uid-1",
                                               "cs101/fall/alice/x.tar.gz"),
                            DeletePVC(NS, "claim-alice", "uid-1", "alice"))
+
+
+def test_retained_contents_go_after_the_snapshots_and_delete_ones_are_left_to_them() -> None:
+    contents = (Content("snapcontent-2", "c2", "Retain", f"{NS}/claim-alice-final"),
+                Content("snapcontent-1", "c1", "Delete", f"{NS}/claim-alice-nightly"),
+                Content("snapcontent-0", "c0", "Retain", f"{NS}/claim-alice-final-old"))
+    row = decide(state("alice", contents=contents), NS)
+    assert row.decision == "delete"
+    assert row.actions[2:4] == (
+        DeleteSnapshotContent("snapcontent-0", "c0", "alice", "", f"{NS}/claim-alice-final-old"),
+        DeleteSnapshotContent("snapcontent-2", "c2", "alice", "", f"{NS}/claim-alice-final"))
+    assert not any(isinstance(a, DeleteSnapshotContent) and a.name == "snapcontent-1"
+                   for a in row.actions)
+    assert isinstance(row.actions[0], DeleteVolumeSnapshot)
+    assert isinstance(row.actions[-1], DeletePVC)
+
+
+def test_a_user_with_only_a_retained_content_left_is_still_torn_down() -> None:
+    left = (Content("snapcontent-9", "c9", "Retain", f"{NS}/claim-carol-final"),)
+    row = decide(state("carol", claim="", claim_uid="", snapshots=(), contents=left), NS)
+    assert row.decision == "delete"
+    assert row.actions == (DeleteSnapshotContent("snapcontent-9", "c9", "carol", "",
+                                                 f"{NS}/claim-carol-final"),)
+    only_delete = (Content("snapcontent-8", "c8", "Delete", f"{NS}/claim-carol-final"),)
+    assert decide(state("carol", claim="", claim_uid="", snapshots=(), contents=only_delete),
+                  NS).decision == "done"
+
+
+def test_retained_contents_stay_with_unverified_and_protected_users() -> None:
+    left = (Content("snapcontent-9", "c9", "Retain", f"{NS}/claim-bob-final"),)
+    for row in (decide(state("bob", contents=left, archive_problem="archive missing"), NS),
+                decide(state("bob", contents=left, protected="a hub admin"), NS)):
+        assert row.decision in ("rearchive", "keep") and row.actions == ()
 
 
 def test_an_unverified_archive_keeps_the_pvc_and_says_why() -> None:

@@ -10,7 +10,6 @@ import pytest
 
 from shared.ports.kube import Kube
 from shared.stack import admin
-from shared.stack.config import HubSettings
 from tests.conftest import Kube as Cluster
 from tests.deploy.test_least_privilege import expand, triple
 from tests.servers.fixtures import S3Bucket
@@ -28,10 +27,7 @@ def term(kube: Cluster, s3: S3Bucket, tmp_path: Path) -> Iterator[Term]:
 def test_teardown_as_classops_is_denied_nothing_and_uses_its_grants(
         term: Term, capsys: pytest.CaptureFixture[str]) -> None:
     ns, emu = term.ns, term.cluster.emu
-    settings = HubSettings(course="cs101", namespace=ns)
-    for manifest in admin.classops(settings, "course: cs101\n"):
-        if manifest["metadata"].get("namespace") == ns:
-            term.kube.apply(manifest, "classops")
+    term.grant_classops()
     term.deploy_hub_stack()
     for user in ("u1", "u2"):
         term.add_user(user)
