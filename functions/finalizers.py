@@ -3,8 +3,10 @@
 KubeSpawner deletes a user's PVC when the hub deletes the user (`delete_pvc`, on by default).
 On every user PVC added or changed, classops adds its finalizer `classops.edu/last-snapshot`;
 when a PVC gets a deletionTimestamp while holding it, classops takes a last snapshot (reason
-`final`, its content set to `Retain` so the files outlive the objects), records it in the
-ledger, and only then removes the finalizer (`FinalSnapshot`).
+`final`, its content set to `Retain` so the files outlive the objects, and annotated with the
+user, server and claim, so that once the VolumeSnapshot is gone the content still says whose it
+is: after term, `classops teardown` deletes it with the rest of a verified student's), records
+it in the ledger, and only then removes the finalizer (`FinalSnapshot`).
 
 Decided: a PVC never waits on classops forever. If its last snapshot is not ready within
 `CLASSOPS_FINAL_SNAPSHOT_BOUND` (15 min) of being taken, the finalizer is removed anyway and

@@ -111,7 +111,8 @@ def cmd_teardown(args: argparse.Namespace) -> int:
             if args.confirm:  # nor is the stack removed: the hub is how students reach files
                 return 2
         chosen = plan(found.states, namespace, found.stack, found.placeholders, found.hub_db,
-                      found.hub_db_problem, args.delete_namespace, found.hub_db_snapshots)
+                      found.hub_db_problem, args.delete_namespace, found.hub_db_snapshots,
+                      found.hub_db_contents)
         if chosen.namespace_refused:
             say(chosen.namespace_refused)
             return 2

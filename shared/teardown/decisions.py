@@ -178,10 +178,12 @@ def decide(state: UserState, namespace: str) -> Row:
 def plan(states: Iterable[UserState], namespace: str,
          stack: Sequence[StackObject] = (), placeholders: Sequence[tuple[str, str]] = (),
          hub_db: IndexEntry | None = None, hub_db_problem: str = "",
-         delete_namespace: bool = False, hub_db_snapshots: Sequence[str] = ()) -> Plan:
+         delete_namespace: bool = False, hub_db_snapshots: Sequence[str] = (),
+         hub_db_contents: Sequence[Content] = ()) -> Plan:
     """The whole teardown. `placeholders`: (kind, name) of the placeholder workloads;
     `hub_db`: the hub database's index entry (and `hub_db_problem` if it did not check);
-    `hub_db_snapshots`: its PVC's snapshots, which go with it."""
+    `hub_db_snapshots`: its PVC's snapshots, which go with it (and `hub_db_contents`, their
+    contents: the `Retain` ones too, where the default snapshot class retains)."""
     rows = tuple(sorted((decide(s, namespace) for s in states), key=lambda r: r.owner))
     db_ok = hub_db is not None and hub_db.verified and not hub_db_problem
     db_why = ("" if db_ok else hub_db_problem or
@@ -199,6 +201,8 @@ def plan(states: Iterable[UserState], namespace: str,
         actions.append(DeleteObject(o.api_version, o.kind, o.name, namespace, o.uid))
     if db_ok:
         actions += [DeleteVolumeSnapshot(namespace, n) for n in sorted(hub_db_snapshots)]
+        actions += [DeleteSnapshotContent(c.name, c.uid, snapshot=c.snapshot)
+                    for c in sorted(hub_db_contents, key=lambda c: c.name) if c.retained]
     elif hub_db_snapshots:
         kept.append(f"{len(hub_db_snapshots)} snapshot(s) of hub-db-dir: {db_why}")
     blockers = [f"{r.user}: {r.why}" for r in rows if r.decision in ("keep", "rearchive")]

@@ -55,6 +55,7 @@ class Found:
     hub_db: IndexEntry | None = None
     hub_db_problem: str = ""
     hub_db_snapshots: list[str] = field(default_factory=list)
+    hub_db_contents: list[Content] = field(default_factory=list)
 
 
 def read_index(s3: S3, prefix: str) -> TermIndex | None:
@@ -152,7 +153,7 @@ def survey(kube: Kube, s3: S3, hub: Hub | None, settings: HubSettings, prefix: s
     hub_db = index.extras.get(HUB_DB) if index else None
     return Found(states, stack, placeholders, index, hub_db,
                  archive_checks.problem(s3, hub_db, rehash) if hub_db else "",
-                 sorted(snapshots.get(HUB_DB_CLAIM, ())))
+                 sorted(snapshots.get(HUB_DB_CLAIM, ())), bound.get(HUB_DB_CLAIM, []))
 
 
 def contents_of(kube: Kube, namespace: str, taken_of: dict[str, str],

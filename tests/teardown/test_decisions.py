@@ -144,6 +144,17 @@ def test_the_stack_goes_placeholders_first_and_the_hub_db_only_when_verified() -
                                DeleteVolumeSnapshot(NS, "s"))
 
 
+def test_the_hub_dbs_retained_contents_go_with_its_snapshots_only_when_verified() -> None:
+    contents = [Content("snapcontent-r", "r", "Retain", f"{NS}/s"),
+                Content("snapcontent-d", "d", "Delete", f"{NS}/t")]
+    done = plan([], NS, [], [], hub_db=entry("hub-db"), hub_db_snapshots=["s", "t"],
+                hub_db_contents=contents)
+    assert done.stack == (DeleteVolumeSnapshot(NS, "s"), DeleteVolumeSnapshot(NS, "t"),
+                          DeleteSnapshotContent("snapcontent-r", "r", snapshot=f"{NS}/s"))
+    kept = plan([], NS, [], [], hub_db_snapshots=["s", "t"], hub_db_contents=contents)
+    assert not any(isinstance(a, DeleteSnapshotContent) for a in kept.stack)
+
+
 def test_deleting_the_namespace_is_refused_while_anything_is_kept() -> None:
     states = [state("alice"), state("prof", protected="protected (a hub admin)")]
     refused = plan(states, NS, hub_db=entry("hub-db"), delete_namespace=True)
