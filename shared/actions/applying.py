@@ -228,7 +228,7 @@ def delete_content(p: Ports, a: DeleteSnapshotContent) -> Done:
         raise Refused(f"volumesnapshotcontent {a.name} is another content now (uid "
                       f"{found.uid}, expected {a.uid})")
     if found.spec.get("deletionPolicy") != "Delete":
-        try:  # the uid in the body: a content made again under the name is a 409, not changed
+        try:  # the uid in the body: the API server takes it as a precondition
             p.kube.patch(SNAPSHOTS, "VolumeSnapshotContent", a.name, "",
                          {"metadata": {"uid": found.uid}, "spec": {"deletionPolicy": "Delete"}})
         except ApiError as err:

@@ -171,8 +171,9 @@ def decide(state: UserState, namespace: str) -> Row:
         uid = archived_uid or s.claim_uid
         actions += [ReleaseForTeardown(namespace, s.claim, uid, s.entry.object if s.entry else ""),
                     DeletePVC(namespace, s.claim, uid, s.user, s.server)]
-    return row("delete", "final archive verified, not mounted since its final snapshot",
-               tuple(actions))
+    kept_storage = (f"; and {len(retained)} retained snapshot content(s)" if retained else "")
+    return row("delete", "final archive verified, not mounted since its final snapshot"
+               + kept_storage, tuple(actions))
 
 
 def plan(states: Iterable[UserState], namespace: str,

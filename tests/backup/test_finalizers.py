@@ -73,6 +73,11 @@ def test_a_deleted_pvc_keeps_its_files_in_a_last_snapshot(
     content = client.CustomObjectsApi(kube.api).get_cluster_custom_object(
         GROUP, VERSION, "volumesnapshotcontents", last["status"]["boundVolumeSnapshotContentName"])
     assert content["spec"]["deletionPolicy"] == "Retain"
+    # the content names its owner: after term, teardown finds it when the snapshot is gone
+    notes = content["metadata"]["annotations"]
+    assert (notes[naming.USERNAME], notes[naming.SERVERNAME]) == ("gina@uni.edu", "lab")
+    assert notes["classops.edu/snapshot"] == f"{kube.namespace}/{last['metadata']['name']}"
+    assert content["metadata"]["labels"][naming.REASON] == "final"
     copy = kube.emu.controller("snapshots").folder(kube.namespace, last["metadata"]["name"])
     assert (copy / "thesis.ipynb").read_text() == "{\"cells\": []}"
     summary = json.loads(client.CoreV1Api(kube.api).read_namespaced_config_map(

@@ -58,7 +58,7 @@ def test_retained_contents_go_after_the_snapshots_and_delete_ones_are_left_to_th
                 Content("snapcontent-1", "c1", "Delete", f"{NS}/claim-alice-nightly"),
                 Content("snapcontent-0", "c0", "Retain", f"{NS}/claim-alice-final-old"))
     row = decide(state("alice", contents=contents), NS)
-    assert row.decision == "delete"
+    assert row.decision == "delete" and "2 retained snapshot content(s)" in row.why
     assert row.actions[2:4] == (
         DeleteSnapshotContent("snapcontent-0", "c0", "alice", "", f"{NS}/claim-alice-final-old"),
         DeleteSnapshotContent("snapcontent-2", "c2", "alice", "", f"{NS}/claim-alice-final"))

@@ -88,6 +88,7 @@ def test_teardown_deletes_the_retained_contents_of_verified_students_only(
     assert code == 0, term.err
     assert {u: by_user(planned)[u]["status"] for u in VERIFIED} == dict.fromkeys(
         VERIFIED, "would delete")
+    assert all("1 retained snapshot content(s)" in by_user(planned)[u]["why"] for u in VERIFIED)
     assert contents(term) == before  # the dry run: every content, every resourceVersion
     assert all(c.exists() for c in copies.values())
 
