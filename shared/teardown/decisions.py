@@ -1,7 +1,9 @@
 """The teardown plan, decided purely from what the survey found (`UserState`s).
 
 Per user, in this order of precedence:
-- `done`: a teardown record says an earlier run finished this user (resume: nothing repeated);
+- `done`: a teardown record says an earlier run finished this user (resume: nothing repeated),
+  unless `Retain` contents of the very snapshots that run deleted are left (a teardown from
+  before contents were torn down): then `delete` takes those only, and the record keeps both;
 - `keep`: protected (instructors, TAs: `teardown.protected`, the hub's admins);
 - `rearchive`: the final archive is missing or not verified, or the PVC was mounted since its
   final snapshot (a pod, a hub login), or it is not the claim the archive was made from: it
@@ -76,6 +78,7 @@ class UserState:
     mounts: tuple[str, ...] = ()  # evidence of a mount since the final snapshot
     protected: str = ""  # why protected ("" : not)
     torn_down: bool = False  # a teardown record exists
+    torn_down_targets: tuple[str, ...] = ()  # what its record says it deleted
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Row:
     why: str
     actions: tuple[Action, ...] = ()
     entry: IndexEntry | None = None
+    earlier: tuple[str, ...] = ()  # what an earlier run's record says it deleted (kept in it)
 
     @property
     def owner(self) -> tuple[str, str]:
@@ -146,11 +150,21 @@ def decide(state: UserState, namespace: str) -> Row:
     def row(decision: Decision, why: str, actions: tuple[Action, ...] = ()) -> Row:
         return Row(s.user, s.server, decision, why, actions, s.entry)
 
+    retained = sorted((c for c in s.contents if c.retained), key=lambda c: c.name)
     if s.torn_down:
-        return row("done", "torn down by an earlier run")
+        # only contents of snapshots that run deleted: anything newer was never verified
+        left = [c for c in retained if f"volumesnapshot {c.snapshot}" in s.torn_down_targets]
+        if not left or s.protected:
+            return row("done", "torn down by an earlier run")
+        if s.archive_problem:  # they may be the last copy there is
+            return row("rearchive", f"{s.archive_problem}: its {len(left)} retained snapshot "
+                                    "content(s) stay (restore from them, archive again)")
+        return Row(s.user, s.server, "delete", f"torn down by an earlier run; {len(left)} "
+                   "retained snapshot content(s) of the snapshots it deleted remain",
+                   tuple(DeleteSnapshotContent(c.name, c.uid, s.user, s.server, c.snapshot)
+                         for c in left), s.entry, s.torn_down_targets)
     if s.protected:
         return row("keep", s.protected)
-    retained = sorted((c for c in s.contents if c.retained), key=lambda c: c.name)
     if not s.claim and not s.snapshots and not retained:
         return row("done", "nothing left in the cluster")
     if s.archive_problem:

@@ -32,8 +32,10 @@ from shared.teardown.protection import Protection
 from shared.teardown.term_index import (
     IndexEntry,
     TermIndex,
+    TornDown,
     index_key,
     owner_of_record,
+    record_key,
 )
 from shared.termend import archive_checks
 
@@ -126,11 +128,17 @@ def survey(kube: Kube, s3: S3, hub: Hub | None, settings: HubSettings, prefix: s
     pods = pods_using_claims(kube, ns)
     running = {u.name: [s.name for s in u.servers] for u in hub.users()} if hub else {}
     owners = sorted(set(claims) | set(entries))
+    # users an earlier teardown finished whose retained contents are left: checked again too
+    leftover = {o for o in done if any(c.retained for c in left.get(o, []))}
     checks = _checks(s3, [(o, entries.get(o)) for o in owners
-                          if not protection.why(o[0], settings.admins) and o not in done],
+                          if not protection.why(o[0], settings.admins)
+                          and (o not in done or o in leftover)],
                      rehash, progress)
     for owner in owners:
         pvc, entry = claims.get(owner), entries.get(owner)
+        # a user an earlier teardown finished: only its left-over retained contents matter,
+        # and its record says which snapshots that run deleted (one GET, only for those)
+        earlier = _record(s3, prefix, owner).deleted if owner in leftover else ()
         claim = pvc.name if pvc else (entry.claim if entry else "")
         since = _time(entry.snapshot_at) if entry else None
         protected = protection.why(owner[0], settings.admins)
@@ -143,7 +151,7 @@ def survey(kube: Kube, s3: S3, hub: Hub | None, settings: HubSettings, prefix: s
             archive_problem=check,
             mounts=mounts_since(claim, since, pods, [n for n in running.get(owner[0], ())
                                                       if n == owner[1]]) if claim else (),
-            protected=protected, torn_down=finished))
+            protected=protected, torn_down=finished, torn_down_targets=earlier))
     stack = [StackObject(api_version, kind, o.name, o.uid)
              for api_version, kind in TRACKED["hub"]
              for o in kube.list(api_version, kind, ns, tracking_selector(settings, "hub"))]
@@ -154,6 +162,10 @@ def survey(kube: Kube, s3: S3, hub: Hub | None, settings: HubSettings, prefix: s
     return Found(states, stack, placeholders, index, hub_db,
                  archive_checks.problem(s3, hub_db, rehash) if hub_db else "",
                  sorted(snapshots.get(HUB_DB_CLAIM, ())), bound.get(HUB_DB_CLAIM, []))
+
+
+def _record(s3: S3, prefix: str, owner: tuple[str, str]) -> TornDown:
+    return TornDown.from_json(s3.get_bytes(record_key(prefix, *owner)))
 
 
 def contents_of(kube: Kube, namespace: str, taken_of: dict[str, str],

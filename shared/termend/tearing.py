@@ -68,7 +68,7 @@ def carry_out(plan: Plan, executor: Executor, s3: S3, prefix: str,
                 progress(f"stopped at {row.user} after {len(outcome.finished)} of {len(todo)} "
                          "users: run again to continue")
             return outcome
-        record = TornDown(row.user, row.server, tuple(deleted), clock().isoformat())
+        record = TornDown(row.user, row.server, (*row.earlier, *deleted), clock().isoformat())
         s3.put_bytes(record_key(prefix, row.user, row.server), record.to_json(),
                      "application/json")
         outcome.finished.append(row.owner)

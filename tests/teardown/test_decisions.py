@@ -3,6 +3,7 @@ namespace deletion is refused for."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from shared.actions.model import (
@@ -76,6 +77,23 @@ def test_a_user_with_only_a_retained_content_left_is_still_torn_down() -> None:
                                                  f"{NS}/claim-carol-final"),)
     only_delete = (Content("snapcontent-8", "c8", "Delete", f"{NS}/claim-carol-final"),)
     assert decide(state("carol", claim="", claim_uid="", snapshots=(), contents=only_delete),
+                  NS).decision == "done"
+
+
+def test_an_earlier_runs_user_loses_only_the_contents_of_snapshots_that_run_deleted() -> None:
+    earlier = (f"volumesnapshot {NS}/claim-erin-final", f"persistentvolumeclaim {NS}/claim-erin")
+    left = (Content("snapcontent-1", "c1", "Retain", f"{NS}/claim-erin-final"),
+            Content("snapcontent-2", "c2", "Retain", f"{NS}/claim-erin-final-later"))
+    gone = state("erin", claim="", claim_uid="", snapshots=(), torn_down=True)
+    row = decide(dataclasses.replace(gone, contents=left, torn_down_targets=earlier), NS)
+    assert row.decision == "delete" and row.earlier == earlier
+    assert row.actions == (DeleteSnapshotContent("snapcontent-1", "c1", "erin", "",
+                                                 f"{NS}/claim-erin-final"),)
+    assert decide(gone, NS).decision == "done"
+    bad = dataclasses.replace(gone, contents=left, torn_down_targets=earlier,
+                              archive_problem="archive missing")
+    assert decide(bad, NS).decision == "rearchive" and decide(bad, NS).actions == ()
+    assert decide(dataclasses.replace(bad, archive_problem="", protected="a TA"),
                   NS).decision == "done"
 
 

@@ -6,11 +6,13 @@ CSI sidecar deletes storage only for `Delete` contents). On the emulator's real 
 copy folder behind each content): the dry run keeps every content; `--confirm`, run with
 classops's own ServiceAccount, deletes the `Retain` contents of verified students with their
 copies (also those whose VolumeSnapshot is gone), never an unverified student's or a protected
-user's, is denied nothing and uses each grant made for it; a rerun deletes nothing.
+user's, is denied nothing and uses each grant made for it; a rerun deletes nothing. A user an
+earlier teardown finished loses the contents it left of the snapshots it deleted, no other.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,13 +21,14 @@ import pytest
 from shared.actions.applying import Ports, retain_content
 from shared.events import KubeObject
 from shared.stack import admin
+from shared.teardown.term_index import TornDown, record_key
 from tests.deploy.test_least_privilege import expand, triple
 from tests.emulator.conftest import Cluster, cluster  # noqa: F401  (the fixture)
 from tests.kubeemu.controllers import Snapshots
 from tests.servers.fixtures import S3Bucket
 from tests.wait import until
 
-from .term import SNAPSHOTS, Term, by_user, schedule_file
+from .term import PREFIX, SNAPSHOTS, Term, by_user, schedule_file
 
 VERIFIED = ("alice", "carol", "dave")  # carol's and dave's final snapshots are gone already
 KEPT = ("bob", "ta-jones")  # bob's archive is lost; ta-jones is protected
@@ -128,3 +131,49 @@ def test_teardown_deletes_the_retained_contents_of_verified_students_only(
         "volumesnapshot" in r.path or "persistentvolumeclaims" in r.path)]
     assert deletes == []  # nothing deleted twice
     assert set(contents(term)) == kept
+
+
+def test_contents_an_earlier_teardown_left_go_and_its_record_keeps_both(
+        term: Term, capsys: pytest.CaptureFixture[str]) -> None:
+    """A teardown from before contents were torn down finished erin and wrote its record; the
+    Retain content of the final snapshot it deleted is left. The next run deletes that content
+    (and not one of a snapshot that run never deleted), and erin's record then says both."""
+    ns = term.ns
+    term.add_user("erin")
+    term.kube.create({"apiVersion": SNAPSHOTS, "kind": "VolumeSnapshot",  # never verified
+                      "metadata": {"name": "claim-erin-later", "namespace": ns},
+                      "spec": {"source": {"persistentVolumeClaimName": "claim-erin"}}})
+    left = {retain_content(Ports(term.kube), ready(term, snap)): snap
+            for snap in ("claim-erin-final", "claim-erin-later")}
+    ready(term, "claim-erin-nightly")
+    term.write_index()
+    # what that earlier teardown did: the snapshots it knew of and the PVC deleted, recorded
+    for snap in ("claim-erin-final", "claim-erin-nightly", "claim-erin-later"):
+        term.kube.delete(SNAPSHOTS, "VolumeSnapshot", snap, ns)
+    term.kube.delete("v1", "PersistentVolumeClaim", "claim-erin", ns)
+    earlier = [f"volumesnapshot {ns}/claim-erin-final", f"volumesnapshot {ns}/claim-erin-nightly",
+               f"persistentvolumeclaim {ns}/claim-erin"]
+    key = record_key(PREFIX, "erin")
+    term.s3.put_bytes(key, TornDown("erin", "", tuple(earlier), "2026-12-20T00:00:00+00:00"
+                                    ).to_json())
+    until(lambda: term.kube.get(SNAPSHOTS, "VolumeSnapshot", "claim-erin-final", ns) is None
+          and set(left) <= set(contents(term)), what="erin's snapshots gone, contents left")
+
+    code, planned = term.run(capsys)
+    assert code == 0 and by_user(planned)["erin"]["status"] == "would delete", term.err
+    assert set(left) <= set(contents(term))
+    code, done = term.run(capsys, "--confirm")
+    assert code == 0, term.err
+    assert by_user(done)["erin"]["status"] == "deleted"
+    assert "1 retained snapshot content(s)" in by_user(done)["erin"]["why"]
+    later = next(c for c, snap in left.items() if snap == "claim-erin-later")
+    until(lambda: set(contents(term)) & set(left) == {later},
+          what="only the content of the snapshot the earlier run deleted gone")
+    final = next(c for c, snap in left.items() if snap == "claim-erin-final")
+    assert json.loads(term.s3.get_bytes(key))["deleted"] == [
+        *earlier, f"volumesnapshotcontent {final}"]
+
+    began = term.cluster.emu.requests()[-1].at
+    code, again = term.run(capsys, "--confirm")
+    assert code == 0 and by_user(again)["erin"]["status"] == "done", term.err
+    assert [r.path for r in term.cluster.emu.requests(began) if r.verb == "delete"] == []
