@@ -17,13 +17,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from functions import course
+from functions.retention import rules_of
 from shared.actions.model import Action, DeleteCopy
 from shared.archive.copy_jobs import FINAL, PURPOSE, SERVERNAME, TAKEN_FOR, USERNAME
 from shared.archive.layout import LATEST, Owner, Place, stamp
-from shared.backup import copies_policy, policy
+from shared.backup import copies_policy
 from shared.events import RETENTION_DUE, ClassEvent, RetentionData
 from shared.handlers.context import Context
-from shared.handlers.registry import PermanentError, on
+from shared.handlers.registry import on
 from shared.teardown.term_index import TermIndex, index_key
 
 SNAPSHOTS = "snapshot.storage.k8s.io/v1"
@@ -69,12 +70,7 @@ def decisions(event: ClassEvent[RetentionData], ctx: Context) -> list[copies_pol
     timetable = course.timetable(ctx, required=False)
     if timetable is None:  # no term, no timezone: deleting nothing is the safe answer
         return []
-    d = event.data
-    try:
-        rules = policy.Policy(d.keep_last, d.keep_hourly, d.keep_daily, d.keep_weekly,
-                              d.keep_monthly)
-    except ValueError as err:
-        raise PermanentError(str(err)) from err
+    rules = rules_of(event)
     prefix = f"{timetable.course}/{timetable.term.name}"
     listed = [copies_policy.Listed(o.key, o.modified) for o in ctx.s3.objects(prefix + "/")
               if not o.key.endswith("/" + LATEST)]

@@ -26,18 +26,23 @@ SNAPSHOTS = "snapshot.storage.k8s.io/v1"
 SELECTOR = f"{naming.MANAGED_BY}=classops,{naming.REASON}"
 
 
+def rules_of(event: ClassEvent[RetentionData]) -> policy.Policy:
+    """The event's retention policy (the schedule's); one that keeps nothing is refused."""
+    d = event.data
+    try:
+        return policy.Policy(d.keep_last, d.keep_hourly, d.keep_daily, d.keep_weekly,
+                             d.keep_monthly)
+    except ValueError as err:
+        raise PermanentError(str(err)) from err
+
+
 def decisions(event: ClassEvent[RetentionData], ctx: Context) -> list[policy.Decision]:
     course = timetable(ctx, required=False)
     if course is None:  # no term end, no timezone: deleting nothing is the safe answer
         if not ctx.assumed:
             ctx.log.warning("no readable classops-schedule ConfigMap: nothing pruned")
         return []
-    d = event.data
-    try:
-        rules = policy.Policy(d.keep_last, d.keep_hourly, d.keep_daily, d.keep_weekly,
-                              d.keep_monthly)
-    except ValueError as err:
-        raise PermanentError(str(err)) from err
+    rules = rules_of(event)
     term = course.term
     end = datetime.combine(term.end + timedelta(days=1), time(0), term.timezone)
     found = [h for o in ctx.kube.list(SNAPSHOTS, "VolumeSnapshot", ctx.settings.namespace,
