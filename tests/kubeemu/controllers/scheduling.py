@@ -167,15 +167,23 @@ class _Pass:
         self._shapes: dict[int, str] = {}  # id(pod) -> what node_filter reads of it
         self._filters: dict[tuple[str, str], str | None] = {}  # (shape, node) -> node_filter
         self._pods: list[Obj] = []  # keeps the pods keyed by id() alive for the pass
-        self.scored = {name: self._sum_scoring(bound[name]) for name in nodes}
-        # Nodes where some pod has anti-affinity terms: elsewhere, a pod without terms of its
-        # own cannot conflict, and the check over every pod on the node is skipped.
-        self.anti = {name for name in nodes if any(self.anti_terms(p) for p in bound[name])}
+        # Both worked out for a node when first needed (most passes bind nothing):
+        self._scored: dict[str, Usage] = {}  # node -> score requests of the pods on it
+        # node -> whether a pod on it has anti-affinity terms: where none has, a pod without
+        # terms of its own cannot conflict, and the check over every pod on the node is skipped.
+        self._anti_on: dict[str, bool] = {}
+
+    def scored(self, name: str) -> Usage:
+        if name not in self._scored:
+            self._scored[name] = self._sum_scoring(self.bound[name])
+        return self._scored[name]
 
     def anti_matters(self, pod: Obj, name: str, held: list[Obj]) -> bool:
         """Whether pod anti-affinity can keep `pod` off node `name` (with the nominees `held`
         there): when it cannot, room_filter is given no pods to check it against."""
-        return bool(self.anti_terms(pod)) or name in self.anti or any(
+        if name not in self._anti_on:
+            self._anti_on[name] = any(self.anti_terms(p) for p in self.bound[name])
+        return bool(self.anti_terms(pod)) or self._anti_on[name] or any(
             self.anti_terms(q) for q in held)
 
     def anti_terms(self, pod: Obj) -> list[Obj]:
@@ -214,10 +222,11 @@ class _Pass:
     def add(self, node: str, pod: Obj) -> None:
         self.bound[node].append(pod)
         self.used[node] = _plus(self.used[node], [pod])
-        for r, v in self.scoring(pod).items():
-            self.scored[node][r] += v
-        if self.anti_terms(pod):
-            self.anti.add(node)
+        if node in self._scored:
+            for r, v in self.scoring(pod).items():
+                self._scored[node][r] += v
+        if node in self._anti_on and self.anti_terms(pod):
+            self._anti_on[node] = True
 
 
 def _shape(pod: Obj) -> str:
@@ -295,7 +304,7 @@ class Scheduler(Controller):
             if why:
                 reasons[why] += 1
                 continue
-            score = self._score(state.scoring(pod), state.alloc[name], state.scored[name], pack)
+            score = self._score(state.scoring(pod), state.alloc[name], state.scored(name), pack)
             if best is None or score > best[0]:
                 best = (score, name)
         if best is not None:
