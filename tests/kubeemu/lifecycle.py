@@ -39,17 +39,24 @@ class Lifecycle(Controller):
         self.tick = 0.2
         self._seen = 0
         self._pending = True  # work left from the last pass (a terminating namespace, ...)
+        self._live: set[str] = set()  # the uids the last scan saw
 
     def _woken(self) -> bool:
-        """Only changes that can start or finish a deletion are worth a scan of everything."""
+        """Only changes that can start or finish a deletion are worth a scan of everything: a
+        deletion, or an owner reference to a uid neither the last scan nor these changes saw
+        alive. (Every other change to an object with owners, such as a placeholder pod's status
+        in a storm, used to start a scan of every object, Events included.)"""
         try:
             changes = self.store.changes_after(self._seen)
         except ApiError:  # history compacted past us: look at everything
             changes, self._pending = [], True
         self._seen = self.store.revision
-        return self._pending or any(
-            c.type == "DELETED" or c.obj["metadata"].get("deletionTimestamp")
-            or c.obj["metadata"].get("ownerReferences") for c in changes)
+        if self._pending or any(c.type == "DELETED" or c.obj["metadata"].get("deletionTimestamp")
+                                for c in changes):
+            return True
+        fresh = {c.obj["metadata"].get("uid") for c in changes}
+        return any(ref.get("uid") not in self._live and ref.get("uid") not in fresh
+                   for c in changes for ref in c.obj["metadata"].get("ownerReferences") or [])
 
     def _all(self) -> list[tuple[Resource, Obj]]:
         out = []
@@ -63,6 +70,7 @@ class Lifecycle(Controller):
         objects = self._all()
         self._pending = any(o["metadata"].get("deletionTimestamp") for _, o in objects)
         live = {obj["metadata"]["uid"]: (res, obj) for res, obj in objects}
+        self._live = set(live)
         dependents: dict[str, list[tuple[Resource, Obj]]] = {}
         for res, obj in objects:
             for ref in obj["metadata"].get("ownerReferences") or []:

@@ -33,7 +33,7 @@ from .pods import (
     omit_zero,
     ready,
     spec,
-    template_hash,
+    template_hash_of,
     untolerated_taint,
 )
 
@@ -83,7 +83,7 @@ def target_node(pod: Obj) -> str:
 def sync_daemonset(ctl: Workloads, ds: Obj, owned: list[Obj], nodes: list[Obj],
                    now: datetime) -> None:
     namespace = ds["metadata"]["namespace"]
-    revision = template_hash(spec(ds).get("template") or {})
+    revision = template_hash_of(ds)
     probe = _daemon_pod(ds, revision)
     eligible = [n["metadata"]["name"] for n in nodes
                 if node_matches(probe, n) and untolerated_taint(probe, n) is None]

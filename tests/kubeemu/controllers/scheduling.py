@@ -36,7 +36,7 @@ sized to what the hub stack needs:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -87,10 +87,12 @@ def _term_hits(term: Obj, owner: Obj, other: Obj) -> bool:
             and selects(term.get("labelSelector"), other))
 
 
-def anti_affinity_conflict(pod: Obj, others: list[Obj]) -> bool:
-    mine = _anti_terms(pod)
+def anti_affinity_conflict(pod: Obj, others: list[Obj],
+                           terms: Callable[[Obj], list[Obj]] = _anti_terms) -> bool:
+    """`terms` reads a pod's anti-affinity terms (a pass passes its memo of them)."""
+    mine = terms(pod)
     return any(_term_hits(t, pod, o) for o in others for t in mine) or any(
-        _term_hits(t, o, pod) for o in others for t in _anti_terms(o))
+        _term_hits(t, o, pod) for o in others for t in terms(o))
 
 
 def fit_error(nodes: int, reasons: dict[str, int]) -> str:
@@ -113,13 +115,14 @@ def node_filter(pod: Obj, node: Obj) -> str | None:
     return None
 
 
-def room_filter(pod: Obj, alloc: Usage, others: list[Obj], used: Usage) -> str | None:
+def room_filter(pod: Obj, alloc: Usage, others: list[Obj], used: Usage,
+                terms: Callable[[Obj], list[Obj]] = _anti_terms) -> str | None:
     """Requests against what is left (`used` sums `others`), then pod anti-affinity."""
     want = requests(pod)
     for r in RESOURCES:
         if want[r] and used[r] + want[r] > alloc[r]:
             return "Too many pods" if r == "pods" else f"Insufficient {r}"
-    if anti_affinity_conflict(pod, others):
+    if anti_affinity_conflict(pod, others, terms):
         return "node(s) didn't match pod anti-affinity rules"
     return None
 
@@ -145,17 +148,92 @@ _ZERO: Usage = {r: Decimal(0) for r in RESOURCES}
 
 
 class _Pass:
-    """What one scheduling pass knows: nodes, pods per node, nominees, room used per node."""
+    """What one scheduling pass knows: nodes, pods per node, nominees, room used per node.
+
+    A pass is a snapshot, so what depends only on a pod's spec or a node (requests for the
+    score, anti-affinity terms, the node filters for one scheduling shape) is worked out once a
+    pass and kept here, and the room and score used per node are kept as running sums: a storm's
+    pass is every pending pod x every node, and recomputing these per pair made it quadratic in
+    the pods on a node (bench/scheduler_pass.py)."""
 
     def __init__(self, nodes: dict[str, Obj], bound: dict[str, list[Obj]],
                  nominated: dict[str, list[Obj]], now: datetime) -> None:
         self.nodes, self.bound, self.nominated, self.now = nodes, bound, nominated, now
+        self.names = sorted(nodes)
         self.alloc = {name: allocatable(node) for name, node in nodes.items()}
         self.used = {name: _plus(_ZERO, bound[name]) for name in nodes}
+        self._anti: dict[int, list[Obj]] = {}  # id(pod) -> its hostname anti-affinity terms
+        self._scoring: dict[int, Usage] = {}  # id(pod) -> its requests as the score counts them
+        self._shapes: dict[int, str] = {}  # id(pod) -> what node_filter reads of it
+        self._filters: dict[tuple[str, str], str | None] = {}  # (shape, node) -> node_filter
+        self._pods: list[Obj] = []  # keeps the pods keyed by id() alive for the pass
+        # Both worked out for a node when first needed (most passes bind nothing):
+        self._scored: dict[str, Usage] = {}  # node -> score requests of the pods on it
+        # node -> whether a pod on it has anti-affinity terms: where none has, a pod without
+        # terms of its own cannot conflict, and the check over every pod on the node is skipped.
+        self._anti_on: dict[str, bool] = {}
+
+    def scored(self, name: str) -> Usage:
+        if name not in self._scored:
+            self._scored[name] = self._sum_scoring(self.bound[name])
+        return self._scored[name]
+
+    def anti_matters(self, pod: Obj, name: str, held: list[Obj]) -> bool:
+        """Whether pod anti-affinity can keep `pod` off node `name` (with the nominees `held`
+        there): when it cannot, room_filter is given no pods to check it against."""
+        if name not in self._anti_on:
+            self._anti_on[name] = any(self.anti_terms(p) for p in self.bound[name])
+        return bool(self.anti_terms(pod)) or self._anti_on[name] or any(
+            self.anti_terms(q) for q in held)
+
+    def anti_terms(self, pod: Obj) -> list[Obj]:
+        key = id(pod)
+        if key not in self._anti:
+            self._pods.append(pod)
+            self._anti[key] = _anti_terms(pod)
+        return self._anti[key]
+
+    def scoring(self, pod: Obj) -> Usage:
+        key = id(pod)
+        if key not in self._scoring:
+            self._pods.append(pod)
+            self._scoring[key] = _score_requests(pod)
+        return self._scoring[key]
+
+    def _sum_scoring(self, pods: Iterable[Obj]) -> Usage:
+        out = {r: Decimal(0) for r in _NONZERO}
+        for p in pods:
+            for r, v in self.scoring(p).items():
+                out[r] += v
+        return out
+
+    def node_filter(self, pod: Obj, name: str) -> str | None:
+        """node_filter(pod, node), shared by the pods of one scheduling shape (a storm's
+        students all have the same selectors, affinity and tolerations)."""
+        pid = id(pod)
+        if pid not in self._shapes:
+            self._pods.append(pod)
+            self._shapes[pid] = _shape(pod)
+        key = (self._shapes[pid], name)
+        if key not in self._filters:
+            self._filters[key] = node_filter(pod, self.nodes[name])
+        return self._filters[key]
 
     def add(self, node: str, pod: Obj) -> None:
         self.bound[node].append(pod)
         self.used[node] = _plus(self.used[node], [pod])
+        if node in self._scored:
+            for r, v in self.scoring(pod).items():
+                self._scored[node][r] += v
+        if node in self._anti_on and self.anti_terms(pod):
+            self._anti_on[node] = True
+
+
+def _shape(pod: Obj) -> str:
+    """What node_filter reads of a pod, as a key."""
+    s = spec(pod)
+    return repr((s.get("nodeSelector"), (s.get("affinity") or {}).get("nodeAffinity"),
+                 s.get("tolerations")))
 
 
 class Scheduler(Controller):
@@ -216,16 +294,17 @@ class Scheduler(Controller):
         reasons: Counter[str] = Counter()  # the Filter statuses: reason -> number of nodes
         best: tuple[Decimal, str] | None = None
         pack = self.strategy(spec(pod).get("schedulerName", "")) == "pack"
-        for name in sorted(nodes):
-            node = nodes[name]
+        for name in state.names:
             held = [q for q in nominated.get(name, []) if q is not pod
                     and priority(q) >= priority(pod)]
-            why = node_filter(pod, node) or room_filter(
-                pod, state.alloc[name], bound[name] + held, _plus(state.used[name], held))
+            why = state.node_filter(pod, name) or room_filter(
+                pod, state.alloc[name],
+                bound[name] + held if state.anti_matters(pod, name, held) else [],
+                _plus(state.used[name], held) if held else state.used[name], state.anti_terms)
             if why:
                 reasons[why] += 1
                 continue
-            score = self._score(pod, state.alloc[name], bound[name], pack)
+            score = self._score(state.scoring(pod), state.alloc[name], state.scored(name), pack)
             if best is None or score > best[0]:
                 best = (score, name)
         if best is not None:
@@ -262,11 +341,10 @@ class Scheduler(Controller):
         for victim in preempted:  # after the nomination is written, so a reader sees both
             self._preempted(victim, pod, nominee)
 
-    def _score(self, pod: Obj, alloc: Usage, others: list[Obj], pack: bool) -> Decimal:
-        used = _score_requests(pod)
-        for o in others:
-            for r, v in _score_requests(o).items():
-                used[r] += v
+    def _score(self, mine: Usage, alloc: Usage, others: Usage, pack: bool) -> Decimal:
+        """NodeResourcesFit's share of the node used with the pod (`mine`) on it (`others` sums
+        the score requests of the pods already there)."""
+        used = {r: mine[r] + others[r] for r in _NONZERO}
         shares = [min(used[r] / alloc[r], Decimal(1)) for r in _NONZERO if alloc[r] > 0]
         fraction = sum(shares, Decimal(0)) / len(shares) if shares else Decimal(0)
         return fraction if pack else 1 - fraction
@@ -278,28 +356,34 @@ class Scheduler(Controller):
         is not helpful for scheduling")."""
         candidates = []
         statuses: Counter[str] = Counter()
-        for name, node in state.nodes.items():
+        mine = priority(pod)
+        for name in state.nodes:
             on_node = state.bound[name]
-            if node_filter(pod, node):
+            if state.node_filter(pod, name):
                 statuses[NOT_HELPFUL] += 1
                 continue
-            lower = [o for o in on_node if priority(o) < priority(pod) and not terminating(o)]
+            lower = [o for o in on_node if priority(o) < mine and not terminating(o)]
             if not lower:
                 statuses[NO_VICTIMS] += 1
                 continue
-            keep = [o for o in on_node if o not in lower] + [
-                q for q in state.nominated.get(name, [])
-                if q is not pod and priority(q) >= priority(pod)]
-            alloc = state.alloc[name]
-            why = room_filter(pod, alloc, keep, _plus(_ZERO, keep))
+            lower_ids = {id(o) for o in lower}
+            held = [q for q in state.nominated.get(name, [])
+                    if q is not pod and priority(q) >= mine]
+            keep = [o for o in on_node if id(o) not in lower_ids] + held
+            alloc, kept = state.alloc[name], _plus(_ZERO, keep)
+            anti = state.anti_matters(pod, name, held)
+            why = room_filter(pod, alloc, keep if anti else [], kept, state.anti_terms)
             if why:
                 statuses[why] += 1
                 continue
             victims = []
             lower.sort(key=lambda o: (-priority(o), o["metadata"]["creationTimestamp"]))
             for o in lower:
-                if room_filter(pod, alloc, [*keep, o], _plus(_ZERO, [*keep, o])) is None:
+                with_o = _plus(kept, [o])  # the reprieve: does the pod still fit with o kept?
+                if room_filter(pod, alloc, [*keep, o] if anti else [], with_o,
+                               state.anti_terms) is None:
                     keep.append(o)
+                    kept = with_o
                 else:
                     victims.append(o)
             top = max(priority(v) for v in victims) if victims else -(2**31)

@@ -35,7 +35,7 @@ from .pods import (
     ready,
     spec,
     status,
-    template_hash,
+    template_hash_of,
 )
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def sync_statefulset(ctl: Workloads, sts: Obj, owned: list[Obj], now: datetime) 
     name, namespace = sts["metadata"]["name"], sts["metadata"]["namespace"]
     replicas = spec(sts).get("replicas", 1)
     parallel = spec(sts).get("podManagementPolicy") == "Parallel"
-    revision = f"{name}-{template_hash(spec(sts).get('template') or {})}"
+    revision = f"{name}-{template_hash_of(sts)}"
     pods = {o: p for p in owned if (o := _ordinal(name, p)) is not None}
     _status(ctl, sts, list(pods.values()), revision, replicas, now)
     if any(not active(p) for p in pods.values()) and not parallel:
