@@ -4,5 +4,6 @@
 per Action type, written against the ports; `executor` runs a list of Actions through the
 appliers (or, dry, prints them). A new Action type goes into `model` and its applier into
 `applying`, each in one block marked with its capability. May import `events`, `ports`, `logs`,
-`metrics`; never `handlers`' callers, `runtime` or `cli`.
+`metrics` and the pure packages (e.g. `backup.naming`'s keys); never `handlers`' callers,
+`runtime` or `cli`.
 """

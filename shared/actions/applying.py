@@ -37,6 +37,7 @@ from shared.actions.model import (
     SetFinalizer,
     StopServer,
 )
+from shared.backup import naming  # pure: the label and annotation keys of snapshots
 from shared.events import KubeObject
 from shared.ports.errors import ApiError
 
@@ -364,12 +365,11 @@ def retain_content(p: Ports, found: KubeObject) -> str:
     return content
 
 
-#: What of a final snapshot's labels and annotations its retained content carries.
-OWNER_LABELS = ("app.kubernetes.io/managed-by", "hub.jupyter.org/username",
-                "hub.jupyter.org/servername", "classops.edu/reason", "classops.edu/course",
-                "classops.edu/term")
-OWNER_NOTES = ("hub.jupyter.org/username", "hub.jupyter.org/servername", "classops.edu/claim",
-               "classops.edu/claim-uid")
+#: What of a final snapshot's labels and annotations its retained content carries (the keys
+#: the backup's naming writes on the snapshot).
+OWNER_LABELS = (naming.MANAGED_BY, naming.USERNAME, naming.SERVERNAME, naming.REASON,
+                naming.COURSE, naming.TERM)
+OWNER_NOTES = (naming.USERNAME, naming.SERVERNAME, naming.CLAIM, naming.CLAIM_UID)
 RETAINED_FOR = "classops.edu/snapshot"  # NAMESPACE/NAME of the snapshot it was retained for
 
 
