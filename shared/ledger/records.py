@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.archive.layout import Owner  # pure: USER[/SERVER]
+
 USERNAME = "hub.jupyter.org/username"
 SERVERNAME = "hub.jupyter.org/servername"
 REF_FIELDS = ("namespace", "name", "claim", "snapshot", "key", "kind", "api_version", "uid")
@@ -99,15 +101,9 @@ def records_of(result: Any, event_id: str, at: datetime) -> list[Record]:
                        p.server, p.detail[:DETAIL_MAX], dict(p.refs)) for p in parts]
     users = [u for u in getattr(action, "users", ()) or () if u]
     if users and result.outcome == "failed":
-        return [Record(when, kind, name, action.target, "failed", event_id, *_split(u),
-                       result.detail[:DETAIL_MAX]) for u in users]
+        return [Record(when, kind, name, action.target, "failed", event_id, o.user, o.server,
+                       result.detail[:DETAIL_MAX]) for o in map(Owner.parse, users)]
     return [from_result(result, event_id, at)]
-
-
-def _split(owner: str) -> tuple[str, str]:
-    """`alice` or `alice/project` (USER[/SERVER]; a hub username has no '/')."""
-    user, _, server = owner.partition("/")
-    return user, server
 
 
 def fold(summary: Mapping[str, Any], records: Iterable[Record]) -> dict[str, Any]:
