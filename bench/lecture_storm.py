@@ -57,6 +57,7 @@ class Outcome:
     samples: int = 0  # lead-time samples classops recorded
     wall: float = 0.0
     notes: list[str] = field(default_factory=list)
+    late: list[str] = field(default_factory=list)  # why each student over the goal waited
 
     def within(self, seconds: float = GOAL_SECONDS) -> float:
         return sum(1 for w in self.waits if w <= seconds) / max(1, len(self.waits) + self.failed)
@@ -317,12 +318,62 @@ def run(scenario: str, seed: int = 1, rate: float = 60.0, storm_rate: float = 10
             firing.stop()
         outcome = Outcome(scenario, storm.waits(), storm.login_waits(),
                           sampler.placeholder_seconds / 3600, sampler.node_seconds / 3600,
-                          failed=len(storm.failed), wall=time.monotonic() - began)
+                          failed=len(storm.failed), wall=time.monotonic() - began,
+                          late=explain(emu, hub.namespace, storm.students))
         if scenario == "static":  # held all day, at the share it held in the window
             outcome.placeholder_node_hours = sampler.peak_share * 24
         if server is not None:
             outcome.lead, outcome.samples = _lead(hub, timetable)
         return outcome
+
+
+def explain(emu: Any, namespace: str, students: list[Any],
+            over: float = GOAL_SECONDS) -> list[str]:
+    """One line per student who waited over `over`: where the wait went, from their pod's
+    conditions and Events (scheduling, image pull, start), and the node's own history."""
+    def items(plural: str, ns: str | None = None) -> list[dict[str, Any]]:
+        res = emu.catalogue.find("", "v1", plural)
+        return [obj for _, obj in emu.store.items(res.key, ns)]
+
+    def at(text: str | None) -> datetime | None:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+    events: dict[str, list[dict[str, Any]]] = {}
+    for e in items("events", namespace):
+        events.setdefault((e.get("involvedObject") or {}).get("name", ""), []).append(e)
+    nodes = {n["metadata"]["name"]: n for n in items("nodes")}
+    pods = {p["metadata"]["name"]: p for p in items("pods", namespace)}
+    lines = []
+    for s in sorted(students, key=lambda s: s.arrival):
+        if s.wait is None or s.wait <= over or s.pod not in pods:
+            continue
+        pod = pods[s.pod]
+        created = s.created
+        conds = {c["type"]: c for c in (pod.get("status") or {}).get("conditions") or []}
+        bound = at((conds.get("PodScheduled") or {}).get("lastTransitionTime"))
+        node = (pod.get("spec") or {}).get("nodeName", "")
+        ready_node = next((at(c.get("lastTransitionTime")) for c in (
+            nodes.get(node, {}).get("status") or {}).get("conditions") or []
+            if c.get("type") == "Ready" and c.get("status") == "True"), None)
+        reasons = {}
+        for e in events.get(s.pod, []):
+            reasons.setdefault(e.get("reason"), at(e.get("firstTimestamp")))
+
+        def rel(t: datetime | None) -> str:
+            return "-" if t is None or created is None else f"{(t - created).total_seconds():+.0f}"
+
+        lines.append(
+            f"{s.user} arrived {s.arrival:%H:%M:%S} wait {s.wait:.0f} s: created "
+            f"{created:%H:%M:%S}, bound {rel(bound)} on {node} (node Ready {rel(ready_node)}), "
+            f"failed-scheduling {rel(reasons.get('FailedScheduling'))}, pulling "
+            f"{rel(reasons.get('Pulling'))}, pulled {rel(reasons.get('Pulled'))}, started "
+            f"{rel(reasons.get('Started'))}")
+    if lines:  # what the warm-up did meanwhile, from the placeholder workload's Events
+        lines += [f"placeholders {e.get('lastTimestamp') or e.get('firstTimestamp')}: "
+                  f"{e.get('reason')} {e.get('message')}"
+                  for e in sorted(events.get("user-placeholder", []),
+                                  key=lambda e: e.get("lastTimestamp") or "")]
+    return lines
 
 
 def _lead(hub: Any, timetable: Any) -> tuple[str, int]:
@@ -362,6 +413,8 @@ def main() -> None:
     parser.add_argument("--storm-rate", type=float, default=10.0,
                         help="emulated seconds per wall second while students log in")
     parser.add_argument("--students", type=int, default=STUDENTS)
+    parser.add_argument("--explain", action="store_true",
+                        help="a line for each student over the goal: where the wait went")
     parser.add_argument("--client-students", action="store_true",
                         help="pods through the official client, not logins through the hub")
     args = parser.parse_args()
@@ -370,6 +423,8 @@ def main() -> None:
         outcomes.append(run(scenario, args.seed, args.rate, args.storm_rate, args.students,
                             client_students=args.client_students))
         print(f"  ({outcomes[-1].wall:.0f} s wall)", flush=True)
+        if args.explain:
+            print("\n".join(f"    {line}" for line in outcomes[-1].late), flush=True)
     print()
     print(table(outcomes))
     for o in outcomes:

@@ -5,6 +5,8 @@ schedule."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from shared.handlers.context import Context
 from shared.handlers.registry import PermanentError
 from shared.stack.admin import SCHEDULE_CONFIGMAP, SCHEDULE_KEY
@@ -24,9 +26,16 @@ def timetable(ctx: Context, required: bool = True) -> Timetable | None:
         raise PermanentError(f"no ConfigMap {namespace}/{SCHEDULE_CONFIGMAP}: apply the "
                              f"classops part first (classops render --parts classops)")
     try:
-        return loads(str((found.raw.get("data") or {}).get(SCHEDULE_KEY, "")),
-                     f"configmap {namespace}/{SCHEDULE_CONFIGMAP}")
+        return _parsed(str((found.raw.get("data") or {}).get(SCHEDULE_KEY, "")),
+                       f"configmap {namespace}/{SCHEDULE_CONFIGMAP}")
     except TimetableError as err:
         if not required:
             return None
         raise PermanentError(f"the schedule is invalid: {err.problems[0]}") from err
+
+
+@lru_cache(maxsize=4)
+def _parsed(text: str, file: str) -> Timetable:
+    """The same text is parsed once: a watch-driven handler reads the schedule on every event
+    (the timetable is frozen, so one parse can be shared; an invalid text is not kept)."""
+    return loads(text, file)

@@ -321,13 +321,14 @@ def follow(ctx: Context, why: str) -> list[Action]:
     return []
 
 
-@on_watch(kind="Pod", labels={"component": "singleuser-server"}, id="warmup.follow")
+@on_watch(kind="Pod", labels={"component": "singleuser-server"}, id="warmup.follow",
+          coalesce=True)  # it reads every server and node: once per burst of changes
 def follow_servers(event: WatchEvent, ctx: Context) -> Sequence[Action]:
     return follow(ctx, f"server {event.action}: {event.object.name}")
 
 
 @on_watch(kind="StatefulSet", group="apps", labels={"component": "user-placeholder"},
-          actions=("modified",), id="warmup.reassert")
+          actions=("modified",), id="warmup.reassert", coalesce=True)
 def reassert(event: WatchEvent, ctx: Context) -> Sequence[Action]:
     obj = event.object
     held = obj.annotations.get(holding.TARGET)

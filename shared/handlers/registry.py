@@ -53,7 +53,9 @@ class EventHandler:
 @dataclass(frozen=True)
 class WatchHandler:
     """Called for watch events on `kind` of `group` (`core` for the core API) whose labels
-    match `labels` (a value of None: the key is present), for the given actions."""
+    match `labels` (a value of None: the key is present), for the given actions. A `coalesce`
+    handler is level-triggered: it reads what is current, so serve runs it once for a burst of
+    events, with the newest (`shared.runtime.coalescing`)."""
 
     fn: HandlerFn
     id: str
@@ -61,6 +63,7 @@ class WatchHandler:
     group: str = "core"
     labels: Mapping[str, str | None] = field(default_factory=dict)
     actions: tuple[str, ...] = WATCH_ACTIONS
+    coalesce: bool = False
 
     @property
     def types(self) -> tuple[str, ...]:
@@ -105,6 +108,12 @@ class Registry:
     def watches(self) -> list[WatchHandler]:
         return [h for h in self._handlers if isinstance(h, WatchHandler)]
 
+    def only(self, keep: Callable[[Handler], bool]) -> Registry:
+        """A registry of the handlers `keep` accepts, in the same order."""
+        found = Registry()
+        found._handlers = [h for h in self._handlers if keep(h)]
+        return found
+
 
 DEFAULT = Registry()
 
@@ -134,15 +143,16 @@ def on(event_type: str, *, id: str | None = None,
 
 def on_watch(*, kind: str, group: str = "core", labels: Mapping[str, str | None] | None = None,
              actions: Sequence[str] = WATCH_ACTIONS, id: str | None = None,
-             registry: Registry | None = None) -> Callable[[F], F]:
+             coalesce: bool = False, registry: Registry | None = None) -> Callable[[F], F]:
     """Register `fn` for changes of a kind, e.g.
-    `@on_watch(kind="PersistentVolumeClaim", labels={"component": "singleuser-storage"})`."""
+    `@on_watch(kind="PersistentVolumeClaim", labels={"component": "singleuser-storage"})`;
+    `coalesce=True` for a handler that reads the cluster's current state (see WatchHandler)."""
     for action in actions:
         watch_type(group, kind, action)  # refuses an unknown action now, not at the first event
 
     def register(fn: F) -> F:
         _chosen(registry).add(WatchHandler(fn, _id(fn, id), kind.lower(), group,
-                                               dict(labels or {}), tuple(actions)))
+                                               dict(labels or {}), tuple(actions), coalesce))
         return fn
 
     return register

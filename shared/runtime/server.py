@@ -39,13 +39,14 @@ from prometheus_client import Gauge
 
 from shared.actions.executor import DryRunExecutor, Executor
 from shared.events import UnknownEventType, from_watch, typed
-from shared.handlers.registry import EventHandler, Registry
+from shared.handlers.registry import EventHandler, Handler, Registry, WatchHandler
 from shared.ledger.recording import LedgerSink, open_ledger
 from shared.logs import bind
 from shared.metrics import Metrics
 from shared.ports.errors import ApiError
 from shared.ports.kube import Kube, connect, default_namespace
 from shared.ports.sdk import client
+from shared.runtime.coalescing import Coalescer
 from shared.runtime.connecting import live
 from shared.runtime.http import HttpServer
 from shared.runtime.inbox.draining import Drainer
@@ -96,6 +97,10 @@ class LeaderWork:
             worker.stop()
         self.running = []
         self.gauge.set(0)
+
+
+def _level(handler: Handler) -> bool:
+    return isinstance(handler, WatchHandler) and handler.coalesce
 
 
 def handled_types(registry: Registry) -> set[str]:
@@ -194,8 +199,15 @@ class Server:
                                        settings.retry_period),
                                on_started=lambda: self.work.start(),
                                on_stopped=lambda: self.work.stop(), wall=clock)
-        self.runner = Runner(registry, self.live.context, self.executor, self.metrics,
-                             lambda: self.elector.leading)
+        def leading() -> bool:
+            return self.elector.leading
+
+        self.runner = Runner(registry.only(lambda h: not _level(h)), self.live.context,
+                             self.executor, self.metrics, leading)
+        # Each level-triggered watch handler runs on its own, once per burst (coalescing.py).
+        self.levels = [(h, Runner(registry.only(lambda x, h=h: x is h), self.live.context,
+                                  self.executor, self.metrics, leading))
+                       for h in registry.watches() if h.coalesce]
         self.settled = Settled()  # watch events settled, across terms of leadership
         self.work = LeaderWork(self._leader_workers, Gauge(
             "classops_leader", "1 while this replica leads", registry=self.metrics.registry))
@@ -242,16 +254,24 @@ class Server:
                           log=self.log.logger)
         wakes = Watcher(Kube(self.api), pending, drainer.wake, trim=without_data,
                         page=INBOX_PAGE)  # it only wakes the drainer: it keeps no bodies
-        workers: list[Worker] = [wakes, drainer, retries]
-        workers += [self._watcher(t, retries) for t in self.targets]
+        levels = [(h, Coalescer(h.id, run.run, self.metrics.watch_events, log=self.log.logger))
+                  for h, run in self.levels]
+        workers: list[Worker] = [wakes, drainer, retries, *(c for _, c in levels)]
+        workers += [self._watcher(t, retries, levels) for t in self.targets]
         return workers + [make(self) for make in self.extra_work]
 
-    def _watcher(self, target: Target, retries: Retries) -> Watcher:
+    def _watcher(self, target: Target, retries: Retries,
+                 levels: Sequence[tuple[WatchHandler, Coalescer]]) -> Watcher:
         plural = self.kube.resource(target.api_version, target.kind).plural
 
         def deliver(action: str, obj: dict[str, Any]) -> None:
             try:
-                retries.deliver(typed(from_watch(action, obj, plural, self.clock())))
+                event = typed(from_watch(action, obj, plural, self.clock()))
+                if self.runner.registry.handlers_for(event):
+                    retries.deliver(event)
+                for handler, coalescer in levels:
+                    if handler.matches(event):
+                        coalescer.offer(event)
             except NotLeading:
                 return
             except (UnknownEventType, ValueError) as err:

@@ -238,18 +238,24 @@ class ServerProcess:
         return 0
 
     def stop(self) -> None:
-        """Stop the process group; safe to call twice and on a process that already exited."""
+        """Stop the process group, and the groups its descendants started (a hub's managed
+        services run in sessions of their own); safe to call twice and on a process that
+        already exited."""
         proc = self._proc
         _running.discard(self)
         if proc is not None:
+            # Read before the stop: once the server exits, its children belong to init.
+            others = {os.getpgid(pid) for pid in _descendants(proc.pid)
+                      if _exists(pid)} - {proc.pid}
             if self.stop_signal is not None and proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(self.stop_signal)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(self.stop_grace)
             # Kill the group even when the leader is gone: its children may not be.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            for group in (proc.pid, *others):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(group, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(10)
         if self._log is not None:
@@ -257,7 +263,30 @@ class ServerProcess:
             self._log = None
 
 
-@atexit.register
+def _descendants(pid: int) -> list[int]:
+    """Every living descendant of `pid`, from /proc (empty where there is none)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # "pid (comm) state ppid ...": comm may hold spaces, so split after its ")".
+            ppid = int(entry.read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.getpgid(pid)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 class LocalServer:
     """A server made of local processes on free ports, in a work dir of its own.
 
@@ -304,6 +333,7 @@ class LocalServer:
             remove_workdir(self.workdir)
 
 
+@atexit.register
 def _stop_all() -> None:
     for server in list(_running):
         server.stop()

@@ -238,3 +238,40 @@ def test_a_start_that_times_out_says_why_and_quotes_the_log() -> None:
     message = str(failed.value)
     assert "timed out after 0.3 s waiting until S3 answers" in message
     assert "--- last lines of" in message and "weed.log ---" in message
+
+
+def test_stop_ends_what_the_server_started_in_sessions_of_its_own(tmp_path) -> None:
+    """A hub starts its managed services (the idle culler) in sessions of their own, out of
+    its process group: stopping the hub must end them too, not leave them to init."""
+    import os
+    import sys
+
+    from tests.wait import until
+
+    from .process import ServerProcess
+
+    child_pid = tmp_path / "child.pid"
+    script = ("import subprocess, sys, time\n"
+              "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],"
+              " start_new_session=True)\n"
+              f"open({str(child_pid)!r}, 'w').write(str(child.pid))\n"
+              "time.sleep(600)\n")
+    server = ServerProcess("parent", [sys.executable, "-c", script], cwd=tmp_path,
+                           log_path=tmp_path / "parent.log")
+    server.start()
+    try:
+        until(lambda: child_pid.exists() and child_pid.read_text(), what="the child started")
+        pid = int(child_pid.read_text())
+        assert os.getpgid(pid) != os.getpgid(server.pid)  # its own session, as a service's
+    finally:
+        server.stop()
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+            stat = open(f"/proc/{pid}/stat").read()
+        except (ProcessLookupError, FileNotFoundError):
+            return True
+        return stat.rsplit(")", 1)[1].split()[0] == "Z"  # killed, not yet reaped by init
+
+    until(gone, what="the child started in its own session is gone")
