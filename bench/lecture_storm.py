@@ -55,6 +55,8 @@ class Outcome:
     failed: int = 0
     lead: str = ""
     samples: int = 0  # lead-time samples classops recorded
+    follows: int = 0  # runs of the warm-up's watch-driven follow
+    coalesced: int = 0  # watch events a newer one replaced before the follow ran
     wall: float = 0.0
     notes: list[str] = field(default_factory=list)
     late: list[str] = field(default_factory=list)  # why each student over the goal waited
@@ -324,6 +326,11 @@ def run(scenario: str, seed: int = 1, rate: float = 60.0, storm_rate: float = 10
             outcome.placeholder_node_hours = sampler.peak_share * 24
         if server is not None:
             outcome.lead, outcome.samples = _lead(hub, timetable)
+            outcome.follows = int(sum(server.metrics.value(
+                "classops_handler_outcomes_total", handler="warmup.follow", outcome=o)
+                for o in ("ok", "retry", "failed")))
+            outcome.coalesced = int(server.metrics.value("classops_watch_events_total",
+                                                         outcome="coalesced"))
         return outcome
 
 
@@ -429,7 +436,8 @@ def main() -> None:
     print(table(outcomes))
     for o in outcomes:
         if o.samples:
-            print(f"{SCENARIOS[o.scenario]}: {o.samples} lead-time samples recorded; {o.lead}")
+            print(f"{SCENARIOS[o.scenario]}: {o.samples} lead-time samples recorded; {o.lead}; "
+                  f"follow ran {o.follows} times, {o.coalesced} watch events coalesced")
 
 
 if __name__ == "__main__":

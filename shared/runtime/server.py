@@ -4,8 +4,8 @@
 
 Every replica serves the webhook (`shared.runtime.webhook.app`) and takes part in the election
 (`shared.runtime.leadership`). The leader's work (`LeaderWork`: the inbox drainer and its watch, the
-watchers of the registered `@on_watch` handlers and their retries (`shared.runtime.retrying`), the
-scheduler) starts when the Lease is won and stops, before anything else, when it is lost. The
+watchers of the registered `@on_watch` handlers and their retries (`shared.runtime.retrying`), a
+`Coalescer` per level-triggered handler (`shared.runtime.coalescing`), the scheduler) starts when the Lease is won and stops, before anything else, when it is lost. The
 HTTP server is waitress, threaded, in process (`shared.runtime.http`): a forking server would
 start an elector and a scheduler per fork.
 
@@ -199,6 +199,7 @@ class Server:
                                        settings.retry_period),
                                on_started=lambda: self.work.start(),
                                on_stopped=lambda: self.work.stop(), wall=clock)
+
         def leading() -> bool:
             return self.elector.leading
 

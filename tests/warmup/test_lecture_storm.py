@@ -5,9 +5,11 @@ scaled to 0 behind the autoscaler model (nodes of 40 users, 360 s to provision, 
 in-process), 95 % of them are Ready within 15 s of their pod's creation on the emulated clock,
 and the placeholders held fewer node-hours than static placeholders held all day would.
 
-A `storm` test (`.ci/test -m storm`), not a CI gate: on an idle 2-core machine it gave 96.7 %
-within 15 s (p95 12 s, 2.31 node-hours, 6 min wall); under a load of 10-15 the emulator's own
-passes (pre-emption, PVC binding, the hub's CPU), stretched by the storm's 3x clock, gave 69 %.
+A `storm` test (`.ci/test -m storm`), not a CI gate: what it measures is emulated seconds, and
+every wall second the emulator's process is late (its passes, classops serve beside it in the same
+process, the hub's CPU on the same 2 cores) is 3 emulated seconds of student wait, so a busy
+machine fails it. Figures per run are in bench/README.md; a miss prints, per late student, where
+the wait went (`bench.lecture_storm.explain`).
 
 The figures of all four ways (no warm-up, static, user- and node-sized) are `bench/lecture_storm`.
 """
@@ -42,7 +44,7 @@ def test_a_lecture_storm_meets_the_goal_with_fewer_node_hours_than_static(
     print(f"within {GOAL_SECONDS:g} s: {100 * outcome.within():.1f} %, placeholder node-hours "
           f"{outcome.placeholder_node_hours:.2f}, lead next: {outcome.lead}")
     assert outcome.failed == 0 and len(outcome.waits) == STUDENTS
-    assert outcome.within(GOAL_SECONDS) >= GOAL_SHARE, sorted(outcome.waits)[-20:]
+    assert outcome.within(GOAL_SECONDS) >= GOAL_SHARE, "\n".join(outcome.late)
     # Static placeholders for every student, held all day: each holds a user's CPU request.
     user_cpu = quantity(course_settings().resources.cpu_guarantee or "0")
     static = STUDENTS * user_cpu / quantity(NODE["cpu"]) * 24
