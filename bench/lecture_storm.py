@@ -366,8 +366,9 @@ def explain(emu: Any, namespace: str, students: list[Any],
         for e in events.get(s.pod, []):
             reasons.setdefault(e.get("reason"), at(e.get("firstTimestamp")))
 
-        def rel(t: datetime | None) -> str:
-            return "-" if t is None or created is None else f"{(t - created).total_seconds():+.0f}"
+        def rel(t: datetime | None, created: datetime | None = created) -> str:
+            return "-" if t is None or created is None else \
+                f"{(t - created).total_seconds():+.0f}"
 
         lines.append(
             f"{s.user} arrived {s.arrival:%H:%M:%S} wait {s.wait:.0f} s: created "

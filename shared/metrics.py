@@ -23,9 +23,9 @@ class Metrics:
         self.handlers = Counter("classops_handler_outcomes", "Handler runs, by handler and "
                                 "outcome (ok, retry, failed)", ["handler", "outcome"], registry=r)
         self.watch_events = Counter("classops_watch_events", "Watch event runs, by how they "
-                                    "ended (ok, retry, failed, gave_up; coalesced: replaced by a newer one "
-                                    "before a level-triggered handler ran)", ["outcome"],
-                                    registry=r)
+                                    "ended (ok, retry, failed, gave_up; coalesced: replaced "
+                                    "by a newer one before a level-triggered handler ran)",
+                                    ["outcome"], registry=r)
         self.ledger_writes = Counter("classops_ledger_writes", "Ledger batches written, by "
                                      "store (s3, summary, webhook) and outcome (ok, failed)",
                                      ["store", "outcome"], registry=r)

@@ -74,7 +74,8 @@ class Coalescer:
             wait = self._due - self.monotonic()
             if wait > 0:
                 return wait
-            event, self._newest, self._last = self._newest, None, key(self._newest)
+            event, self._newest = self._newest, None
+            self._last = key(event)
         outcome = self.run(event)  # NotLeading propagates: the thread ends
         self.runs += 1
         retry = outcome.get("retry")

@@ -3,11 +3,12 @@
     Server.open(settings, registry).start()   ...   .stop()      # or run() until SIGTERM
 
 Every replica serves the webhook (`shared.runtime.webhook.app`) and takes part in the election
-(`shared.runtime.leadership`). The leader's work (`LeaderWork`: the inbox drainer and its watch, the
-watchers of the registered `@on_watch` handlers and their retries (`shared.runtime.retrying`), a
-`Coalescer` per level-triggered handler (`shared.runtime.coalescing`), the scheduler) starts when the Lease is won and stops, before anything else, when it is lost. The
-HTTP server is waitress, threaded, in process (`shared.runtime.http`): a forking server would
-start an elector and a scheduler per fork.
+(`shared.runtime.leadership`). The leader's work (`LeaderWork`: the inbox drainer and its watch,
+the watchers of the registered `@on_watch` handlers and their retries (`shared.runtime.retrying`),
+a `Coalescer` per level-triggered handler (`shared.runtime.coalescing`), the scheduler) starts
+when the Lease is won and stops, before anything else, when it is lost. The HTTP server is
+waitress, threaded, in process (`shared.runtime.http`): a forking server would start an elector
+and a scheduler per fork.
 
 Start-up reads first, then wires: `read_footing` connects and reads what the server stands on
 (the webhook token's Secret, the watch targets from the API server's discovery, the schedule's
@@ -101,6 +102,10 @@ class LeaderWork:
 
 def _level(handler: Handler) -> bool:
     return isinstance(handler, WatchHandler) and handler.coalesce
+
+
+def _alone(registry: Registry, handler: Handler) -> Registry:
+    return registry.only(lambda h: h is handler)
 
 
 def handled_types(registry: Registry) -> set[str]:
@@ -206,8 +211,8 @@ class Server:
         self.runner = Runner(registry.only(lambda h: not _level(h)), self.live.context,
                              self.executor, self.metrics, leading)
         # Each level-triggered watch handler runs on its own, once per burst (coalescing.py).
-        self.levels = [(h, Runner(registry.only(lambda x, h=h: x is h), self.live.context,
-                                  self.executor, self.metrics, leading))
+        self.levels = [(h, Runner(_alone(registry, h), self.live.context, self.executor,
+                                  self.metrics, leading))
                        for h in registry.watches() if h.coalesce]
         self.settled = Settled()  # watch events settled, across terms of leadership
         self.work = LeaderWork(self._leader_workers, Gauge(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import socket
+from pathlib import Path
 
 import pytest
 import requests
@@ -269,7 +270,7 @@ def test_stop_ends_what_the_server_started_in_sessions_of_its_own(tmp_path) -> N
     def gone() -> bool:
         try:
             os.kill(pid, 0)
-            stat = open(f"/proc/{pid}/stat").read()
+            stat = Path(f"/proc/{pid}/stat").read_text()
         except (ProcessLookupError, FileNotFoundError):
             return True
         return stat.rsplit(")", 1)[1].split()[0] == "Z"  # killed, not yet reaped by init
