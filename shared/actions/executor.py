@@ -136,7 +136,10 @@ class Executor:
                     return None, attempt, str(err)
                 wait = self.backoff.delay(attempt, err)
                 self.metrics.retries.labels(err.system, str(err.status)).inc()
-                log.warning("retrying in %.2f s: %s", wait, err, extra={"attempt": attempt})
+                # A 409 is optimistic concurrency at work (someone wrote the object between
+                # our read and write), an everyday retry; other refusals are worth a warning.
+                say = log.info if err.status == 409 else log.warning
+                say("retrying in %.2f s: %s", wait, err, extra={"attempt": attempt})
                 self.sleep(wait)
             except (Refused, TimeoutError, KeyError, ValueError) as err:
                 if isinstance(err, Refused) and refused is not None:

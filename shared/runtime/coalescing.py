@@ -10,9 +10,12 @@ the `Coalescer` keeps only the newest event not yet run; one thread runs the han
 - an event that comes while the handler runs is kept and runs next; those it replaces are
   counted as `coalesced` (`classops_watch_events_total{outcome}`), never lost as changes: the
   next run reads them from the cluster;
+- runs start at least `interval` apart (1 s), so a steady stream of changes (a storm's pods
+  changing a few times a second each) costs one run a second, not one per change: the warm-up
+  sizes for an autoscaler that acts in minutes, and a second later is as good;
 - the same event delivered twice (two watches whose selectors both match it) runs once;
 - a run that asks for a retry runs again after its delay, doubled at each further retry
-  (capped); a newer event runs at once instead;
+  (capped); a newer event runs instead, as soon as the interval allows;
 - a lost Lease (`NotLeading`) ends the thread: the next leader's watch delivers what is current.
 """
 
@@ -32,13 +35,17 @@ from shared.runtime.retrying import key
 from shared.runtime.running import NotLeading
 
 
+INTERVAL = 1.0  # seconds between the starts of two runs, at least
+
+
 class Coalescer:
     def __init__(self, handler_id: str, run: Callable[[Event], dict[str, Any]],
-                 counter: Counter, cap: float = 3600.0,
+                 counter: Counter, cap: float = 3600.0, interval: float = INTERVAL,
                  monotonic: Callable[[], float] = time.monotonic,
                  log: logging.Logger | None = None) -> None:
         self.handler_id, self.run, self.counter = handler_id, run, counter
-        self.cap, self.monotonic = cap, monotonic
+        self.cap, self.interval, self.monotonic = cap, interval, monotonic
+        self._next = 0.0  # the earliest start of the next run (monotonic)
         self.log = bind(log or logging.getLogger("classops.coalescing"), handler=handler_id)
         self._lock, self._wake, self._stop = threading.Lock(), threading.Event(), threading.Event()
         self._newest: Event | None = None  # the event to run next
@@ -63,7 +70,8 @@ class Coalescer:
                 return  # delivered again by another watch
             if self._newest is not None:
                 self.counter.labels("coalesced").inc()
-            self._newest, self._due, self._retries = event, self.monotonic(), 0
+            self._newest, self._retries = event, 0
+            self._due = max(self.monotonic(), self._next)
         self._wake.set()
 
     def run_due(self) -> float | None:
@@ -75,7 +83,7 @@ class Coalescer:
             if wait > 0:
                 return wait
             event, self._newest = self._newest, None
-            self._last = key(event)
+            self._last, self._next = key(event), self.monotonic() + self.interval
         outcome = self.run(event)  # NotLeading propagates: the thread ends
         self.runs += 1
         retry = outcome.get("retry")
@@ -87,7 +95,8 @@ class Coalescer:
             with self._lock:
                 if self._newest is None:  # nothing newer came meanwhile: this one again
                     delay = min(self.cap, float(retry) * 2 ** self._retries)
-                    self._newest, self._due, self._last = event, self.monotonic() + delay, ""
+                    self._newest, self._last = event, ""
+                    self._due = max(self.monotonic() + delay, self._next)
                     self._retries += 1
         return 0.0
 

@@ -50,7 +50,7 @@ def test_a_burst_runs_once_with_the_newest_event_and_a_repeat_is_not_run_again()
     assert fake.coalescer.run_due() is None and len(fake.runs) == 1
 
 
-def test_a_retry_runs_again_after_its_delay_doubling_but_a_newer_event_runs_at_once() -> None:
+def test_a_retry_runs_again_after_its_delay_doubling_but_a_newer_event_comes_first() -> None:
     fake = Fake(retry(2.0), retry(2.0), retry(2.0), OK)
     fake.coalescer.offer(event("servers", "1"))
     fake.coalescer.run_due()
@@ -58,12 +58,26 @@ def test_a_retry_runs_again_after_its_delay_doubling_but_a_newer_event_runs_at_o
     fake.now = 2.0
     fake.coalescer.run_due()
     assert fake.coalescer.run_due() == 4.0  # doubled
-    fake.coalescer.offer(event("servers", "2"))  # a change: look again now
+    fake.coalescer.offer(event("servers", "2"))  # a change: look again, a second after the last
+    assert fake.coalescer.run_due() == 1.0
+    fake.now = 3.0
     assert fake.coalescer.run_due() == 0.0
     assert fake.runs == [("servers", "1"), ("servers", "1"), ("servers", "2")]
-    fake.now = 2.0 + 2.0  # the new event's retry starts from the handler's delay again
+    fake.now = 3.0 + 2.0  # the new event's retry starts from the handler's delay again
     assert fake.coalescer.run_due() == 0.0 and fake.coalescer.run_due() is None
     assert fake.runs[-1] == ("servers", "2") and fake.count("retry") == 3
+
+
+def test_a_steady_stream_of_changes_runs_it_once_a_second() -> None:
+    fake = Fake(OK)
+    for tick in range(50):  # ten changes a second for five seconds
+        fake.now = tick / 10
+        fake.coalescer.offer(event("servers", str(tick)))
+        fake.coalescer.run_due()
+    fake.now = 5.0
+    fake.coalescer.run_due()
+    assert [v for _, v in fake.runs] == ["0", "10", "20", "30", "40", "49"]
+    assert fake.count("coalesced") == 50 - 6
 
 
 def test_serve_runs_a_level_handler_once_per_burst_and_it_sees_every_change(
