@@ -34,7 +34,6 @@ from shared.logs import bind
 from shared.runtime.retrying import key
 from shared.runtime.running import NotLeading
 
-
 INTERVAL = 1.0  # seconds between the starts of two runs, at least
 
 
