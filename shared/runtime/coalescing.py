@@ -31,36 +31,28 @@ from prometheus_client import Counter
 
 from shared.events import Event
 from shared.logs import bind
-from shared.runtime.retrying import key
-from shared.runtime.running import NotLeading
+from shared.runtime.retrying import DueWorker, key
 
 INTERVAL = 1.0  # seconds between the starts of two runs, at least
 
 
-class Coalescer:
+class Coalescer(DueWorker):
     def __init__(self, handler_id: str, run: Callable[[Event], dict[str, Any]],
                  counter: Counter, cap: float = 3600.0, interval: float = INTERVAL,
                  monotonic: Callable[[], float] = time.monotonic,
                  log: logging.Logger | None = None) -> None:
+        super().__init__()
+        self.thread_name = f"coalesce-{handler_id}"
         self.handler_id, self.run, self.counter = handler_id, run, counter
         self.cap, self.interval, self.monotonic = cap, interval, monotonic
         self._next = 0.0  # the earliest start of the next run (monotonic)
         self.log = bind(log or logging.getLogger("classops.coalescing"), handler=handler_id)
-        self._lock, self._wake, self._stop = threading.Lock(), threading.Event(), threading.Event()
+        self._lock = threading.Lock()
         self._newest: Event | None = None  # the event to run next
         self._due = 0.0  # when it may run (monotonic): later after a retry
         self._last = ""  # the key of the event run last
         self._retries = 0  # consecutive runs that asked for a retry
         self.runs = 0
-
-    def start(self) -> Coalescer:
-        threading.Thread(target=self._loop, name=f"coalesce-{self.handler_id}",
-                         daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
 
     def offer(self, event: Event) -> None:
         """Run `event` soon; it replaces the one waiting, if any (that one is coalesced)."""
@@ -98,14 +90,3 @@ class Coalescer:
                     self._due = max(self.monotonic() + delay, self._next)
                     self._retries += 1
         return 0.0
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                wait = self.run_due()
-            except NotLeading:
-                return
-            if wait == 0.0:
-                continue
-            self._wake.wait(wait)
-            self._wake.clear()

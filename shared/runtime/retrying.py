@@ -27,7 +27,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 from prometheus_client import Counter
 
@@ -58,27 +58,54 @@ class Settled:
             return event_key in self._ids
 
 
-class Retries:
-    def __init__(self, run: Callable[[Event], dict[str, Any]], counter: Counter,
-                 settled: Settled, cap: float = 3600.0, max_attempts: int = MAX_ATTEMPTS,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 log: logging.Logger | None = None) -> None:
-        self.run, self.counter, self.settled = run, counter, settled
-        self.cap, self.max_attempts, self.monotonic = cap, max_attempts, monotonic
-        self.log = bind(log or logging.getLogger("classops.retrying"))
-        self._lock, self._wake, self._stop = threading.Lock(), threading.Event(), threading.Event()
-        self._queue: list[tuple[float, int, str]] = []  # (due, sequence, key): a heap
-        self._waiting: dict[str, tuple[Event, int]] = {}  # key -> (event, the next attempt)
-        self._busy: set[str] = set()  # waiting or running
-        self._sequence = 0
+class DueWorker:
+    """A thread that runs what is due (`run_due`: seconds until the next, None when nothing
+    waits) and sleeps until then or until woken; a lost Lease (`NotLeading`) ends it."""
 
-    def start(self) -> Retries:
-        threading.Thread(target=self._loop, name="watch-retries", daemon=True).start()
+    thread_name = "due"
+
+    def __init__(self) -> None:
+        self._wake, self._stop = threading.Event(), threading.Event()
+
+    def run_due(self) -> float | None:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        threading.Thread(target=self._loop, name=self.thread_name, daemon=True).start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                wait = self.run_due()
+            except NotLeading:
+                return
+            if wait == 0.0:
+                continue
+            self._wake.wait(wait)
+            self._wake.clear()
+
+
+class Retries(DueWorker):
+    thread_name = "watch-retries"
+
+    def __init__(self, run: Callable[[Event], dict[str, Any]], counter: Counter,
+                 settled: Settled, cap: float = 3600.0, max_attempts: int = MAX_ATTEMPTS,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 log: logging.Logger | None = None) -> None:
+        super().__init__()
+        self.run, self.counter, self.settled = run, counter, settled
+        self.cap, self.max_attempts, self.monotonic = cap, max_attempts, monotonic
+        self.log = bind(log or logging.getLogger("classops.retrying"))
+        self._lock = threading.Lock()
+        self._queue: list[tuple[float, int, str]] = []  # (due, sequence, key): a heap
+        self._waiting: dict[str, tuple[Event, int]] = {}  # key -> (event, the next attempt)
+        self._busy: set[str] = set()  # waiting or running
+        self._sequence = 0
 
     def deliver(self, event: Event) -> None:
         """Run a delivered event now, unless it settled already or is busy."""
@@ -103,15 +130,6 @@ class Retries:
                 event, attempt = self._waiting.pop(event_key)
             self._attempt(event, attempt)
         return None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                wait = self.run_due()
-            except NotLeading:
-                return
-            self._wake.wait(wait)
-            self._wake.clear()
 
     def _attempt(self, event: Event, attempt: int) -> None:
         log = bind(self.log, event_id=event.id, event_type=event.type, attempt=attempt)
