@@ -52,7 +52,6 @@ class Coalescer(DueWorker):
         self._due = 0.0  # when it may run (monotonic): later after a retry
         self._last = ""  # the key of the event run last
         self._retries = 0  # consecutive runs that asked for a retry
-        self.runs = 0
 
     def offer(self, event: Event) -> None:
         """Run `event` soon; it replaces the one waiting, if any (that one is coalesced)."""
@@ -76,7 +75,6 @@ class Coalescer(DueWorker):
             event, self._newest = self._newest, None
             self._last, self._next = key(event), self.monotonic() + self.interval
         outcome = self.run(event)  # NotLeading propagates: the thread ends
-        self.runs += 1
         retry = outcome.get("retry")
         how = "retry" if retry is not None else "failed" if outcome.get("failed") else "ok"
         self.counter.labels(how).inc()
