@@ -106,10 +106,7 @@ def test_a_copy_job_archives_every_students_newest_snapshot(
     c.core.create_namespaced_config_map(ns, {
         "metadata": {"name": SCHEDULE_CONFIGMAP},
         "data": {SCHEDULE_KEY: (ROOT / "schedules.yaml").read_text(encoding="utf-8")}})
-    values = {"CLASSOPS_S3_BUCKET": s3.name, "CLASSOPS_S3_ENDPOINT": s3.endpoint.endpoint_url,
-              "AWS_ACCESS_KEY_ID": s3.endpoint.access_key,
-              "AWS_SECRET_ACCESS_KEY": s3.endpoint.secret_key,
-              "AWS_DEFAULT_REGION": s3.endpoint.region}
+    values = s3.settings()
     c.core.create_namespaced_secret(ns, {"metadata": {"name": "classops-s3"}, "data": {
         k: base64.b64encode(v.encode()).decode() for k, v in values.items()}})
     homes = {u: make_home(tmp_path / f"src-{i}", u).path
@@ -170,9 +167,7 @@ def test_a_copy_job_that_cannot_reach_s3_fails_with_each_students_error(
     c.core.create_namespaced_config_map(ns, {
         "metadata": {"name": SCHEDULE_CONFIGMAP},
         "data": {SCHEDULE_KEY: (ROOT / "schedules.yaml").read_text(encoding="utf-8")}})
-    wrong = {"CLASSOPS_S3_BUCKET": s3.name, "CLASSOPS_S3_ENDPOINT": s3.endpoint.endpoint_url,
-             "AWS_ACCESS_KEY_ID": s3.endpoint.access_key, "AWS_SECRET_ACCESS_KEY": "wrong",
-             "AWS_DEFAULT_REGION": s3.endpoint.region}
+    wrong = {**s3.settings(), "AWS_SECRET_ACCESS_KEY": "wrong"}
     c.core.create_namespaced_secret(ns, {"metadata": {"name": "classops-s3"}, "data": {
         k: base64.b64encode(v.encode()).decode() for k, v in wrong.items()}})
     user_volume(c, "alice", make_home(tmp_path / "src", "alice").path, 0)

@@ -60,10 +60,7 @@ def test_each_student_of_a_batch_has_their_own_copy_record(
         writes = r.method in ("PUT", "POST")  # the key on the wire is URL-encoded once more
         return "reset" if writes and unquote(r.path).startswith(bob) else "pass"
 
-    direct = {"CLASSOPS_S3_BUCKET": s3.name, "CLASSOPS_S3_ENDPOINT": s3.endpoint.endpoint_url,
-              "AWS_ACCESS_KEY_ID": s3.endpoint.access_key,
-              "AWS_SECRET_ACCESS_KEY": s3.endpoint.secret_key,
-              "AWS_DEFAULT_REGION": s3.endpoint.region}
+    direct = s3.settings()
     for name, value in direct.items():  # `classops history` reads the ledger directly
         monkeypatch.setenv(name, value)
     for i, user in enumerate(USERS):

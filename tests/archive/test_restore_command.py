@@ -41,21 +41,13 @@ def restore(c: Cluster, *argv: str, **flags: object) -> tuple[int, str]:
 
 @pytest.fixture
 def course(storage: Cluster, s3: S3Bucket, monkeypatch: pytest.MonkeyPatch) -> Cluster:  # noqa: F811
-    for name, value in {"CLASSOPS_S3_BUCKET": s3.name,
-                        "CLASSOPS_S3_ENDPOINT": s3.endpoint.endpoint_url,
-                        "AWS_ACCESS_KEY_ID": s3.endpoint.access_key,
-                        "AWS_SECRET_ACCESS_KEY": s3.endpoint.secret_key,
-                        "AWS_DEFAULT_REGION": s3.endpoint.region}.items():
+    for name, value in s3.settings().items():
         monkeypatch.setenv(name, value)
     import base64
 
     storage.core.create_namespaced_secret(storage.namespace, {
         "metadata": {"name": "classops-s3"},
-        "data": {k: base64.b64encode(v.encode()).decode() for k, v in {
-            "CLASSOPS_S3_BUCKET": s3.name, "CLASSOPS_S3_ENDPOINT": s3.endpoint.endpoint_url,
-            "AWS_ACCESS_KEY_ID": s3.endpoint.access_key,
-            "AWS_SECRET_ACCESS_KEY": s3.endpoint.secret_key,
-            "AWS_DEFAULT_REGION": s3.endpoint.region}.items()}})
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in s3.settings().items()}})
     return storage
 
 

@@ -47,11 +47,7 @@ KILLED = stamp(datetime(2026, 12, 1, 8, tzinfo=UTC))
 @pytest.fixture
 def bucket(kube: Kube, s3: S3Bucket, monkeypatch: pytest.MonkeyPatch) -> S3:
     """The course (its schedule ConfigMap) and its bucket, as `classops` finds them."""
-    for name, value in {"CLASSOPS_S3_BUCKET": s3.name,
-                        "CLASSOPS_S3_ENDPOINT": s3.endpoint.endpoint_url,
-                        "AWS_ACCESS_KEY_ID": s3.endpoint.access_key,
-                        "AWS_SECRET_ACCESS_KEY": s3.endpoint.secret_key,
-                        "AWS_DEFAULT_REGION": s3.endpoint.region}.items():
+    for name, value in s3.settings().items():
         monkeypatch.setenv(name, value)
     course(kube)
     return port(s3)

@@ -91,6 +91,15 @@ class S3Bucket:
     client: BaseClient
     endpoint: S3Endpoint
 
+    def settings(self) -> dict[str, str]:
+        """How classops is pointed at this bucket: its environment, or its `classops-s3`
+        Secret's keys."""
+        return {"CLASSOPS_S3_BUCKET": self.name,
+                "CLASSOPS_S3_ENDPOINT": self.endpoint.endpoint_url,
+                "AWS_ACCESS_KEY_ID": self.endpoint.access_key,
+                "AWS_SECRET_ACCESS_KEY": self.endpoint.secret_key,
+                "AWS_DEFAULT_REGION": self.endpoint.region}
+
 
 def _slug(text: str, limit: int) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-") or "t"

@@ -65,10 +65,7 @@ def test_a_failed_copy_in_a_batch_leaves_the_others_verified(
 
     c.emu.clock.set_rate(60)  # the hub pod's graceful stop, the Jobs' pods: emulated minutes
     with FaultProxy(s3.endpoint.endpoint_url, bobs_uploads) as proxy:
-        values = {"CLASSOPS_S3_BUCKET": s3.name, "CLASSOPS_S3_ENDPOINT": proxy.url,
-                  "AWS_ACCESS_KEY_ID": s3.endpoint.access_key,
-                  "AWS_SECRET_ACCESS_KEY": s3.endpoint.secret_key,
-                  "AWS_DEFAULT_REGION": s3.endpoint.region}
+        values = {**s3.settings(), "CLASSOPS_S3_ENDPOINT": proxy.url}
         c.core.create_namespaced_secret(ns, {"metadata": {"name": "classops-s3"}, "data": {
             k: base64.b64encode(v.encode()).decode() for k, v in values.items()}})
 

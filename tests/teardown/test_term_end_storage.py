@@ -67,10 +67,7 @@ def test_the_hub_database_restores_from_the_term_archive_and_sqlite_reads_it(
     text = (REPO / "schedules.yaml").read_text().replace("\nhub:", f"\nhub:\n  release: {ns}")
     c.core.create_namespaced_config_map(ns, {"metadata": {"name": SCHEDULE_CONFIGMAP},
                                              "data": {SCHEDULE_KEY: text}})
-    values = {"CLASSOPS_S3_BUCKET": s3.name, "CLASSOPS_S3_ENDPOINT": s3.endpoint.endpoint_url,
-              "AWS_ACCESS_KEY_ID": s3.endpoint.access_key,
-              "AWS_SECRET_ACCESS_KEY": s3.endpoint.secret_key,
-              "AWS_DEFAULT_REGION": s3.endpoint.region}
+    values = s3.settings()
     c.core.create_namespaced_secret(ns, {"metadata": {"name": "classops-s3"}, "data": {
         k: base64.b64encode(v.encode()).decode() for k, v in values.items()}})
     schedule = tmp_path / "schedules.yaml"
