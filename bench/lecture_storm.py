@@ -103,6 +103,12 @@ def _lecture(text: str, day: datetime) -> tuple[Any, list[Any]]:
     return timetable, sorted(found, key=lambda o: o.at)
 
 
+def _items(emu: Any, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
+    """The emulator's stored objects of a core kind, read in-process (no API request)."""
+    res = emu.catalogue.find("", "v1", plural)
+    return [obj for _, obj in emu.store.items(res.key, namespace)]
+
+
 class Sampler(threading.Thread):
     """Integrates, on the emulated clock, the node share the placeholders hold (their CPU
     requests over a node's, while bound) and the user nodes that exist."""
@@ -113,16 +119,12 @@ class Sampler(threading.Thread):
         self.placeholder_seconds = self.node_seconds = self.peak_share = 0.0
         self._halt = threading.Event()
 
-    def _items(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
-        res = self.emu.catalogue.find("", "v1", plural)
-        return [obj for _, obj in self.emu.store.items(res.key, namespace)]
-
     def share(self) -> float:
         from shared.warmup.workload import quantity, requests_of
 
         cpu = quantity(NODE["cpu"])
         return sum(requests_of(p.get("spec") or {})[0] / cpu
-                   for p in self._items("pods", self.namespace)
+                   for p in _items(self.emu, "pods", self.namespace)
                    if ((p.get("metadata") or {}).get("labels") or {}).get("component")
                    == "user-placeholder" and (p.get("spec") or {}).get("nodeName"))
 
@@ -135,7 +137,7 @@ class Sampler(threading.Thread):
             if step <= 0:
                 continue
             share = self.share()
-            nodes = sum(1 for n in self._items("nodes")
+            nodes = sum(1 for n in _items(self.emu, "nodes")
                         if ((n.get("metadata") or {}).get("labels") or {}).get(
                             "hub.jupyter.org/node-purpose") == "user")
             self.placeholder_seconds += share * step
@@ -338,41 +340,35 @@ def explain(emu: Any, namespace: str, students: list[Any],
             over: float = GOAL_SECONDS) -> list[str]:
     """One line per student who waited over `over`: where the wait went, from their pod's
     conditions and Events (scheduling, image pull, start), and the node's own history."""
-    def items(plural: str, ns: str | None = None) -> list[dict[str, Any]]:
-        res = emu.catalogue.find("", "v1", plural)
-        return [obj for _, obj in emu.store.items(res.key, ns)]
-
-    def at(text: str | None) -> datetime | None:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    from shared.timestamps import kube_time
 
     events: dict[str, list[dict[str, Any]]] = {}
-    for e in items("events", namespace):
+    for e in _items(emu, "events", namespace):
         events.setdefault((e.get("involvedObject") or {}).get("name", ""), []).append(e)
-    nodes = {n["metadata"]["name"]: n for n in items("nodes")}
-    pods = {p["metadata"]["name"]: p for p in items("pods", namespace)}
+    nodes = {n["metadata"]["name"]: n for n in _items(emu, "nodes")}
+    pods = {p["metadata"]["name"]: p for p in _items(emu, "pods", namespace)}
     lines = []
     for s in sorted(students, key=lambda s: s.arrival):
         if s.wait is None or s.wait <= over or s.pod not in pods:
             continue
         pod = pods[s.pod]
-        created = s.created
         conds = {c["type"]: c for c in (pod.get("status") or {}).get("conditions") or []}
-        bound = at((conds.get("PodScheduled") or {}).get("lastTransitionTime"))
+        bound = kube_time((conds.get("PodScheduled") or {}).get("lastTransitionTime"))
         node = (pod.get("spec") or {}).get("nodeName", "")
-        ready_node = next((at(c.get("lastTransitionTime")) for c in (
+        ready_node = next((kube_time(c.get("lastTransitionTime")) for c in (
             nodes.get(node, {}).get("status") or {}).get("conditions") or []
             if c.get("type") == "Ready" and c.get("status") == "True"), None)
         reasons = {}
         for e in events.get(s.pod, []):
-            reasons.setdefault(e.get("reason"), at(e.get("firstTimestamp")))
+            reasons.setdefault(e.get("reason"), kube_time(e.get("firstTimestamp")))
 
-        def rel(t: datetime | None, created: datetime | None = created) -> str:
+        def rel(t: datetime | None, created: datetime | None = s.created) -> str:
             return "-" if t is None or created is None else \
                 f"{(t - created).total_seconds():+.0f}"
 
         lines.append(
             f"{s.user} arrived {s.arrival:%H:%M:%S} wait {s.wait:.0f} s: created "
-            f"{created:%H:%M:%S}, bound {rel(bound)} on {node} (node Ready {rel(ready_node)}), "
+            f"{s.created:%H:%M:%S}, bound {rel(bound)} on {node} (node Ready {rel(ready_node)}), "
             f"failed-scheduling {rel(reasons.get('FailedScheduling'))}, pulling "
             f"{rel(reasons.get('Pulling'))}, pulled {rel(reasons.get('Pulled'))}, started "
             f"{rel(reasons.get('Started'))}")

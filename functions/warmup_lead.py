@@ -23,18 +23,13 @@ from shared.actions.model import Action, ApplyManifest
 from shared.events import KubeObject, WatchEvent
 from shared.handlers.context import Context
 from shared.handlers.registry import on_watch
+from shared.timestamps import kube_time
 from shared.warmup import leadtime
 from shared.warmup.knobs import LEAD_TIMES
 
 MANAGER = "classops-warmup"
 WAITED = ("FailedScheduling", "TriggeredScaleUp")
 MEASURED = ("singleuser-server", "user-placeholder")
-
-
-def _when(text: object) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _condition(obj: KubeObject, kind: str) -> Mapping[str, Any]:
@@ -44,7 +39,7 @@ def _condition(obj: KubeObject, kind: str) -> Mapping[str, Any]:
 
 def _event_time(e: KubeObject) -> datetime | None:
     raw = e.raw
-    return _when(raw.get("firstTimestamp") or raw.get("eventTime")
+    return kube_time(raw.get("firstTimestamp") or raw.get("eventTime")
                  or e.metadata.get("creationTimestamp"))
 
 
@@ -52,19 +47,19 @@ def samples_of(pod: KubeObject, node: KubeObject | None, events: Sequence[KubeOb
                ) -> list[leadtime.Sample]:
     """What one Ready pod tells about this cluster's lead time (pure)."""
     ready = _condition(pod, "Ready")
-    ready_at = _when(ready.get("lastTransitionTime"))
+    ready_at = kube_time(ready.get("lastTransitionTime"))
     if ready.get("status") != "True" or ready_at is None:
         return []
     found: list[leadtime.Sample] = []
     waited = [t for e in events if e.raw.get("reason") in WAITED and (t := _event_time(e))]
     node_ready = _condition(node, "Ready") if node is not None else {}
-    node_ready_at = _when(node_ready.get("lastTransitionTime"))
-    created = _when(node.metadata.get("creationTimestamp")) if node is not None else None
+    node_ready_at = kube_time(node_ready.get("lastTransitionTime"))
+    created = kube_time(node.metadata.get("creationTimestamp")) if node is not None else None
     if waited and node is not None and created and node_ready_at and created > min(waited) \
             and node_ready.get("status") == "True":
         found.append(leadtime.Sample("scale_up", (node_ready_at - min(waited)).total_seconds(),
                                      node_ready_at, node.name))
-    bound = _when(_condition(pod, "PodScheduled").get("lastTransitionTime"))
+    bound = kube_time(_condition(pod, "PodScheduled").get("lastTransitionTime"))
     pulled = any(e.raw.get("reason") == "Pulling" for e in events)
     if pod.labels.get("component") == "singleuser-server" and pulled and bound:
         found.append(leadtime.Sample("image_pull", (ready_at - bound).total_seconds(), ready_at,

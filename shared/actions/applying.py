@@ -40,6 +40,7 @@ from shared.actions.model import (
 from shared.backup import naming  # pure: the label and annotation keys of snapshots
 from shared.events import KubeObject
 from shared.ports.errors import ApiError
+from shared.timestamps import kube_time
 
 if TYPE_CHECKING:  # the client loads only where a Kube is made (`classops plan` never does)
     from shared.ports.kube import Kube
@@ -373,11 +374,6 @@ OWNER_NOTES = (naming.USERNAME, naming.SERVERNAME, naming.CLAIM, naming.CLAIM_UI
 RETAINED_FOR = "classops.edu/snapshot"  # NAMESPACE/NAME of the snapshot it was retained for
 
 
-def _stamp(value: object) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) \
-        and value else None
-
-
 def final_snapshot(p: Ports, a: FinalSnapshot) -> Done:
     """Take (or find) the last snapshot, wait for it within the bound, retain its content,
     then remove the finalizer; past the bound, remove it anyway and fail loudly.
@@ -396,7 +392,7 @@ def final_snapshot(p: Ports, a: FinalSnapshot) -> Done:
         touched = made.touched
         found = p.kube.get(SNAPSHOTS, "VolumeSnapshot", s.name, s.namespace)
         now = p.clock() if p.clock is not None else datetime.now(UTC)
-        created = _stamp((found.metadata if found else {}).get("creationTimestamp")) or now
+        created = kube_time((found.metadata if found else {}).get("creationTimestamp")) or now
         left = a.bound_seconds - (now - created).total_seconds()
         if _snapshot_state(found) != "ready":
             if left <= 0:

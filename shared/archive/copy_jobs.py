@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.timestamps import kube_time
+
 from .layout import Owner, folder_name, stamp
 
 USERNAME, SERVERNAME = "hub.jupyter.org/username", "hub.jupyter.org/servername"
@@ -58,12 +60,6 @@ class JobSettings:
     run_as_user: int = 1000  # the students' uid (z2jh's jovyan), to read 0600 files
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def newest_ready(snapshots: Iterable[Mapping[str, Any]]) -> list[Source]:
     """Each owner's newest ready snapshot (VolumeSnapshot objects as dicts), sorted by owner."""
     best: dict[Owner, Source] = {}
@@ -71,8 +67,8 @@ def newest_ready(snapshots: Iterable[Mapping[str, Any]]) -> list[Source]:
         meta, status = obj.get("metadata") or {}, obj.get("status") or {}
         notes = meta.get("annotations") or {}
         user = notes.get(USERNAME)
-        at = _time(notes.get(TAKEN_FOR)) or _time(status.get("creationTime")) or \
-            _time(meta.get("creationTimestamp"))
+        at = kube_time(notes.get(TAKEN_FOR)) or kube_time(status.get("creationTime")) or \
+            kube_time(meta.get("creationTimestamp"))
         if not user or at is None or status.get("readyToUse") is not True or \
                 meta.get("deletionTimestamp"):
             continue

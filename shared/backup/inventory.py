@@ -8,13 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.timestamps import kube_time
+
 from . import naming
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True)
@@ -44,8 +40,8 @@ def held(obj: Mapping[str, Any]) -> Held | None:
     if not user or not reason:
         return None
     status = obj.get("status") or {}
-    at = (_time(notes.get(naming.TAKEN_FOR)) or _time(status.get("creationTime"))
-          or _time(meta.get("creationTimestamp")))
+    at = (kube_time(notes.get(naming.TAKEN_FOR)) or kube_time(status.get("creationTime"))
+          or kube_time(meta.get("creationTimestamp")))
     if at is None:
         return None
     error = status.get("error") or {}

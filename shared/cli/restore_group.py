@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
 from typing import Any
 
 from shared.archive.layout import Owner, parse_stamp
+from shared.timestamps import kube_time
 
 SNAPSHOTS = "snapshot.storage.k8s.io/v1"
 USERNAME, SERVERNAME = "hub.jupyter.org/username", "hub.jupyter.org/servername"
@@ -44,11 +44,6 @@ def add(commands: Any, subcommand: Any) -> None:
     sub.add_argument("--wait", type=float, default=900.0, metavar="SECONDS",
                      help="how long to wait for a restore Job (default 900)")
     sub.set_defaults(func=cmd_restore)
-
-
-def _when(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) \
-        and value else None
 
 
 def _mine(obj: Any, owner: Owner) -> bool:
@@ -96,11 +91,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
             if not snaps:
                 raise UsageError(f"no ready snapshot{' ' + which if which else ''} of {owner} "
                                  f"in {ns}")
-            snap = max(snaps, key=lambda s: (str(_when((s.metadata.get("annotations") or {})
+            snap = max(snaps, key=lambda s: (str(kube_time((s.metadata.get("annotations") or {})
                                                        .get("classops.edu/at")) or
                                                  s.metadata.get("creationTimestamp")), s.name))
-            at = _when((snap.metadata.get("annotations") or {}).get("classops.edu/at")) or \
-                _when(snap.metadata.get("creationTimestamp"))
+            at = kube_time((snap.metadata.get("annotations") or {}).get("classops.edu/at")) or \
+                kube_time(snap.metadata.get("creationTimestamp"))
             when = stamp(at) if at else snap.name
             size = str(snap.status.get("restoreSize") or size)
             source = f"snapshot {snap.name}"

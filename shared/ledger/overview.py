@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.backup import naming
+from shared.timestamps import kube_time
 
 from .storage import Ledger
 
@@ -44,11 +45,6 @@ class Overview:
     waiting: tuple[Waiting, ...]
 
 
-def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) \
-        and value else None
-
-
 def build(summary: Mapping[str, Any], pvcs: Iterable[Mapping[str, Any]],
           now: datetime) -> Overview:
     users: Mapping[str, Any] = summary.get("users") or {}
@@ -58,7 +54,7 @@ def build(summary: Mapping[str, Any], pvcs: Iterable[Mapping[str, Any]],
         if volume is None:
             continue
         meta = pvc.get("metadata") or {}
-        began = _time(meta.get("deletionTimestamp"))
+        began = kube_time(meta.get("deletionTimestamp"))
         if began is not None and naming.FINALIZER in (meta.get("finalizers") or []):
             waiting.append(Waiting(volume.claim, volume.user, now - began))
         elif began is None:
@@ -68,8 +64,8 @@ def build(summary: Mapping[str, Any], pvcs: Iterable[Mapping[str, Any]],
         entry = users.get(user) or {}
         snap, copy = entry.get("snapshot") or {}, entry.get("copy") or {}
         failed = entry.get("failed") or {}
-        students.append(Student(user, snap.get("ref", ""), _time(snap.get("at")),
-                                copy.get("ref", ""), _time(copy.get("at")),
+        students.append(Student(user, snap.get("ref", ""), kube_time(snap.get("at")),
+                                copy.get("ref", ""), kube_time(copy.get("at")),
                                 f"{failed.get('what', '')}: {failed.get('detail', '')}"
                                 if failed else ""))
     return Overview(tuple(students),

@@ -26,6 +26,7 @@ from shared.ports.hub import Hub
 from shared.ports.kube import Kube
 from shared.stack.blockers import Blocker, explain
 from shared.stack.labels import MANAGED_BY
+from shared.timestamps import kube_time
 from shared.timetable import Occurrence, Timetable, expand
 from shared.warmup.holding import TARGET as WARM_TARGET
 from shared.warmup.holding import WHY as WARM_WHY
@@ -44,11 +45,6 @@ def quantity(text: str) -> float:
     if not found or found.group(2) not in _UNITS:
         raise ValueError(f"not a quantity: {text!r}")
     return float(found.group(1)) * _UNITS[found.group(2)]
-
-
-def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) \
-        and value else None
 
 
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -116,7 +112,7 @@ def component_of(obj: Mapping[str, Any], now: datetime) -> Component:
         desired, ready = spec.get("replicas", 1), status.get("readyReplicas", 0)
     pod = (spec.get("template") or {}).get("spec") or {}
     images = tuple(c.get("image", "") for c in pod.get("containers") or [])
-    created = _time(_meta(obj).get("creationTimestamp"))
+    created = kube_time(_meta(obj).get("creationTimestamp"))
     return Component(str((_meta(obj).get("labels") or {}).get("component", "")),
                      str(obj.get("kind")), str(_meta(obj).get("name")), int(desired or 0),
                      int(ready or 0), images, now - created if created else None)
@@ -171,8 +167,9 @@ def build(namespace: str, hub_config: Mapping[str, Any] | None,
             (((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}).get(
                 "storage") or "0"
         sizes.append(quantity(str(capacity)))
-    made = [t for s in snapshots or () if (t := _time((s.get("status") or {}).get("creationTime")
-                                                       or _meta(s).get("creationTimestamp")))]
+    made = [t for s in snapshots or ()
+            if (t := kube_time((s.get("status") or {}).get("creationTime")
+                               or _meta(s).get("creationTimestamp")))]
     newest = now - max(made) if made else None
     warm = tuple(w for obj in workloads_seen if (_meta(obj).get("labels") or {}).get(
         "component") == "user-placeholder" and (w := warm_of(obj)) is not None)

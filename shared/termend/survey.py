@@ -38,6 +38,7 @@ from shared.teardown.term_index import (
     record_key,
 )
 from shared.termend import archive_checks
+from shared.timestamps import kube_time
 
 USER_STORAGE = "component=singleuser-storage"
 USERNAME = "hub.jupyter.org/username"
@@ -74,10 +75,6 @@ def torn_down(s3: S3, prefix: str) -> set[tuple[str, str]]:
     return {o for o in found if o}
 
 
-def _time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
-
-
 def pods_using_claims(kube: Kube, namespace: str) -> list[PodUse]:
     found = []
     for pod in kube.list("v1", "Pod", namespace):
@@ -86,7 +83,7 @@ def pods_using_claims(kube: Kube, namespace: str) -> list[PodUse]:
                        if v.get("persistentVolumeClaim"))
         if claims:
             phase = (pod.raw.get("status") or {}).get("phase", "")
-            created = _time(pod.metadata.get("creationTimestamp")) or datetime.min.replace(
+            created = kube_time(pod.metadata.get("creationTimestamp")) or datetime.min.replace(
                 tzinfo=UTC)
             found.append(PodUse(pod.name, created, claims, phase in FINISHED))
     return found
@@ -140,7 +137,7 @@ def survey(kube: Kube, s3: S3, hub: Hub | None, settings: HubSettings, prefix: s
         # and its record says which snapshots that run deleted (one GET, only for those)
         earlier = _record(s3, prefix, owner).deleted if owner in leftover else ()
         claim = pvc.name if pvc else (entry.claim if entry else "")
-        since = _time(entry.snapshot_at) if entry else None
+        since = kube_time(entry.snapshot_at) if entry else None
         protected = protection.why(owner[0], settings.admins)
         finished = owner in done
         check = checks.get(owner, "")

@@ -23,6 +23,7 @@ ARCHIVE_PURE = {"shared.archive.layout", "shared.archive.manifest", "shared.arch
                 "shared.archive.sampling", "shared.archive.copy_jobs"}
 PURE = {
     "shared.timetable",
+    "shared.timestamps",  # Kubernetes' timestamps read
     "shared.warmup",  # placeholder sizing, lead time, attendance
     "shared.backup",  # snapshot naming and labels, retention
     "shared.teardown",  # after term: protected users, the term index, the teardown plan, report
