@@ -245,8 +245,8 @@ class ServerProcess:
         _running.discard(self)
         if proc is not None:
             # Read before the stop: once the server exits, its children belong to init.
-            others = {os.getpgid(pid) for pid in _descendants(proc.pid)
-                      if _exists(pid)} - {proc.pid}
+            others = {g for pid in _descendants(proc.pid)
+                      if (g := _group(pid)) is not None} - {proc.pid}
             if self.stop_signal is not None and proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(self.stop_signal)
@@ -279,12 +279,12 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _exists(pid: int) -> bool:
+def _group(pid: int) -> int | None:
+    """The process group of `pid`; None once it has exited (it may, between reads)."""
     try:
-        os.getpgid(pid)
+        return os.getpgid(pid)
     except ProcessLookupError:
-        return False
-    return True
+        return None
 
 
 class LocalServer:
