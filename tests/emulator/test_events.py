@@ -45,7 +45,10 @@ def test_a_started_pod_has_the_scheduler_and_kubelet_events_in_order(cluster: Cl
     cluster.kubelet.pull_seconds, cluster.kubelet.start_seconds = 30, 2
     cluster.core.create_namespaced_pod(cluster.namespace, pod("a", image="jupyter/scipy:1"))
     cluster.taken("a")
-    assert _reasons(cluster, "a") == ["Scheduled", "Pulling"]
+    # The kubelet records Pulling just after it writes the pod's startTime (what `taken` reads),
+    # so wait for it; the clock is frozen, so nothing after Pulling may come meanwhile.
+    until(lambda: _reasons(cluster, "a") == ["Scheduled", "Pulling"],
+          what="Scheduled, then Pulling, and nothing else on the frozen clock")
     cluster.advance(30)
     until(lambda: "Pulled" in _reasons(cluster, "a"), what="Pulled")
     cluster.advance(2)
